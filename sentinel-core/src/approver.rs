@@ -1,0 +1,155 @@
+//! Approvers ask a human about escalated actions: the [`Approver`] trait, the
+//! [`ApprovalRequest`] they receive, and the [`CallbackApprover`] for in-process use.
+
+use std::future::Future;
+use std::sync::Weak;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::action::{Action, ActionId};
+use crate::decision::Decision;
+use crate::error::ApproverError;
+use crate::gateway::Inner;
+
+/// Asks a human to approve or decline an escalated action.
+///
+/// `request` starts the approval (places the call, posts the message) and returns; the
+/// human's answer comes back later through [`ApprovalHandle::resolve`] or
+/// [`Gateway::resolve`](crate::Gateway::resolve). An error means no human could be asked:
+/// the action fails closed with status `ERROR_APPROVER`.
+#[async_trait]
+pub trait Approver: Send + Sync + 'static {
+    /// A short name for logs and audit records, e.g. `telnyx-voice`.
+    fn name(&self) -> &str;
+
+    /// Starts an approval for an escalated action.
+    async fn request(&self, request: ApprovalRequest) -> Result<(), ApproverError>;
+}
+
+/// Everything an approver needs to ask a human.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ApprovalRequest {
+    /// The action's id.
+    pub action_id: ActionId,
+    /// The action.
+    pub action: Action,
+    /// Why it was escalated: score, analysis, rules.
+    pub decision: Decision,
+    /// After this, the action expires undecided.
+    pub deadline: DateTime<Utc>,
+    /// Delivers the human's answer for this action.
+    pub handle: ApprovalHandle,
+}
+
+/// A human decision about a pending action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Resolution {
+    /// Approve (`true`) or decline.
+    pub approved: bool,
+    /// Who decided: a user name, an e-mail, a phone number.
+    pub by: String,
+    /// Through which channel: `voice/dtmf`, `voice/speech`, `web`, `cli`...
+    pub channel: String,
+    /// Why, in the person's words.
+    #[serde(default)]
+    pub reason: String,
+}
+
+impl Resolution {
+    /// An approval by `by` through `channel`.
+    pub fn approve(by: impl Into<String>, channel: impl Into<String>) -> Self {
+        Self {
+            approved: true,
+            by: by.into(),
+            channel: channel.into(),
+            reason: String::new(),
+        }
+    }
+
+    /// A decline by `by` through `channel`.
+    pub fn decline(by: impl Into<String>, channel: impl Into<String>) -> Self {
+        Self {
+            approved: false,
+            ..Self::approve(by, channel)
+        }
+    }
+
+    /// Adds the person's reason.
+    #[must_use]
+    pub fn with_reason(mut self, reason: impl Into<String>) -> Self {
+        self.reason = reason.into();
+        self
+    }
+}
+
+/// A handle an approver keeps to deliver the human's answer for one action. It does not
+/// keep the gateway alive.
+#[derive(Debug, Clone)]
+pub struct ApprovalHandle {
+    pub(crate) action_id: ActionId,
+    pub(crate) gateway: Weak<Inner>,
+}
+
+impl ApprovalHandle {
+    /// The action this handle resolves.
+    pub fn action_id(&self) -> ActionId {
+        self.action_id
+    }
+}
+
+type BoxedCallback = Box<
+    dyn Fn(ApprovalRequest) -> std::pin::Pin<Box<dyn Future<Output = Result<(), ApproverError>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// An approver made from an async closure: for in-process use, tests and custom channels
+/// (Slack, a web form, a CLI prompt).
+///
+/// ```
+/// use sentinel_core::{CallbackApprover, Resolution};
+///
+/// let approver = CallbackApprover::new("auto-approve", |req| async move {
+///     req.handle.resolve(Resolution::approve("bot", "test")).await.ok();
+///     Ok(())
+/// });
+/// ```
+pub struct CallbackApprover {
+    name: String,
+    callback: BoxedCallback,
+}
+
+impl CallbackApprover {
+    /// Wraps `callback`, which receives each approval request.
+    pub fn new<F, Fut>(name: impl Into<String>, callback: F) -> Self
+    where
+        F: Fn(ApprovalRequest) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), ApproverError>> + Send + 'static,
+    {
+        Self {
+            name: name.into(),
+            callback: Box::new(move |req| Box::pin(callback(req))),
+        }
+    }
+}
+
+impl std::fmt::Debug for CallbackApprover {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallbackApprover").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl Approver for CallbackApprover {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn request(&self, request: ApprovalRequest) -> Result<(), ApproverError> {
+        (self.callback)(request).await
+    }
+}

@@ -1,0 +1,38 @@
+#![doc = include_str!("../README.md")]
+
+pub mod action;
+pub mod approver;
+mod condition;
+pub mod decision;
+pub mod error;
+mod gateway;
+pub mod pack;
+mod path;
+mod pipeline;
+mod policy;
+pub mod rule;
+pub mod scorer;
+pub mod state;
+pub mod store;
+mod template;
+
+pub use action::{Action, ActionId};
+pub use approver::{ApprovalHandle, ApprovalRequest, Approver, CallbackApprover, Resolution};
+pub use decision::{Decision, PackRef, ScorerUse, Timings};
+pub use error::{
+    ActionError, ApproverError, BuildError, GuardError, PackError, PackErrorKind, ResolveError,
+    ScorerError, StoreError, SubmitError, TransitionError,
+};
+pub use gateway::{Gateway, GatewayBuilder, Permit, Ticket};
+pub use pack::Pack;
+pub use pack::format::{Effect, PackDocument};
+pub use pipeline::{OnScorerError, Unmatched};
+pub use rule::RuleMatch;
+pub use scorer::{Assessment, OfflineScorer, RiskScorer, ScoreContext};
+pub use state::State;
+pub use store::{ActionRecord, Approval, AuditEvent, AuditKind, MemoryStore, Store, Transition};
+
+/// The JSON Schema of the policy pack format, as generated from [`PackDocument`].
+pub fn pack_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(PackDocument)).unwrap_or_default()
+}

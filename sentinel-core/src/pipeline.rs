@@ -1,0 +1,209 @@
+//! The decision pipeline: rules → scorer (only when rules have not decided) → rule
+//! adjustments → thresholds.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::action::{Action, ActionId};
+use crate::decision::{Decision, ScorerUse, Timings};
+use crate::policy::{PolicySet, RuleOutcome};
+use crate::scorer::{RiskScorer, ScoreContext};
+use crate::state::State;
+
+/// What to do with actions that no pack applies to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Unmatched {
+    /// Ask a human (the secure default). The scorer is still asked, for its analysis.
+    #[default]
+    Escalate,
+    /// Decline without asking.
+    Deny,
+    /// Let the scorer's score decide, with the auto-approve limit of 50.
+    Score,
+}
+
+/// What to do when the risk scorer fails. Never auto-approves.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OnScorerError {
+    /// Ask a human, with the analysis `risk scorer unavailable: <reason>` (the default).
+    #[default]
+    Escalate,
+    /// Decline.
+    Deny,
+}
+
+/// Score reported for actions declined by a `deny` rule.
+const DENY_SCORE: u8 = 100;
+/// Auto-approve limit for unmatched actions under [`Unmatched::Score`].
+const UNMATCHED_ESCALATE_ABOVE: u8 = 50;
+
+pub(crate) struct Pipeline {
+    pub(crate) policy: PolicySet,
+    pub(crate) scorer: Arc<dyn RiskScorer>,
+    pub(crate) unmatched: Unmatched,
+    pub(crate) on_scorer_error: OnScorerError,
+}
+
+/// The score's origin, before adjustments.
+enum Base {
+    Rules(u8, &'static str),
+    Scored(u8, String),
+    ScorerFailed(u8, String),
+}
+
+impl Pipeline {
+    /// Decides about an action. Never fails: a failing scorer fails closed.
+    pub(crate) async fn decide(&self, action_id: ActionId, action: &Action) -> Decision {
+        let start = Instant::now();
+        let out = self.policy.evaluate(action);
+        let rules_ns = elapsed_ns(start);
+        let reasons = unique_reasons(&out);
+
+        let scorer_start = Instant::now();
+        let base = match self.base_from_rules(&out) {
+            Some(base) => base,
+            None => self.score(action, &out, &reasons).await,
+        };
+        let scorer_ns = match base {
+            Base::Rules(..) => 0,
+            _ => elapsed_ns(scorer_start),
+        };
+
+        let (base_score, head, scorer) = match base {
+            Base::Rules(n, why) => (n, None, ScorerUse::Skipped { reason: why.to_owned() }),
+            Base::Scored(n, analysis) => (
+                n,
+                Some(analysis),
+                ScorerUse::Assessed { scorer: self.scorer.name().to_owned() },
+            ),
+            Base::ScorerFailed(n, error) => (
+                n,
+                Some(format!("risk scorer unavailable: {error}")),
+                ScorerUse::Failed { scorer: self.scorer.name().to_owned(), error },
+            ),
+        };
+        let risk_score = adjust(base_score, &out);
+        let status = self.status(&out, risk_score, &scorer);
+
+        let mut analysis = head.unwrap_or_default();
+        for reason in &reasons {
+            if !analysis.contains(reason.as_str()) {
+                if !analysis.is_empty() {
+                    analysis.push(' ');
+                }
+                analysis.push_str(reason);
+            }
+        }
+        if analysis.is_empty() {
+            analysis = match status {
+                State::Declined => format!("No policy pack covers `{}`, and unknown actions are declined.", action.action),
+                _ => format!("No policy pack covers `{}`.", action.action),
+            };
+        }
+
+        Decision {
+            action_id,
+            status,
+            risk_score,
+            analysis,
+            rules: out.matched.iter().map(|m| m.rule.to_string()).collect(),
+            packs: self.policy.refs(&out.packs),
+            matched: out.matched,
+            scorer,
+            timings: Timings { rules_ns, scorer_ns, total_ns: elapsed_ns(start) },
+        }
+    }
+
+    /// The base score when the rules already decided (the scorer is then not called).
+    fn base_from_rules(&self, out: &RuleOutcome) -> Option<Base> {
+        if out.deny {
+            return Some(Base::Rules(out.set_risk.unwrap_or(DENY_SCORE), "deny"));
+        }
+        if out.packs.is_empty() && self.unmatched == Unmatched::Deny {
+            return Some(Base::Rules(DENY_SCORE, "unmatched"));
+        }
+        if let Some(n) = out.set_risk {
+            return Some(Base::Rules(n, "set_risk"));
+        }
+        if out.allow {
+            return Some(Base::Rules(0, "allow"));
+        }
+        None
+    }
+
+    async fn score(&self, action: &Action, out: &RuleOutcome, reasons: &[String]) -> Base {
+        let default = out.packs.first().map(|&p| self.policy.pack(p).default_for(action));
+        let context = ScoreContext {
+            default_risk: default.as_ref().map(|(risk, _)| *risk),
+            default_reason: default.map(|(_, reason)| reason),
+            policy_reasons: reasons.to_vec(),
+        };
+        match self.scorer.assess(action, &context).await {
+            Ok(a) if a.risk_score <= 100 => Base::Scored(a.risk_score, a.analysis),
+            Ok(a) => Base::ScorerFailed(
+                context.default_risk.unwrap_or(DENY_SCORE),
+                format!("risk score `{}` is outside 0..=100", a.risk_score),
+            ),
+            Err(e) => {
+                tracing::warn!(scorer = self.scorer.name(), action = %action.action, error = %e, "risk scorer failed; failing closed");
+                Base::ScorerFailed(context.default_risk.unwrap_or(DENY_SCORE), e.to_string())
+            }
+        }
+    }
+
+    fn status(&self, out: &RuleOutcome, score: u8, scorer: &ScorerUse) -> State {
+        if out.deny {
+            return State::Declined;
+        }
+        if matches!(scorer, ScorerUse::Failed { .. }) {
+            return match self.on_scorer_error {
+                OnScorerError::Escalate => State::BlockedAwaitingAuth,
+                OnScorerError::Deny => State::Declined,
+            };
+        }
+        if out.packs.is_empty() {
+            return match self.unmatched {
+                Unmatched::Deny => State::Declined,
+                Unmatched::Escalate => State::BlockedAwaitingAuth,
+                Unmatched::Score if score > UNMATCHED_ESCALATE_ABOVE => State::BlockedAwaitingAuth,
+                Unmatched::Score => State::Executed,
+            };
+        }
+        if out.deny_at_or_above.is_some_and(|d| score >= d) {
+            return State::Declined;
+        }
+        if out.escalate {
+            return State::BlockedAwaitingAuth;
+        }
+        if out.allow {
+            return State::Executed;
+        }
+        if score > out.escalate_above {
+            State::BlockedAwaitingAuth
+        } else {
+            State::Executed
+        }
+    }
+}
+
+/// Ceiling first, then floor: a floor always wins.
+fn adjust(base: u8, out: &RuleOutcome) -> u8 {
+    let capped = out.ceiling.map_or(base, |c| base.min(c));
+    out.floor.map_or(capped, |f| capped.max(f)).min(100)
+}
+
+fn unique_reasons(out: &RuleOutcome) -> Vec<String> {
+    let mut reasons: Vec<String> = Vec::with_capacity(out.matched.len());
+    for m in &out.matched {
+        if !reasons.contains(&m.reason) {
+            reasons.push(m.reason.clone());
+        }
+    }
+    reasons
+}
+
+fn elapsed_ns(since: Instant) -> u64 {
+    u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}

@@ -1,0 +1,83 @@
+//! A compiled rule, and the record of a rule that matched.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::action::Action;
+use crate::condition::{CompileError, Condition};
+use crate::error::PackErrorKind;
+use crate::pack::format::{Effect, RuleSpec};
+use crate::template::Template;
+
+/// A rule ready to evaluate.
+#[derive(Debug, Clone)]
+pub(crate) struct Rule {
+    /// `pack/rule-id`, as decisions cite it.
+    pub(crate) cite: Arc<str>,
+    /// Explicit action names this rule is limited to.
+    pub(crate) actions: Option<Vec<String>>,
+    when: Option<Condition>,
+    pub(crate) effect: Effect,
+    reason: Template,
+}
+
+impl Rule {
+    /// Compiles the rule at `/rules/{index}` of pack `pack`.
+    pub(crate) fn compile(pack: &str, index: usize, spec: &RuleSpec) -> Result<Self, CompileError> {
+        let here = format!("/rules/{index}");
+        if spec.id.trim().is_empty() {
+            return Err((format!("{here}/id"), PackErrorKind::Range("rule id must not be empty".to_owned())));
+        }
+        let when = spec
+            .when
+            .as_ref()
+            .map(|c| Condition::compile(c, &format!("{here}/when")))
+            .transpose()?;
+        let effect = spec.effect;
+        if let Effect::RiskFloor(n) | Effect::RiskCeiling(n) | Effect::SetRisk(n) = effect
+            && n > 100
+        {
+            return Err((
+                format!("{here}/effect"),
+                PackErrorKind::Range(format!("risk `{n}` is outside 0..=100")),
+            ));
+        }
+        Ok(Self {
+            cite: Arc::from(format!("{pack}/{}", spec.id)),
+            actions: spec.actions.clone(),
+            when,
+            effect,
+            reason: Template::compile(&spec.reason, &format!("{here}/reason"))?,
+        })
+    }
+
+    /// True when the rule's condition holds for the action.
+    pub(crate) fn matches(&self, action: &Action) -> bool {
+        self.when.as_ref().is_none_or(|c| c.eval(action))
+    }
+
+    /// The record of this rule matching `action`.
+    pub(crate) fn matched(&self, version: &Arc<str>, action: &Action) -> RuleMatch {
+        RuleMatch {
+            rule: Arc::clone(&self.cite),
+            pack_version: Arc::clone(version),
+            effect: self.effect,
+            reason: self.reason.render(action),
+        }
+    }
+}
+
+/// A rule that matched an action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RuleMatch {
+    /// `pack/rule-id`, e.g. `VaultKeeper/unknown-vendor-large-payment`.
+    pub rule: Arc<str>,
+    /// The version of the pack that held the rule.
+    pub pack_version: Arc<str>,
+    /// What the rule did.
+    pub effect: Effect,
+    /// The rule's reason, rendered for this action.
+    pub reason: String,
+}

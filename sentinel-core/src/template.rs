@@ -1,0 +1,109 @@
+//! Reason templates: `"bulk export of {payload.record_count} records"`, compiled once.
+
+use crate::action::Action;
+use crate::condition::{CompileError, compile_path};
+use crate::error::PackErrorKind;
+use crate::path::Path;
+
+/// A compiled reason template.
+#[derive(Debug, Clone)]
+pub(crate) struct Template {
+    parts: Vec<Part>,
+}
+
+#[derive(Debug, Clone)]
+enum Part {
+    Text(String),
+    Field(Path),
+}
+
+impl Template {
+    /// Compiles `text`; `{path}` quotes a field, `{{` and `}}` are literal braces.
+    pub(crate) fn compile(text: &str, pointer: &str) -> Result<Self, CompileError> {
+        let bad = |message: &str| {
+            (
+                pointer.to_owned(),
+                PackErrorKind::Template {
+                    template: text.to_owned(),
+                    message: message.to_owned(),
+                },
+            )
+        };
+        let mut parts = Vec::new();
+        let mut literal = String::new();
+        let mut chars = text.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '{' if chars.peek() == Some(&'{') => {
+                    chars.next();
+                    literal.push('{');
+                }
+                '}' if chars.peek() == Some(&'}') => {
+                    chars.next();
+                    literal.push('}');
+                }
+                '{' => {
+                    let mut field = String::new();
+                    loop {
+                        match chars.next() {
+                            Some('}') => break,
+                            Some(c) => field.push(c),
+                            None => return Err(bad("`{` without a closing `}`")),
+                        }
+                    }
+                    let path = compile_path(field.trim(), pointer)
+                        .map_err(|_| bad(&format!("`{field}` is not an action path")))?;
+                    if !literal.is_empty() {
+                        parts.push(Part::Text(std::mem::take(&mut literal)));
+                    }
+                    parts.push(Part::Field(path));
+                }
+                '}' => return Err(bad("`}` without an opening `{` (write `}}` for a brace)")),
+                c => literal.push(c),
+            }
+        }
+        if !literal.is_empty() {
+            parts.push(Part::Text(literal));
+        }
+        Ok(Self { parts })
+    }
+
+    /// Renders for an action; an absent field renders as `unknown`.
+    pub(crate) fn render(&self, action: &Action) -> String {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Text(t) => out.push_str(t),
+                Part::Field(path) => match path.resolve(action) {
+                    Some(found) => out.push_str(&found.render()),
+                    None => out.push_str("unknown"),
+                },
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn renders_fields_and_escapes() {
+        let t = Template::compile("export of {payload.n} records by {agent_id} {{raw}}", "/r").unwrap();
+        let a = Action::new("bot", "EXPORT_CSV").with_payload(json!({"n": 200}));
+        assert_eq!(t.render(&a), "export of 200 records by bot {raw}");
+        let missing = Action::new("bot", "EXPORT_CSV");
+        assert_eq!(t.render(&missing), "export of unknown records by bot {raw}");
+    }
+
+    #[test]
+    fn refuses_bad_templates() {
+        for bad in ["open {payload.n", "stray } brace", "{amount}", "{}"] {
+            let (ptr, kind) = Template::compile(bad, "/rules/0/reason").unwrap_err();
+            assert_eq!(ptr, "/rules/0/reason");
+            assert!(matches!(kind, PackErrorKind::Template { .. }), "{bad}: {kind}");
+        }
+    }
+}
