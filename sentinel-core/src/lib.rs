@@ -3,6 +3,7 @@
 pub mod action;
 pub mod approver;
 mod condition;
+pub mod corpus;
 pub mod decision;
 pub mod error;
 mod gateway;

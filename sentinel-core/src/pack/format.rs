@@ -44,9 +44,11 @@ pub struct PackDocument {
 pub struct ThresholdsSpec {
     /// Scores at or below this auto-approve; above it a human is asked. Default 50.
     #[serde(default = "default_escalate_above")]
+    #[schemars(range(max = 100))]
     pub escalate_above: u8,
     /// Scores at or above this are declined without asking anyone. Default: never.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 100))]
     pub deny_at_or_above: Option<u8>,
 }
 
@@ -70,6 +72,7 @@ impl Default for ThresholdsSpec {
 pub struct DefaultSpec {
     /// Base risk (0-100). Default 60: unmatched high-impact actions escalate.
     #[serde(default = "default_risk")]
+    #[schemars(range(max = 100))]
     pub risk: u8,
     /// Why, for people; may quote fields like `{payload.amount}`.
     #[serde(default = "default_reason")]
@@ -102,6 +105,7 @@ impl Default for DefaultSpec {
 #[serde(deny_unknown_fields)]
 pub struct ActionDefaultSpec {
     /// Base risk (0-100).
+    #[schemars(range(max = 100))]
     pub risk: u8,
     /// Why, for people; may quote fields like `{payload.amount}`.
     pub reason: String,
@@ -157,11 +161,11 @@ pub enum Effect {
     /// Always ask a human.
     Escalate,
     /// The score is at least this.
-    RiskFloor(u8),
+    RiskFloor(#[schemars(range(max = 100))] u8),
     /// The score is at most this (a floor still wins).
-    RiskCeiling(u8),
+    RiskCeiling(#[schemars(range(max = 100))] u8),
     /// The score is this; the scorer is skipped.
-    SetRisk(u8),
+    SetRisk(#[schemars(range(max = 100))] u8),
 }
 
 /// A condition. Combine with `all`, `any`, `not`; compare a path with a value.
