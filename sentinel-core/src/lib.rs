@@ -11,6 +11,7 @@ pub mod pack;
 mod path;
 mod pipeline;
 mod policy;
+pub mod redact;
 pub mod rule;
 pub mod scorer;
 pub mod state;

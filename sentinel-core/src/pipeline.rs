@@ -139,6 +139,7 @@ impl Pipeline {
             default_risk: default.as_ref().map(|(risk, _)| *risk),
             default_reason: default.map(|(_, reason)| reason),
             policy_reasons: reasons.to_vec(),
+            redact_paths: self.policy.redact_paths(&out.packs),
         };
         match self.scorer.assess(action, &context).await {
             Ok(a) if a.risk_score <= 100 => Base::Scored(a.risk_score, a.analysis),

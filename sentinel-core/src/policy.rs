@@ -98,6 +98,11 @@ impl PolicySet {
             .collect()
     }
 
+    /// The redaction paths declared by the given packs.
+    pub(crate) fn redact_paths(&self, indices: &[usize]) -> Vec<String> {
+        indices.iter().flat_map(|&i| self.packs[i].redact_paths().iter().cloned()).collect()
+    }
+
     /// Evaluates every applying pack's rules against the action.
     pub(crate) fn evaluate(&self, action: &Action) -> RuleOutcome {
         let packs = self

@@ -41,6 +41,9 @@ pub struct ScoreContext {
     pub default_reason: Option<String>,
     /// Reasons of the rules that matched (floors, ceilings, escalations).
     pub policy_reasons: Vec<String>,
+    /// Paths the applying packs declare must be masked before the action leaves the
+    /// process (see [`redact_action`](crate::redact::redact_action)).
+    pub redact_paths: Vec<String>,
 }
 
 /// Judges the risk of actions, and answers questions about them (voice Q&A).
@@ -116,6 +119,7 @@ mod tests {
             default_risk: Some(60),
             default_reason: Some("default".into()),
             policy_reasons: vec![],
+            redact_paths: vec![],
         };
         let got = OfflineScorer.assess(&a, &ctx).await.unwrap();
         assert_eq!((got.risk_score, got.analysis.as_str()), (60, "default"));

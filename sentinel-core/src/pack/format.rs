@@ -36,6 +36,11 @@ pub struct PackDocument {
     /// The rules, in order. Order matters only for `set_risk` (the first match wins).
     #[serde(default)]
     pub rules: Vec<RuleSpec>,
+    /// Paths (`payload.<key>...`, `context.<key>...`) whose values never leave the process:
+    /// masked as `[REDACTED]` in scorer prompts and spoken summaries. SSNs, card numbers,
+    /// e-mail addresses, phone numbers and secrets are masked everywhere anyway.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redact: Vec<String>,
 }
 
 /// Risk thresholds of a pack.

@@ -114,6 +114,11 @@ impl Pack {
         &self.document
     }
 
+    /// Paths whose values the pack declares must never leave the process.
+    pub fn redact_paths(&self) -> &[String] {
+        &self.document.redact
+    }
+
     /// True when the pack applies to the action name.
     pub fn applies_to(&self, action: &str) -> bool {
         self.applies_to_all || self.applies_to.contains(action)
@@ -189,6 +194,13 @@ impl Pack {
             }
         }
         check_risk(document.default.risk, "/default/risk")?;
+        for (i, path) in document.redact.iter().enumerate() {
+            let here = format!("/redact/{i}");
+            if !(path.starts_with("payload.") || path.starts_with("context.")) {
+                return Err((here, PackErrorKind::Path(path.clone())));
+            }
+            crate::condition::compile_path(path, &here)?;
+        }
         let applies_to_all = document.applies_to.iter().any(|a| a == "*");
         let applies_to: HashSet<String> =
             document.applies_to.iter().filter(|a| *a != "*").cloned().collect();
