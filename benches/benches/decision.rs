@@ -1,0 +1,58 @@
+//! Decision latency on the seed packs (offline scorer) and the overhead of `guard()` with
+//! the in-memory store, each against a baseline so the report reads as a ratio.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use sentinel_core::{Action, Gateway};
+use serde_json::json;
+
+fn actions() -> Vec<(&'static str, Action)> {
+    vec![
+        ("pay_unknown_vendor", Action::new("session_x", "PAY_INVOICE")
+            .with_payload(json!({"amount": 10000, "vendor": "Unknown Corp"}))),
+        ("pay_trusted_small", Action::new("billing", "PAY_INVOICE")
+            .with_payload(json!({"amount": 120, "vendor": "AWS"}))),
+        ("export_200_no_pii", Action::new("data", "EXPORT_CSV")
+            .with_payload(json!({"record_count": 200, "contains_pii": false}))),
+        ("drop_table", Action::new("ops", "DROP_TABLE").with_payload(json!({"table": "users"}))),
+        ("delete_user_prod", Action::new("ops", "DELETE_USER")
+            .with_payload(json!({"user_id": "u1", "environment": "Production"}))),
+    ]
+}
+
+fn evaluate(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let gateway = Gateway::builder().build().unwrap();
+    let mut group = c.benchmark_group("evaluate");
+    for (name, action) in actions() {
+        group.bench_function(name, |b| {
+            b.iter(|| rt.block_on(gateway.evaluate(black_box(&action))))
+        });
+    }
+    // Baseline: an empty future on the same runtime.
+    group.bench_function("baseline_block_on_empty_future", |b| {
+        b.iter(|| rt.block_on(async { black_box(1) }))
+    });
+    group.finish();
+}
+
+fn guard(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let gateway = Gateway::builder().build().unwrap();
+    let action = Action::new("billing", "PAY_INVOICE").with_payload(json!({"amount": 120, "vendor": "AWS"}));
+    let mut group = c.benchmark_group("guard");
+    group.bench_function("guard_auto_approved_memory_store", |b| {
+        b.iter(|| {
+            rt.block_on(gateway.guard(action.clone(), || async { black_box(42) })).unwrap()
+        })
+    });
+    group.bench_function("baseline_direct_call", |b| {
+        b.iter(|| rt.block_on(async { black_box(action.clone()); black_box(42) }))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, evaluate, guard);
+criterion_main!(benches);

@@ -1,0 +1,2 @@
+//! Criterion benchmarks for Sentinel live in `benches/`; run them with
+//! `cargo bench -p sentinel-benches`.
