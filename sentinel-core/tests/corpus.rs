@@ -1,5 +1,7 @@
 //! Runs the shared decision corpus (`fixtures/decisions.jsonl`) against the seed packs.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use sentinel_core::Gateway;
 use sentinel_core::corpus::Case;
 

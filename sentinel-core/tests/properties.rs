@@ -1,5 +1,7 @@
 //! Property tests: the evaluator's invariants and the lifecycle's safety.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
