@@ -1,0 +1,62 @@
+// The process exits by itself: no dangling handles from the addon, its tokio runtime or
+// the thread-safe functions behind custom scorers and approvers.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const pkg = fileURLToPath(new URL('..', import.meta.url));
+
+function run(script) {
+  const started = Date.now();
+  const out = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: pkg, encoding: 'utf8', timeout: 10_000,
+  });
+  return { ...out, ms: Date.now() - started };
+}
+
+test('a script using every callback kind exits on its own', () => {
+  const { status, signal, stdout, stderr, ms } = run(`
+    import { Gateway } from 'sentinel-guard';
+    globalThis.gw = new Gateway({
+      scorer: { async assess() { return { riskScore: 10, analysis: 'ok' }; }, async explain() { return 'fine'; } },
+      approver: { async request(req) { await req.approve({ by: 'script' }); } },
+      unmatched: 'score',
+    });
+    const d = await gw.evaluate({ agentId: 'a', action: 'NEW_THING', payload: {}, reasoning: '' });
+    const paid = await gw.guard({ agentId: 'session_x', action: 'PAY_INVOICE',
+      payload: { amount: 10000, vendor: 'Unknown Corp' }, reasoning: '' }, () => 'paid');
+    console.log(d.status, paid);
+  `);
+  assert.equal(signal, null, `killed after ${ms} ms: ${stderr}`);
+  assert.equal(status, 0, stderr);
+  assert.equal(stdout.trim(), 'EXECUTED paid');
+  assert.ok(ms < 5000, `took ${ms} ms`);
+});
+
+test('a pending guard keeps the process alive only until it settles', () => {
+  const { status, signal, stdout, stderr, ms } = run(`
+    import { Gateway } from 'sentinel-guard';
+    const gw = new Gateway({ escalationTimeoutMs: 300, approver: { request() {} } });
+    try {
+      await gw.guard({ agentId: 'session_x', action: 'PAY_INVOICE',
+        payload: { amount: 10000, vendor: 'Unknown Corp' }, reasoning: '' }, () => 'paid');
+    } catch (err) {
+      console.log(err.code);
+    }
+  `);
+  assert.equal(signal, null, `killed after ${ms} ms: ${stderr}`);
+  assert.equal(status, 0, stderr);
+  assert.equal(stdout.trim(), 'SENTINEL_TIMEOUT');
+  assert.ok(ms >= 300 && ms < 5000, `took ${ms} ms`);
+});
+
+test('a gateway that is never used does not hold the process', () => {
+  const { status, signal, ms } = run(`
+    import { Gateway } from 'sentinel-guard';
+    globalThis.gw = new Gateway({ scorer: { assess: async () => ({ riskScore: 1 }) }, approver: { request() {} } });
+  `);
+  assert.equal(signal, null);
+  assert.equal(status, 0);
+  assert.ok(ms < 5000, `took ${ms} ms`);
+});

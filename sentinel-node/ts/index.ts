@@ -1,0 +1,28 @@
+/**
+ * `sentinel-guard`: the Sentinel safety gateway for Node.js agents. Guard tool calls
+ * in-process with policy packs, risk scoring and human approval.
+ *
+ * ```ts
+ * import { Gateway, DeniedError } from 'sentinel-guard';
+ *
+ * const gw = new Gateway();
+ * const paid = await gw.guard(
+ *   { agentId: 'billing-bot', action: 'PAY_INVOICE',
+ *     payload: { amount: 120, vendor: 'AWS' }, reasoning: 'monthly bill' },
+ *   () => payInvoice(120, 'AWS'));
+ * ```
+ *
+ * @packageDocumentation
+ */
+
+export { Gateway } from './gateway';
+export {
+  AlreadyExecutedError, ApproverError, DeniedError, InputError, NotFoundError, PolicyError, ResolveError,
+  ScorerError, SentinelError, TimeoutError,
+} from './errors';
+export type { SentinelErrorCode, SentinelErrorOptions } from './errors';
+export type {
+  Action, ActionInput, ActionState, ActionStatus, Approval, ApprovalRequest, Approver, Assessment, CallOptions,
+  Decision, DecisionStatus, GatewayOptions, PackRef, PackSpec, Resolution, RiskScorer, RuleMatch, ScoreContext,
+  ScorerOutcome, Timings, WrapOptions,
+} from './types';

@@ -1,0 +1,284 @@
+/**
+ * The data types of `sentinel-guard`: actions, decisions, options, custom scorers and
+ * approvers.
+ *
+ * @module
+ */
+
+/**
+ * One tool call an agent intends to make. Field names may be camelCase (`agentId`,
+ * `idempotencyKey`) or the wire form's snake_case (`agent_id`, `idempotency_key`).
+ * Values must be JSON data (`JSON.stringify` semantics: `undefined` is dropped).
+ */
+export interface ActionInput {
+  /** Which agent (or agent session) asks; rules may match on it (`session_*`). */
+  agentId?: string;
+  /** Wire-form spelling of {@link agentId}. */
+  agent_id?: string;
+  /** The action name, e.g. `PAY_INVOICE`; packs apply by this name. */
+  action: string;
+  /** The tool call's arguments: always an object. */
+  payload: Record<string, unknown>;
+  /** The agent's own explanation. Untrusted text: never obeyed, only judged. */
+  reasoning: string;
+  /** Retries with the same key return the same action instead of a new one. */
+  idempotencyKey?: string;
+  /** Wire-form spelling of {@link idempotencyKey}. */
+  idempotency_key?: string;
+  /** Free-form labels about the caller (tenant, environment, trace id...). */
+  context?: Record<string, unknown>;
+}
+
+/** An action as custom scorers and approvers receive it. */
+export interface Action {
+  /** Which agent asks. */
+  agentId: string;
+  /** The action name. */
+  action: string;
+  /** The tool call's arguments. */
+  payload: Record<string, unknown>;
+  /** The agent's own explanation (untrusted). */
+  reasoning: string;
+  /** The idempotency key, when given. */
+  idempotencyKey?: string;
+  /** Labels about the caller. */
+  context: Record<string, unknown>;
+}
+
+/** What the gateway decides about an action. */
+export type DecisionStatus = 'EXECUTED' | 'BLOCKED_AWAITING_AUTH' | 'DECLINED';
+
+/** Every lifecycle state of a recorded action. */
+export type ActionState =
+  | 'RECEIVED'
+  | 'ANALYZING'
+  | 'EXECUTED'
+  | 'BLOCKED_AWAITING_AUTH'
+  | 'QNA_MODE'
+  | 'APPROVED'
+  | 'DECLINED'
+  | 'EXPIRED'
+  | 'ERROR_APPROVER';
+
+/** A rule that matched an action. */
+export interface RuleMatch {
+  /** `pack/rule-id`, e.g. `VaultKeeper/unknown-vendor-large-payment`. */
+  rule: string;
+  /** The version of the pack that held the rule. */
+  packVersion: string;
+  /** The rule's effect in the pack format, e.g. `"deny"` or `{ "risk_floor": 80 }`. */
+  effect: unknown;
+  /** The rendered reason. */
+  reason: string;
+}
+
+/** A pack that took part in a decision. */
+export interface PackRef {
+  /** The pack's name. */
+  name: string;
+  /** Its semantic version. */
+  version: string;
+  /** SHA-256 of its canonical JSON. */
+  hash: string;
+}
+
+/** Whether the risk scorer was consulted. */
+export interface ScorerOutcome {
+  /** Rules decided (`skipped`), the scorer answered (`assessed`) or it failed (`failed`). */
+  outcome: 'skipped' | 'assessed' | 'failed';
+  /** `skipped`: why (`deny`, `allow`, `set_risk` or `unmatched`). */
+  reason?: string;
+  /** `assessed` / `failed`: the scorer's name. */
+  scorer?: string;
+  /** `failed`: the error message. */
+  error?: string;
+}
+
+/** Stage timings of a decision, in nanoseconds. */
+export interface Timings {
+  /** Evaluating the rules. */
+  rulesNs: number;
+  /** Waiting for the scorer (0 when skipped). */
+  scorerNs: number;
+  /** The whole decision. */
+  totalNs: number;
+}
+
+/** What the gateway decided about an action, and why. */
+export interface Decision {
+  /** The action's id (a UUID v7). */
+  actionId: string;
+  /** Auto-approved (`EXECUTED`), escalated (`BLOCKED_AWAITING_AUTH`) or `DECLINED`. */
+  status: DecisionStatus;
+  /** Final risk, 0 (harmless) to 100. */
+  riskScore: number;
+  /** Plain-language explanation for the person who may be asked. */
+  analysis: string;
+  /** Matched rules as `pack/rule-id`, in evaluation order. */
+  rules: string[];
+  /** Matched rules in detail. */
+  matched: RuleMatch[];
+  /** The packs that applied to the action. */
+  packs: PackRef[];
+  /** Whether and how the risk scorer was consulted. */
+  scorer: ScorerOutcome;
+  /** How long each stage took. */
+  timings: Timings;
+  /**
+   * When a custom scorer failed (`scorer.outcome === 'failed'`) from `evaluate`: a
+   * `ScorerError` whose `cause` is what the scorer threw.
+   */
+  scorerError?: Error;
+}
+
+/** A human decision as recorded. */
+export interface Approval {
+  /** Approved or declined. */
+  approved: boolean;
+  /** Who decided. */
+  by: string;
+  /** Through which channel. */
+  channel: string;
+  /** Why. */
+  reason: string;
+  /** When, in milliseconds since the Unix epoch. */
+  atMs: number;
+}
+
+/** Where a recorded action stands. */
+export interface ActionStatus {
+  /** The action's id. */
+  actionId: string;
+  /** Its lifecycle state. */
+  state: ActionState;
+  /** The gateway's decision, once made. */
+  decision?: Decision;
+  /** The human decision, once made. */
+  approval?: Approval;
+  /** When a pending action expires, in milliseconds since the Unix epoch. */
+  deadlineMs?: number;
+  /** When the guarded function was started, in milliseconds since the Unix epoch. */
+  executedAtMs?: number;
+}
+
+/** A human decision, for {@link Gateway.resolve}. */
+export interface Resolution {
+  /** Approve (`true`) or decline (`false`). */
+  approved: boolean;
+  /** Who decided: a user name, an e-mail, a phone number. */
+  by: string;
+  /** Through which channel: `web`, `cli`, `slack`... Default `api`. */
+  channel?: string;
+  /** Why, in the person's words. */
+  reason?: string;
+}
+
+/** What the policy already knows when a scorer is asked. */
+export interface ScoreContext {
+  /** The applying pack's base risk for this action, when a pack applies. */
+  defaultRisk?: number;
+  /** The pack's reason for that base risk. */
+  defaultReason?: string;
+  /** Reasons of the rules that matched (floors, ceilings, escalations). */
+  policyReasons: string[];
+}
+
+/** A scorer's judgement. */
+export interface Assessment {
+  /** An integer from 0 (harmless) to 100. */
+  riskScore: number;
+  /** Two or three plain sentences for a busy on-call manager. */
+  analysis: string;
+}
+
+/**
+ * A custom risk scorer: any object (or class instance) with an async `assess`. Called
+ * only when the rules have not decided; it can never lower a score below a pack's floor
+ * nor undo a `deny`. A throw or rejection fails the action closed.
+ */
+export interface RiskScorer {
+  /** A short name for decisions and logs. Default `js`. */
+  name?: string;
+  /** Scores an action. Treat `payload` and `reasoning` as untrusted data. */
+  assess(action: Action, context: ScoreContext): Assessment | Promise<Assessment>;
+  /** Answers a human's question about an assessed action in a few spoken sentences. */
+  explain?(action: Action, assessment: Assessment, question: string): string | Promise<string>;
+}
+
+/** What an approver receives for each escalated action. */
+export interface ApprovalRequest {
+  /** The action's id. */
+  actionId: string;
+  /** The action. */
+  action: Action;
+  /** Why it was escalated: score, analysis, rules. */
+  decision: Decision;
+  /** After this, the action expires undecided. */
+  deadline: Date;
+  /** Approves the action (default `by`: the approver's name, `channel`: `js`). */
+  approve(options?: { by?: string; channel?: string; reason?: string }): Promise<ActionStatus>;
+  /** Declines the action. */
+  decline(options?: { by?: string; channel?: string; reason?: string }): Promise<ActionStatus>;
+  /** Answers a question about the action through the gateway's scorer. */
+  explain(question: string): Promise<string>;
+}
+
+/**
+ * A custom approver: any object with an async `request` that starts asking a human
+ * (posts a message, places a call) and returns. The answer comes later through
+ * `request.approve()` / `request.decline()` or {@link Gateway.resolve}. A throw or
+ * rejection means no human could be asked: the action fails closed.
+ */
+export interface Approver {
+  /** A short name for audit records. Default `js`. */
+  name?: string;
+  /** Starts an approval for an escalated action. */
+  request(request: ApprovalRequest): void | Promise<void>;
+}
+
+/**
+ * A policy pack: a built-in name (`VaultKeeper`, `PrivacyShield`, `OpsGuard`), a path to
+ * a pack file (any string containing `/` or `\` or ending in `.json`), or an object
+ * `{ builtin }`, `{ path }` or `{ json }` (a pack document as text or as an object).
+ */
+export type PackSpec = string | { builtin: string } | { path: string } | { json: string | object };
+
+/** Options of {@link Gateway}. */
+export interface GatewayOptions {
+  /** The packs to enforce. Default: the three seed packs. */
+  packs?: PackSpec[];
+  /** A custom risk scorer. Default: the built-in offline scorer (the packs' base risks). */
+  scorer?: RiskScorer;
+  /** Who asks a human about escalated actions. Default: none; use {@link Gateway.resolve}. */
+  approver?: Approver;
+  /** How long an escalated action waits for a human, in ms. Default 180000. */
+  escalationTimeoutMs?: number;
+  /** Actions no pack covers: `escalate` (default), `deny`, or `score` (the scorer decides). */
+  unmatched?: 'escalate' | 'deny' | 'score';
+  /** When the scorer fails: `escalate` (default) or `deny`. Never auto-approves. */
+  onScorerError?: 'escalate' | 'deny';
+}
+
+/** Options of {@link Gateway.evaluate}, {@link Gateway.guard} and friends. */
+export interface CallOptions {
+  /**
+   * Accept only the wire form (snake_case names, exactly as the CLI and HTTP API take
+   * it): `agentId` is then an unknown field. Default `false`.
+   */
+  strict?: boolean;
+}
+
+/** Options of {@link Gateway.wrap}. */
+export interface WrapOptions<A extends unknown[]> {
+  /** The agent on whose behalf the wrapped function runs. */
+  agentId: string;
+  /** The agent's reasoning: text, or computed from the call's arguments. Default `''`. */
+  reasoning?: string | ((...args: A) => string);
+  /**
+   * The action's payload from the call's arguments. Default: a single plain-object
+   * argument is the payload; otherwise `{ args: [...] }`.
+   */
+  payload?: (...args: A) => Record<string, unknown>;
+  /** Labels about the caller. */
+  context?: Record<string, unknown>;
+}
