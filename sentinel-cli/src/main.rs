@@ -1,12 +1,16 @@
 //! `sentinel`: check policy packs, evaluate actions, run decision test cases.
 
+mod audit;
+
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use sentinel_core::corpus::Case;
-use sentinel_core::{Action, Gateway, Pack, PackError};
+use sentinel_core::groq::{GroqScorer, ScorerTally};
+use sentinel_core::{Action, Decision, Gateway, OfflineScorer, Pack, PackError, RiskScorer};
 use serde_json::json;
 
 /// Sentinel: a safety gateway for autonomous agents.
@@ -32,6 +36,8 @@ enum Command {
         /// Print the whole decision (matched rules in detail, packs, timings).
         #[arg(long)]
         full: bool,
+        #[command(flatten)]
+        scorer: ScorerArgs,
     },
     /// Run decision test cases (JSON lines); exit 1 when any fails.
     Test {
@@ -39,13 +45,33 @@ enum Command {
         cases: PathBuf,
         #[command(flatten)]
         packs: PackArgs,
+        #[command(flatten)]
+        scorer: ScorerArgs,
     },
     /// Print the JSON Schema of the policy pack format.
     Schema,
+    /// Check the audit log of a store.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Print a built-in pack's JSON, to copy and edit.
     Builtin {
         /// `VaultKeeper`, `PrivacyShield` or `OpsGuard`.
         name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Verify the audit hash chain; exit 1 and name the first bad record when any record
+    /// was edited, removed or reordered.
+    Verify {
+        /// `sqlite://sentinel.db` or `postgres://user@host/db`.
+        database_url: String,
+        /// PostgreSQL schema holding Sentinel's tables (default: the search path).
+        #[arg(long)]
+        schema: Option<String>,
     },
 }
 
@@ -60,9 +86,76 @@ struct PackArgs {
     builtins: Vec<String>,
 }
 
+/// Which risk scorer to use.
+#[derive(Args)]
+struct ScorerArgs {
+    /// `offline` (the packs' base risk, no network) or `groq` (an OpenAI-compatible chat API,
+    /// configured by `GROQ_API_KEY`, `GROQ_BASE_URL` and `GROQ_MODEL`).
+    #[arg(long, value_enum, default_value_t = ScorerKind::Offline)]
+    scorer: ScorerKind,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ScorerKind {
+    Offline,
+    Groq,
+}
+
+/// The scorer in use, kept to report its counters at the end.
+enum Scorer {
+    Offline,
+    Groq(Arc<GroqScorer>),
+}
+
+impl ScorerArgs {
+    /// Builds the scorer and says on stderr which one is active (never the key).
+    fn build(&self) -> Result<Scorer, String> {
+        match self.scorer {
+            ScorerKind::Offline => {
+                eprintln!("scorer: offline (pack base risk, no network)");
+                Ok(Scorer::Offline)
+            }
+            ScorerKind::Groq => {
+                let groq = GroqScorer::from_env().map_err(|e| format!("cannot use the groq scorer: {e}"))?;
+                eprintln!("scorer: groq (model `{}` at `{}`)", groq.model(), groq.base_url());
+                Ok(Scorer::Groq(Arc::new(groq)))
+            }
+        }
+    }
+}
+
+impl Scorer {
+    fn arc(&self) -> Arc<dyn RiskScorer> {
+        match self {
+            Self::Offline => Arc::new(OfflineScorer),
+            Self::Groq(groq) => groq.clone(),
+        }
+    }
+
+    /// Prints LLM calls made and avoided to stderr.
+    fn report(&self, tally: &ScorerTally) {
+        let avoided = format!(
+            "{} avoided (rules decided {} of {} decisions)",
+            tally.skipped,
+            tally.skipped,
+            tally.decisions()
+        );
+        match self {
+            Self::Offline => eprintln!("llm calls: 0 made (offline scorer), {avoided}"),
+            Self::Groq(groq) => {
+                let s = groq.stats();
+                eprintln!(
+                    "llm calls: {} made ({} retries, {} failed assessments), {} cache hits, {avoided}",
+                    s.calls, s.retries, s.failures, s.cache_hits
+                );
+            }
+        }
+    }
+}
+
 impl PackArgs {
-    fn gateway(&self) -> Result<Gateway, String> {
-        let mut builder = Gateway::builder();
+    fn gateway(&self, scorer: &Scorer) -> Result<Gateway, String> {
+        let mut builder = Gateway::builder().scorer_arc(scorer.arc());
         if !self.files.is_empty() || !self.builtins.is_empty() {
             let packs = self
                 .builtins
@@ -85,9 +178,12 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Validate { packs } => validate(&packs),
-        Command::Eval { packs, full } => runtime.block_on(eval(&packs, full)),
-        Command::Test { cases, packs } => runtime.block_on(test(&cases, &packs)),
+        Command::Eval { packs, full, scorer } => runtime.block_on(eval(&packs, full, &scorer)),
+        Command::Test { cases, packs, scorer } => runtime.block_on(test(&cases, &packs, &scorer)),
         Command::Schema => print_json(&sentinel_core::pack_schema()),
+        Command::Audit { command: AuditCommand::Verify { database_url, schema } } => {
+            runtime.block_on(audit::verify(&database_url, schema.as_deref()))
+        }
         Command::Builtin { name } => match Pack::builtin_source(&name) {
             Some(text) => print_text(text),
             None => Err(Pack::builtin(&name).err().map(|e| e.to_string()).unwrap_or_default()),
@@ -136,8 +232,10 @@ fn validate(paths: &[PathBuf]) -> Result<ExitCode, String> {
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
-async fn eval(packs: &PackArgs, full: bool) -> Result<ExitCode, String> {
-    let gateway = packs.gateway()?;
+async fn eval(packs: &PackArgs, full: bool, scorer: &ScorerArgs) -> Result<ExitCode, String> {
+    let scorer = scorer.build()?;
+    let gateway = packs.gateway(&scorer)?;
+    let mut tally = ScorerTally::default();
     let stdin = std::io::stdin().lock();
     let mut out = std::io::stdout().lock();
     let mut failed = false;
@@ -149,6 +247,7 @@ async fn eval(packs: &PackArgs, full: bool) -> Result<ExitCode, String> {
         let row = match Action::from_json_str(&line) {
             Ok(action) => {
                 let d = gateway.evaluate(&action).await;
+                tally.record(&d);
                 if full {
                     serde_json::to_value(&d).map_err(|e| e.to_string())?
                 } else {
@@ -164,16 +263,19 @@ async fn eval(packs: &PackArgs, full: bool) -> Result<ExitCode, String> {
         };
         writeln!(out, "{row}").map_err(|e| e.to_string())?;
     }
+    scorer.report(&tally);
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
-async fn test(path: &PathBuf, packs: &PackArgs) -> Result<ExitCode, String> {
+async fn test(path: &PathBuf, packs: &PackArgs, scorer: &ScorerArgs) -> Result<ExitCode, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
     let cases = Case::parse_all(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    let gateway = packs.gateway()?;
+    let scorer = scorer.build()?;
+    let gateway = packs.gateway(&scorer)?;
+    let mut tally = ScorerTally::default();
     let (mut passed, mut failed) = (0, 0);
     for case in &cases {
-        let problems = case.run(&gateway).await;
+        let problems = run_case(case, &gateway, &mut tally).await;
         if problems.is_empty() {
             passed += 1;
             println!("ok   {}", case.name);
@@ -186,5 +288,18 @@ async fn test(path: &PathBuf, packs: &PackArgs) -> Result<ExitCode, String> {
         }
     }
     println!("summary: {passed} passed, {failed} failed");
+    scorer.report(&tally);
     Ok(if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// Like `Case::run`, also counting how the decision used the scorer.
+async fn run_case(case: &Case, gateway: &Gateway, tally: &mut ScorerTally) -> Vec<String> {
+    match Action::from_json(case.action.clone()) {
+        Err(e) => case.check_error(&e.to_string()),
+        Ok(action) => {
+            let d: Decision = gateway.evaluate(&action).await;
+            tally.record(&d);
+            case.check(&d)
+        }
+    }
 }

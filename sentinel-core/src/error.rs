@@ -275,6 +275,15 @@ pub enum GuardError {
         /// The action.
         action_id: ActionId,
     },
+    /// What is about to run is not what was approved: other arguments, or packs that
+    /// changed since the decision.
+    #[error("action `{action_id}` does not match its approval: {reason}")]
+    ReceiptMismatch {
+        /// The action.
+        action_id: ActionId,
+        /// What differs.
+        reason: String,
+    },
     /// The store failed: fails closed.
     #[error(transparent)]
     Store(#[from] StoreError),

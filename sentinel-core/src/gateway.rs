@@ -21,9 +21,10 @@ use crate::store::{ActionRecord, Approval, AuditEvent, Created, MemoryStore, Sto
 
 /// Actor name the gateway uses for its own transitions.
 const SYSTEM: &str = "sentinel";
-/// Longest wait between two looks at the store while a guard waits (a safety net: resolves
-/// in this process wake the guard at once).
-const RECHECK: Duration = Duration::from_secs(1);
+/// Default longest wait between two looks at the store while a guard waits. Resolves in
+/// this process (and, on PostgreSQL, in any process) wake the guard at once; this is the
+/// safety net for stores that cannot announce changes.
+const DEFAULT_POLL: Duration = Duration::from_secs(1);
 
 /// The safety gateway. Cheap to clone; clones share everything.
 ///
@@ -55,8 +56,11 @@ pub(crate) struct Inner {
     approver: Option<Arc<dyn Approver>>,
     store: Arc<dyn Store>,
     escalation_timeout: Duration,
+    poll_interval: Duration,
     events: broadcast::Sender<AuditEvent>,
     waiters: Mutex<HashMap<ActionId, Arc<Notify>>>,
+    /// Set once the store's change feed is forwarded to the waiters.
+    listening: std::sync::OnceLock<()>,
 }
 
 /// What [`Gateway::submit`] returns: the action's id and where it stands.
@@ -93,6 +97,7 @@ pub struct GatewayBuilder {
     approver: Option<Arc<dyn Approver>>,
     store: Arc<dyn Store>,
     escalation_timeout: Duration,
+    poll_interval: Duration,
     unmatched: Unmatched,
     on_scorer_error: OnScorerError,
 }
@@ -158,6 +163,15 @@ impl GatewayBuilder {
         self
     }
 
+    /// How often a waiting `guard` looks at the store when nothing woke it. Default 1 s.
+    /// Changes made through this gateway, or announced by the store (PostgreSQL), wake it
+    /// at once.
+    #[must_use]
+    pub fn poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval;
+        self
+    }
+
     /// What to do with actions no pack applies to. Default: [`Unmatched::Escalate`].
     #[must_use]
     pub fn unmatched(mut self, unmatched: Unmatched) -> Self {
@@ -197,8 +211,10 @@ impl GatewayBuilder {
                 approver: self.approver,
                 store: self.store,
                 escalation_timeout: self.escalation_timeout,
+                poll_interval: self.poll_interval.max(Duration::from_millis(10)),
                 events,
                 waiters: Mutex::new(HashMap::new()),
+                listening: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -213,6 +229,7 @@ impl Gateway {
             approver: None,
             store: Arc::new(MemoryStore::new()),
             escalation_timeout: Duration::from_secs(180),
+            poll_interval: DEFAULT_POLL,
             unmatched: Unmatched::default(),
             on_scorer_error: OnScorerError::default(),
         }
@@ -251,11 +268,10 @@ impl Gateway {
         let inner = &self.inner;
         match inner.store.create(id, &action).await? {
             Created::Existing(record) => return Ok(replayed_ticket(record)),
-            Created::New(_, event) => self.publish(event),
+            Created::New(_, events) => events.into_iter().for_each(|e| self.publish(e)),
         }
         let span = tracing::info_span!("action", action_id = %id, agent = %action.agent_id, action = %action.action);
         let _enter = span.enter();
-        self.transition(id, Transition::new(State::Analyzing, SYSTEM, "policy", "")).await?;
         let decision = inner.pipeline.decide(id, &action).await;
         tracing::info!(risk = decision.risk_score, status = %decision.status, rules = ?decision.rules, "decided");
 
@@ -270,7 +286,7 @@ impl Gateway {
         let (mut record, _) = self.transition(id, step).await?;
 
         if let Some(deadline) = deadline {
-            self.schedule_expiry(id);
+            self.schedule_expiry(id, deadline);
             if let Some(approver) = &inner.approver {
                 let request = ApprovalRequest {
                     action_id: id,
@@ -313,29 +329,68 @@ impl Gateway {
     /// The first half of [`guard`](Self::guard): submits, waits for a decision and claims
     /// the single execution. Bindings use it to run a function in their own language.
     pub async fn authorize(&self, action: Action) -> Result<Permit, GuardError> {
-        let ticket = self.submit(action).await?;
-        let id = ticket.action_id;
+        let ticket = self.submit(action.clone()).await?;
+        self.authorize_submitted(ticket.action_id, &action).await
+    }
+
+    /// Waits for the decision on an action submitted earlier (by this process or another,
+    /// before a restart...) and claims its single execution, checking the approval receipt:
+    /// `action` must be exactly what was decided on, and the packs in force must be those
+    /// the decision was made under. Otherwise [`GuardError::ReceiptMismatch`].
+    pub async fn authorize_submitted(&self, id: ActionId, action: &Action) -> Result<Permit, GuardError> {
         let record = self.wait(id, None).await?;
+        let decision = record.decision.clone();
         match record.state {
-            State::Executed | State::Approved => match self.inner.store.claim_execution(id).await? {
-                Some(event) => {
-                    self.publish(event);
-                    Ok(Permit { action_id: id, record })
+            State::Executed | State::Approved => {
+                self.check_receipt(&record, action)?;
+                match self.inner.store.claim_execution(id).await? {
+                    Some(event) => {
+                        self.publish(event);
+                        Ok(Permit { action_id: id, record })
+                    }
+                    None => Err(GuardError::AlreadyExecuted { action_id: id }),
                 }
-                None => Err(GuardError::AlreadyExecuted { action_id: id }),
-            },
+            }
             State::Expired => Err(GuardError::Expired { action_id: id }),
             State::ErrorApprover => Err(GuardError::ApproverFailed {
                 action_id: id,
                 message: self.last_reason(id).await,
             }),
-            _ => Err(GuardError::Denied(Box::new(declined_decision(&record, ticket.decision)))),
+            _ => match decision {
+                Some(d) => Err(GuardError::Denied(Box::new(declined_decision(&record, d)))),
+                None => Err(GuardError::Store(StoreError::Backend(format!("action `{id}` has no decision")))),
+            },
         }
+    }
+
+    /// Refuses to run anything but what was decided on, under the packs it was decided under.
+    fn check_receipt(&self, record: &ActionRecord, action: &Action) -> Result<(), GuardError> {
+        let mismatch = |reason: String| GuardError::ReceiptMismatch { action_id: record.id, reason };
+        if action.canonical_hash() != record.action_hash {
+            return Err(mismatch("the agent, action, payload or reasoning differ from what was decided on".to_owned()));
+        }
+        let decided = record.decision.as_ref().map(|d| d.packs.as_slice()).unwrap_or_default();
+        for pack in decided {
+            match self.packs().iter().find(|p| p.name() == pack.name) {
+                Some(now) if now.content_hash() == pack.hash => {}
+                Some(now) => {
+                    return Err(mismatch(format!(
+                        "pack `{}` changed since the decision ({} → {})",
+                        pack.name,
+                        pack.version,
+                        now.version()
+                    )));
+                }
+                None => return Err(mismatch(format!("pack `{}` is no longer in force", pack.name))),
+            }
+        }
+        Ok(())
     }
 
     /// Waits until the action is terminal or `timeout` passes (default: until its
     /// deadline, when it expires), and returns its record.
     pub async fn wait(&self, id: ActionId, timeout: Option<Duration>) -> Result<ActionRecord, StoreError> {
+        self.listen_to_store();
         let until = timeout.map(|t| tokio::time::Instant::now() + t);
         loop {
             let notify = self.waiter(id);
@@ -351,7 +406,7 @@ impl Gateway {
             if until.is_some_and(|u| now >= u) {
                 return Ok(record);
             }
-            let mut slice = RECHECK;
+            let mut slice = self.inner.poll_interval;
             if let Some(deadline) = record.deadline {
                 match (deadline - Utc::now()).to_std() {
                     Ok(left) => slice = slice.min(left),
@@ -381,12 +436,15 @@ impl Gateway {
         } else {
             resolution.reason.clone()
         };
+        let pending = self.inner.store.get(id).await?;
         let approval = Approval {
             approved: resolution.approved,
             by: resolution.by.clone(),
             channel: resolution.channel.clone(),
             reason: resolution.reason,
             at: Utc::now(),
+            action_hash: pending.action_hash,
+            packs: pending.decision.map(|d| d.packs).unwrap_or_default(),
         };
         let step = Transition::new(to, resolution.by, resolution.channel, reason).with_approval(approval);
         let (record, _) = self.transition(id, step).await?;
@@ -476,15 +534,59 @@ impl Gateway {
         }
     }
 
-    fn schedule_expiry(&self, id: ActionId) {
+    /// Expires the action at `deadline` unless it is decided before.
+    fn schedule_expiry(&self, id: ActionId, deadline: DateTime<Utc>) {
         let weak = Arc::downgrade(&self.inner);
-        let timeout = self.inner.escalation_timeout;
+        let left = (deadline - Utc::now()).to_std().unwrap_or_default();
         tokio::spawn(async move {
-            tokio::time::sleep(timeout).await;
+            tokio::time::sleep(left).await;
             if let Some(inner) = weak.upgrade() {
                 Gateway { inner }.expire(id).await;
             }
         });
+    }
+
+    /// Forwards the store's change feed (PostgreSQL `NOTIFY`) to waiting guards, once.
+    fn listen_to_store(&self) {
+        if self.inner.listening.set(()).is_err() {
+            return;
+        }
+        let Some(mut changes) = self.inner.store.changes() else { return };
+        let weak = Arc::downgrade(&self.inner);
+        tokio::spawn(async move {
+            loop {
+                let id = match changes.recv().await {
+                    Ok(id) => id,
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => return,
+                };
+                match weak.upgrade() {
+                    Some(inner) => Gateway { inner }.wake(id),
+                    None => return,
+                }
+            }
+        });
+    }
+
+    /// Picks up where a previous process left off: expiries of pending actions are
+    /// scheduled again from their stored deadlines (those already past expire now), and
+    /// waiting guards wake on changes made elsewhere. Call once at start with a durable
+    /// store. Returns the number of actions still pending.
+    pub async fn recover(&self) -> Result<usize, StoreError> {
+        self.listen_to_store();
+        let pending = self.inner.store.pending().await?;
+        let mut still = 0;
+        for record in &pending {
+            match record.deadline {
+                Some(deadline) if deadline > Utc::now() => {
+                    self.schedule_expiry(record.id, deadline);
+                    still += 1;
+                }
+                _ => self.expire(record.id).await,
+            }
+        }
+        tracing::info!(pending = still, expired = pending.len() - still, "recovered pending approvals");
+        Ok(still)
     }
 
     async fn last_reason(&self, id: ActionId) -> String {

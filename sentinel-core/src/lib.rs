@@ -7,6 +7,8 @@ pub mod corpus;
 pub mod decision;
 pub mod error;
 mod gateway;
+#[cfg(feature = "groq")]
+pub mod groq;
 pub mod pack;
 mod path;
 mod pipeline;
@@ -16,6 +18,8 @@ pub mod rule;
 pub mod scorer;
 pub mod state;
 pub mod store;
+#[cfg(feature = "telnyx")]
+pub mod telnyx;
 mod template;
 
 pub use action::{Action, ActionId};
@@ -25,6 +29,8 @@ pub use error::{
     ActionError, ApproverError, BuildError, GuardError, PackError, PackErrorKind, ResolveError,
     ScorerError, StoreError, SubmitError, TransitionError,
 };
+#[cfg(feature = "groq")]
+pub use groq::{GroqError, GroqScorer, GroqScorerBuilder, GroqStats, ScorerTally};
 pub use gateway::{Gateway, GatewayBuilder, Permit, Ticket};
 pub use pack::Pack;
 pub use pack::format::{Effect, PackDocument};
@@ -32,9 +38,18 @@ pub use pipeline::{OnScorerError, Unmatched};
 pub use rule::RuleMatch;
 pub use scorer::{Assessment, OfflineScorer, RiskScorer, ScoreContext};
 pub use state::State;
-pub use store::{ActionRecord, Approval, AuditEvent, AuditKind, MemoryStore, Store, Transition};
+#[cfg(feature = "telnyx")]
+pub use telnyx::{TelnyxConfig, TelnyxVoiceApprover, WebhookError, WebhookOutcome};
+pub use store::{ActionRecord, Approval, AuditEvent, AuditKind, Created, MemoryStore, Store, Transition};
+#[cfg(feature = "sql")]
+pub use store::SqlStore;
 
 /// The JSON Schema of the policy pack format, as generated from [`PackDocument`].
 pub fn pack_schema() -> serde_json::Value {
     serde_json::to_value(schemars::schema_for!(PackDocument)).unwrap_or_default()
 }
+
+/// The repository README's Rust examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct RepositoryReadme;

@@ -118,7 +118,8 @@ proptest! {
             let store = MemoryStore::new();
             let id = sentinel_core::ActionId::new();
             store.create(id, &Action::new("a", "X")).await.unwrap();
-            let mut state = State::Received;
+            let mut state = store.get(id).await.unwrap().state;
+            assert_eq!(state, State::Analyzing);
             for to in targets {
                 let result = store.transition(id, Transition::new(to, "t", "t", "")).await;
                 match result {

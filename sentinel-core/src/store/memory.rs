@@ -4,12 +4,14 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use chrono::Utc;
 
-use super::{ActionRecord, AuditEvent, AuditKind, Created, Store, Transition, apply};
+use super::chain::{GENESIS, seal};
+use super::{
+    ActionRecord, AuditEvent, Created, Store, Transition, apply, execution_event, new_record, now,
+    received_events,
+};
 use crate::action::{Action, ActionId};
 use crate::error::StoreError;
-use crate::state::State;
 
 /// Keeps everything in memory. Safe to share between threads and tasks.
 #[derive(Debug, Default)]
@@ -20,10 +22,12 @@ pub struct MemoryStore {
 #[derive(Debug, Default)]
 struct Inner {
     records: HashMap<ActionId, ActionRecord>,
-    trails: HashMap<ActionId, Vec<AuditEvent>>,
+    /// The whole audit log, in `seq` order (`seq` = index + 1).
+    log: Vec<AuditEvent>,
+    /// Positions in `log` per action.
+    trails: HashMap<ActionId, Vec<usize>>,
     /// (agent, idempotency key) → action.
     keys: HashMap<(String, String), ActionId>,
-    seq: u64,
     latest: Option<ActionId>,
 }
 
@@ -45,13 +49,17 @@ impl Inner {
         self.records.get_mut(&id).ok_or(StoreError::NotFound(id))
     }
 
-    fn next_seq(&mut self) -> u64 {
-        self.seq += 1;
-        self.seq
+    fn next_seq(&self) -> u64 {
+        self.log.len() as u64 + 1
     }
 
-    fn append(&mut self, event: &AuditEvent) {
-        self.trails.entry(event.action_id).or_default().push(event.clone());
+    /// Seals the event onto the chain and appends it.
+    fn append(&mut self, event: AuditEvent) -> AuditEvent {
+        let prev = self.log.last().map_or(GENESIS, |e| e.hash.as_str());
+        let event = seal(event, prev);
+        self.trails.entry(event.action_id).or_default().push(self.log.len());
+        self.log.push(event.clone());
+        event
     }
 }
 
@@ -71,36 +79,13 @@ impl Store for MemoryStore {
             }
             inner.keys.insert(slot, id);
         }
-        let now = Utc::now();
-        let record = ActionRecord {
-            id,
-            action: action.clone(),
-            action_hash: hash,
-            state: State::Received,
-            decision: None,
-            approval: None,
-            created_at: now,
-            updated_at: now,
-            deadline: None,
-            executed_at: None,
-        };
-        let event = AuditEvent {
-            seq: inner.next_seq(),
-            kind: AuditKind::Transition,
-            action_id: id,
-            agent_id: action.agent_id.clone(),
-            action: action.action.clone(),
-            from: None,
-            to: State::Received,
-            actor: action.agent_id.clone(),
-            channel: "submit".to_owned(),
-            reason: String::new(),
-            at: now,
-        };
-        inner.append(&event);
+        let at = now();
+        let record = new_record(id, action, hash, at);
+        let events = received_events(inner.next_seq(), id, action, at);
+        let events = events.into_iter().map(|e| inner.append(e)).collect();
         inner.records.insert(id, record.clone());
         inner.latest = Some(id);
-        Ok(Created::New(record, event))
+        Ok(Created::New(record, events))
     }
 
     async fn get(&self, id: ActionId) -> Result<ActionRecord, StoreError> {
@@ -114,40 +99,25 @@ impl Store for MemoryStore {
         transition: Transition,
     ) -> Result<(ActionRecord, AuditEvent), StoreError> {
         let mut inner = self.lock()?;
-        let seq = inner.seq + 1;
+        let seq = inner.next_seq();
         let record = inner.record(id)?;
-        let event = apply(record, &transition, seq, Utc::now())?;
+        let event = apply(record, &transition, seq, now())?;
         let record = record.clone();
-        inner.seq = seq;
-        inner.append(&event);
+        let event = inner.append(event);
         Ok((record, event))
     }
 
     async fn claim_execution(&self, id: ActionId) -> Result<Option<AuditEvent>, StoreError> {
         let mut inner = self.lock()?;
+        let seq = inner.next_seq();
         let record = inner.record(id)?;
         if record.executed_at.is_some() || !record.state.permits_execution() {
             return Ok(None);
         }
-        let now = Utc::now();
-        record.executed_at = Some(now);
-        let (agent_id, action, state) =
-            (record.action.agent_id.clone(), record.action.action.clone(), record.state);
-        let event = AuditEvent {
-            seq: inner.next_seq(),
-            kind: AuditKind::Execution,
-            action_id: id,
-            agent_id: agent_id.clone(),
-            action,
-            from: Some(state),
-            to: state,
-            actor: agent_id,
-            channel: "guard".to_owned(),
-            reason: "guarded function started".to_owned(),
-            at: now,
-        };
-        inner.append(&event);
-        Ok(Some(event))
+        let at = now();
+        record.executed_at = Some(at);
+        let event = execution_event(seq, record, at);
+        Ok(Some(inner.append(event)))
     }
 
     async fn audit_trail(&self, id: ActionId) -> Result<Vec<AuditEvent>, StoreError> {
@@ -155,7 +125,8 @@ impl Store for MemoryStore {
         if !inner.records.contains_key(&id) {
             return Err(StoreError::NotFound(id));
         }
-        Ok(inner.trails.get(&id).cloned().unwrap_or_default())
+        let positions = inner.trails.get(&id).map(Vec::as_slice).unwrap_or_default();
+        Ok(positions.iter().map(|&i| inner.log[i].clone()).collect())
     }
 
     async fn latest(&self) -> Result<Option<ActionRecord>, StoreError> {
@@ -169,5 +140,11 @@ impl Store for MemoryStore {
             inner.records.values().filter(|r| r.state.is_pending()).cloned().collect();
         pending.sort_by_key(|r| r.id);
         Ok(pending)
+    }
+
+    async fn audit_log(&self, after: u64, limit: usize) -> Result<Vec<AuditEvent>, StoreError> {
+        let inner = self.lock()?;
+        let start = usize::try_from(after).unwrap_or(usize::MAX).min(inner.log.len());
+        Ok(inner.log[start..].iter().take(limit).cloned().collect())
     }
 }

@@ -1,9 +1,14 @@
 //! Where actions, decisions, approvals and the audit trail live: the [`Store`] trait and
 //! its records. [`MemoryStore`] is the in-process implementation.
 
+pub mod chain;
 mod memory;
+#[cfg(feature = "sql")]
+mod sql;
 
 pub use memory::MemoryStore;
+#[cfg(feature = "sql")]
+pub use sql::SqlStore;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -54,6 +59,10 @@ pub struct Approval {
     pub reason: String,
     /// When.
     pub at: DateTime<Utc>,
+    /// The receipt: [`Action::canonical_hash`] of the action that was approved.
+    pub action_hash: String,
+    /// The receipt: the packs (versions and content hashes) the decision was made under.
+    pub packs: Vec<crate::decision::PackRef>,
 }
 
 /// What an audit event records.
@@ -93,6 +102,22 @@ pub struct AuditEvent {
     pub reason: String,
     /// When.
     pub at: DateTime<Utc>,
+    /// Hash of the previous event of the store ([`chain::GENESIS`] for the first).
+    pub prev_hash: String,
+    /// Hash of this event: see [`chain::event_hash`].
+    pub hash: String,
+}
+
+/// Times as stored and hashed: RFC 3339, UTC, microseconds.
+pub(crate) fn format_time(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// The current time, at the precision stores keep (microseconds), so that a record reads
+/// back exactly as it was hashed.
+pub(crate) fn now() -> DateTime<Utc> {
+    let t = Utc::now();
+    DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
 }
 
 /// A requested state change, applied atomically by [`Store::transition`].
@@ -155,8 +180,8 @@ impl Transition {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Created {
-    /// A new record, in state `RECEIVED`, and its audit event.
-    New(ActionRecord, AuditEvent),
+    /// A new record, in state `ANALYZING`, and its audit events (`RECEIVED`, `ANALYZING`).
+    New(ActionRecord, Vec<AuditEvent>),
     /// The agent's idempotency key was used before for the same action: that record.
     Existing(ActionRecord),
 }
@@ -168,7 +193,8 @@ pub enum Created {
 /// step, so that concurrent resolves of one action have exactly one winner.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    /// Stores a new action in state `RECEIVED`. When the action carries an idempotency key
+    /// Stores a new action, received and handed to analysis (state `ANALYZING`, with the
+    /// audit events `RECEIVED` and `ANALYZING`: one write). When the action carries an idempotency key
     /// that this agent used before, returns the earlier record if the canonical action is
     /// the same, else [`StoreError::IdempotencyConflict`].
     async fn create(&self, id: ActionId, action: &Action) -> Result<Created, StoreError>;
@@ -195,9 +221,40 @@ pub trait Store: Send + Sync + 'static {
 
     /// Actions waiting for a human, oldest first.
     async fn pending(&self) -> Result<Vec<ActionRecord>, StoreError>;
+
+    /// Up to `limit` events of the whole audit log with `seq > after`, in `seq` order (for
+    /// verifying the hash chain with [`chain::verify`]).
+    async fn audit_log(&self, after: u64, limit: usize) -> Result<Vec<AuditEvent>, StoreError>;
+
+    /// Ids of actions changed by other processes sharing this store, as they change, when
+    /// the store can tell (PostgreSQL `LISTEN`); `None` otherwise (waiters then re-check
+    /// periodically).
+    fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<ActionId>> {
+        None
+    }
 }
 
-/// Applies a transition to a record: the lifecycle check shared by every store.
+/// Checks a store's whole audit log. Returns the number of records checked.
+pub async fn verify_audit_log(store: &dyn Store) -> Result<Result<u64, chain::ChainBreak>, StoreError> {
+    const PAGE: usize = 1000;
+    let mut checker = chain::Checker::default();
+    let mut after = 0;
+    loop {
+        let page = store.audit_log(after, PAGE).await?;
+        for event in &page {
+            if let Err(e) = checker.check(event) {
+                return Ok(Err(e));
+            }
+        }
+        match page.last() {
+            Some(last) if page.len() == PAGE => after = last.seq,
+            _ => return Ok(Ok(checker.count)),
+        }
+    }
+}
+
+/// Applies a transition to a record: the lifecycle check shared by every store. The event
+/// returned is not sealed yet (see [`chain::seal`]).
 pub(crate) fn apply(
     record: &mut ActionRecord,
     t: &Transition,
@@ -235,5 +292,71 @@ pub(crate) fn apply(
         channel: t.channel.clone(),
         reason: t.reason.clone(),
         at: now,
+        prev_hash: String::new(),
+        hash: String::new(),
     })
+}
+
+/// The audit events of a newly received action (not sealed yet): `RECEIVED` (by the agent)
+/// and `ANALYZING` (by the gateway), at `first_seq` and the next.
+pub(crate) fn received_events(first_seq: u64, id: ActionId, action: &Action, now: DateTime<Utc>) -> [AuditEvent; 2] {
+    let received = AuditEvent {
+        seq: first_seq,
+        kind: AuditKind::Transition,
+        action_id: id,
+        agent_id: action.agent_id.clone(),
+        action: action.action.clone(),
+        from: None,
+        to: State::Received,
+        actor: action.agent_id.clone(),
+        channel: "submit".to_owned(),
+        reason: String::new(),
+        at: now,
+        prev_hash: String::new(),
+        hash: String::new(),
+    };
+    let analyzing = AuditEvent {
+        seq: first_seq + 1,
+        from: Some(State::Received),
+        to: State::Analyzing,
+        actor: "sentinel".to_owned(),
+        channel: "policy".to_owned(),
+        ..received.clone()
+    };
+    [received, analyzing]
+}
+
+/// The audit event of a guarded function starting (not sealed yet).
+pub(crate) fn execution_event(seq: u64, record: &ActionRecord, now: DateTime<Utc>) -> AuditEvent {
+    AuditEvent {
+        seq,
+        kind: AuditKind::Execution,
+        action_id: record.id,
+        agent_id: record.action.agent_id.clone(),
+        action: record.action.action.clone(),
+        from: Some(record.state),
+        to: record.state,
+        actor: record.action.agent_id.clone(),
+        channel: "guard".to_owned(),
+        reason: "guarded function started".to_owned(),
+        at: now,
+        prev_hash: String::new(),
+        hash: String::new(),
+    }
+}
+
+/// A new record, received and being analyzed.
+pub(crate) fn new_record(id: ActionId, action: &Action, hash: String, now: DateTime<Utc>) -> ActionRecord {
+    ActionRecord {
+        id,
+        action: action.clone(),
+        action_hash: hash,
+        state: State::Analyzing,
+        decision: None,
+        approval: None,
+        created_at: now,
+        updated_at: now,
+        deadline: None,
+        executed_at: None,
+    }
 }

@@ -1,0 +1,381 @@
+//! Durable stores on SQLite (embedded, one file) and PostgreSQL (several processes or
+//! hosts), through sqlx. Migrations run when the store connects.
+
+mod listen;
+mod rows;
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{Any, AnyPool, Executor, Transaction};
+use tokio::sync::broadcast;
+
+use super::chain::seal;
+use super::{
+    ActionRecord, AuditEvent, Created, Store, Transition, apply, execution_event, format_time,
+    new_record, now, received_events,
+};
+use crate::action::{Action, ActionId};
+use crate::error::StoreError;
+use rows::{ACTION_COLUMNS, AUDIT_COLUMNS, backend, kind_name, opt_time_text, to_json};
+
+/// A store on SQLite or PostgreSQL, chosen by the URL:
+/// `sqlite://sentinel.db` (created if missing), `postgres://user@host/db`.
+///
+/// Every write locks the chain head row first, so writes are serialised, idempotency checks
+/// are race-free and the audit hash chain has no forks, also across processes. On
+/// PostgreSQL, state changes are announced with `NOTIFY`, so a `guard` waiting in one
+/// process wakes as soon as another process resolves the action.
+#[derive(Debug, Clone)]
+pub struct SqlStore {
+    pool: AnyPool,
+    postgres: bool,
+    changes: Option<broadcast::Sender<ActionId>>,
+}
+
+/// The `NOTIFY` channel of state changes.
+const CHANNEL: &str = "sentinel_actions";
+
+fn migrator() -> Migrator {
+    let init = Migration::new(
+        1,
+        Cow::Borrowed("init"),
+        MigrationType::Simple,
+        Cow::Borrowed(include_str!("../../../migrations/0001_init.sql")),
+        false,
+    );
+    Migrator { migrations: Cow::Owned(vec![init]), ..Migrator::DEFAULT }
+}
+
+impl SqlStore {
+    /// Connects to `url` and runs the migrations. SQLite files are created if missing.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, None).await
+    }
+
+    /// Connects to PostgreSQL and keeps every table in `schema` (created if missing), for
+    /// several independent deployments or test runs in one database.
+    pub async fn connect_in_schema(url: &str, schema: &str) -> Result<Self, StoreError> {
+        if !schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || schema.is_empty() {
+            return Err(StoreError::Backend(format!("schema name `{schema}` must be letters, digits and `_`")));
+        }
+        Self::connect_with(url, Some(schema.to_owned())).await
+    }
+
+    async fn connect_with(url: &str, schema: Option<String>) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
+        let sqlite = url.starts_with("sqlite:");
+        if !postgres && !sqlite {
+            return Err(StoreError::Backend(format!(
+                "unsupported database url `{}`: use `sqlite://<file>` or `postgres://...`",
+                redact_url(url)
+            )));
+        }
+        if schema.is_some() && !postgres {
+            return Err(StoreError::Backend("schemas are a PostgreSQL feature".to_owned()));
+        }
+        let url = if sqlite && !url.contains("mode=") {
+            let sep = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{sep}mode=rwc")
+        } else {
+            url.to_owned()
+        };
+        let setup = schema.clone();
+        let pool = AnyPoolOptions::new()
+            .max_connections(if sqlite { 4 } else { 8 })
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _| {
+                let setup = setup.clone();
+                Box::pin(async move {
+                    if sqlite {
+                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;")
+                            .await?;
+                    } else if let Some(schema) = setup {
+                        conn.execute(format!("CREATE SCHEMA IF NOT EXISTS {schema}; SET search_path TO {schema};").as_str())
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await
+            .map_err(|e| StoreError::Backend(format!("cannot connect to `{}`: {e}", redact_url(&url))))?;
+        migrator()
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Backend(format!("migrations failed: {e}")))?;
+        let changes = if postgres { Some(listen::spawn(url.clone(), CHANNEL)) } else { None };
+        Ok(Self { pool, postgres, changes })
+    }
+
+    /// Opens (or creates) the SQLite database file at `path`.
+    pub async fn open_sqlite(path: impl AsRef<std::path::Path>) -> Result<Self, StoreError> {
+        Self::connect(&format!("sqlite://{}", path.as_ref().display())).await
+    }
+
+    /// True on PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        self.postgres
+    }
+
+    /// Starts a write of `events` audit events: locks the chain head and returns the first
+    /// `seq` to use and the last hash.
+    async fn begin_write(&self, events: u64) -> Result<(Transaction<'static, Any>, u64, String), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let row: AnyRow = sqlx::query(
+            "UPDATE sentinel_chain SET last_seq = last_seq + $1 WHERE id = 1 RETURNING last_seq, last_hash",
+        )
+        .bind(i64::try_from(events).map_err(backend)?)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let seq: i64 = sqlx::Row::try_get(&row, "last_seq").map_err(backend)?;
+        let last: String = sqlx::Row::try_get(&row, "last_hash").map_err(backend)?;
+        Ok((tx, u64::try_from(seq).map_err(backend)? + 1 - events, last))
+    }
+
+    /// Appends one event; see [`append_all`](Self::append_all).
+    async fn append(&self, tx: &mut Transaction<'static, Any>, event: AuditEvent, prev: &str) -> Result<AuditEvent, StoreError> {
+        let mut sealed = self.append_all(tx, vec![event], prev).await?;
+        sealed.pop().ok_or_else(|| backend("no event appended"))
+    }
+
+    /// Seals and inserts events in order, moves the chain head and announces the change.
+    async fn append_all(&self, tx: &mut Transaction<'static, Any>, events: Vec<AuditEvent>, prev: &str) -> Result<Vec<AuditEvent>, StoreError> {
+        let mut prev = prev.to_owned();
+        let mut sealed = Vec::with_capacity(events.len());
+        for event in events {
+            let event = seal(event, &prev);
+            self.insert_event(tx, &event).await?;
+            prev.clone_from(&event.hash);
+            sealed.push(event);
+        }
+        sqlx::query("UPDATE sentinel_chain SET last_hash = $1 WHERE id = 1")
+            .bind(&prev)
+            .execute(&mut **tx)
+            .await
+            .map_err(backend)?;
+        if let (true, Some(last)) = (self.postgres, sealed.last()) {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(CHANNEL)
+                .bind(last.action_id.to_string())
+                .execute(&mut **tx)
+                .await
+                .map_err(backend)?;
+        }
+        Ok(sealed)
+    }
+
+    async fn insert_event(&self, tx: &mut Transaction<'static, Any>, event: &AuditEvent) -> Result<(), StoreError> {
+        sqlx::query(&format!(
+            "INSERT INTO sentinel_audit ({AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        ))
+        .bind(i64::try_from(event.seq).map_err(backend)?)
+        .bind(kind_name(event.kind))
+        .bind(event.action_id.to_string())
+        .bind(&event.agent_id)
+        .bind(&event.action)
+        .bind(event.from.map(|s| s.as_str().to_owned()))
+        .bind(event.to.as_str())
+        .bind(&event.actor)
+        .bind(&event.channel)
+        .bind(&event.reason)
+        .bind(format_time(event.at))
+        .bind(&event.prev_hash)
+        .bind(&event.hash)
+        .execute(&mut **tx)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn fetch_record(&self, tx: &mut Transaction<'static, Any>, id: ActionId) -> Result<ActionRecord, StoreError> {
+        let row = sqlx::query(&format!("SELECT {ACTION_COLUMNS} FROM sentinel_actions WHERE id = $1"))
+            .bind(id.to_string())
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(backend)?
+            .ok_or(StoreError::NotFound(id))?;
+        rows::record(&row)
+    }
+
+    async fn commit(tx: Transaction<'static, Any>) -> Result<(), StoreError> {
+        tx.commit().await.map_err(backend)
+    }
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    async fn create(&self, id: ActionId, action: &Action) -> Result<Created, StoreError> {
+        let hash = action.canonical_hash();
+        let (mut tx, seq, prev) = self.begin_write(2).await?;
+        if let Some(key) = &action.idempotency_key {
+            let existing = sqlx::query(&format!(
+                "SELECT {ACTION_COLUMNS} FROM sentinel_actions WHERE agent_id = $1 AND idempotency_key = $2"
+            ))
+            .bind(&action.agent_id)
+            .bind(key)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?;
+            if let Some(row) = existing {
+                let record = rows::record(&row)?;
+                tx.rollback().await.map_err(backend)?;
+                if record.action_hash != hash {
+                    return Err(StoreError::IdempotencyConflict { key: key.clone(), existing: record.id });
+                }
+                return Ok(Created::Existing(record));
+            }
+        }
+        let at = now();
+        let record = new_record(id, action, hash, at);
+        sqlx::query(
+            "INSERT INTO sentinel_actions (id, agent_id, action_name, idempotency_key, action_json, action_hash, \
+             state, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(id.to_string())
+        .bind(&action.agent_id)
+        .bind(&action.action)
+        .bind(action.idempotency_key.clone())
+        .bind(to_json(action)?)
+        .bind(&record.action_hash)
+        .bind(record.state.as_str())
+        .bind(format_time(at))
+        .bind(format_time(at))
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let events = self.append_all(&mut tx, received_events(seq, id, action, at).into(), &prev).await?;
+        Self::commit(tx).await?;
+        Ok(Created::New(record, events))
+    }
+
+    async fn get(&self, id: ActionId) -> Result<ActionRecord, StoreError> {
+        let row = sqlx::query(&format!("SELECT {ACTION_COLUMNS} FROM sentinel_actions WHERE id = $1"))
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .ok_or(StoreError::NotFound(id))?;
+        rows::record(&row)
+    }
+
+    async fn transition(&self, id: ActionId, transition: Transition) -> Result<(ActionRecord, AuditEvent), StoreError> {
+        let (mut tx, seq, prev) = self.begin_write(1).await?;
+        let mut record = self.fetch_record(&mut tx, id).await?;
+        let event = apply(&mut record, &transition, seq, now())?;
+        sqlx::query(
+            "UPDATE sentinel_actions SET state = $1, decision_json = $2, approval_json = $3, updated_at = $4, \
+             deadline = $5 WHERE id = $6",
+        )
+        .bind(record.state.as_str())
+        .bind(record.decision.as_ref().map(to_json).transpose()?)
+        .bind(record.approval.as_ref().map(to_json).transpose()?)
+        .bind(format_time(record.updated_at))
+        .bind(opt_time_text(record.deadline))
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let event = self.append(&mut tx, event, &prev).await?;
+        Self::commit(tx).await?;
+        Ok((record, event))
+    }
+
+    async fn claim_execution(&self, id: ActionId) -> Result<Option<AuditEvent>, StoreError> {
+        let (mut tx, seq, prev) = self.begin_write(1).await?;
+        let mut record = self.fetch_record(&mut tx, id).await?;
+        if record.executed_at.is_some() || !record.state.permits_execution() {
+            tx.rollback().await.map_err(backend)?;
+            return Ok(None);
+        }
+        let at = now();
+        record.executed_at = Some(at);
+        sqlx::query("UPDATE sentinel_actions SET executed_at = $1 WHERE id = $2")
+            .bind(format_time(at))
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let event = self.append(&mut tx, execution_event(seq, &record, at), &prev).await?;
+        Self::commit(tx).await?;
+        Ok(Some(event))
+    }
+
+    async fn audit_trail(&self, id: ActionId) -> Result<Vec<AuditEvent>, StoreError> {
+        let rows = sqlx::query(&format!("SELECT {AUDIT_COLUMNS} FROM sentinel_audit WHERE action_id = $1 ORDER BY seq"))
+            .bind(id.to_string())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        if rows.is_empty() {
+            // Distinguish "no such action" from an action without events (never happens).
+            self.get(id).await?;
+        }
+        rows.iter().map(rows::event).collect()
+    }
+
+    async fn latest(&self) -> Result<Option<ActionRecord>, StoreError> {
+        sqlx::query(&format!("SELECT {ACTION_COLUMNS} FROM sentinel_actions ORDER BY id DESC LIMIT 1"))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .as_ref()
+            .map(rows::record)
+            .transpose()
+    }
+
+    async fn pending(&self) -> Result<Vec<ActionRecord>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {ACTION_COLUMNS} FROM sentinel_actions WHERE state IN ('BLOCKED_AWAITING_AUTH', 'QNA_MODE') ORDER BY id"
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(rows::record).collect()
+    }
+
+    async fn audit_log(&self, after: u64, limit: usize) -> Result<Vec<AuditEvent>, StoreError> {
+        let rows = sqlx::query(&format!("SELECT {AUDIT_COLUMNS} FROM sentinel_audit WHERE seq > $1 ORDER BY seq LIMIT $2"))
+            .bind(i64::try_from(after).map_err(backend)?)
+            .bind(i64::try_from(limit).map_err(backend)?)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.iter().map(rows::event).collect()
+    }
+
+    fn changes(&self) -> Option<broadcast::Receiver<ActionId>> {
+        self.changes.as_ref().map(broadcast::Sender::subscribe)
+    }
+}
+
+/// A database URL with any password replaced, for messages.
+pub(crate) fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.find(':') {
+                Some(colon) => format!("{}{}:***{}", &url[..scheme + 3], &userinfo[..colon], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_appear_in_messages() {
+        assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
+    }
+}
