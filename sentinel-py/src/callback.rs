@@ -1,0 +1,222 @@
+//! Calling Python objects (scorers, approvers) from the Rust pipeline.
+//!
+//! A `def` method runs under the GIL on a tokio blocking thread. When it returns a
+//! coroutine (`async def`), the coroutine runs on the caller's event loop when the call
+//! came from `await gw.aguard(...)`/`aevaluate`, and on a private loop of that blocking
+//! thread when it came from a blocking call. Tokio worker threads never run Python
+//! callbacks (they only wait for them), and the caller's thread waits with the GIL released.
+//!
+//! Each gateway call runs inside a [`CallContext`] (a task-local) that carries the event
+//! loop and keeps the exception a user's callback raised, so that the binding can chain it
+//! to what it raises.
+
+use std::sync::{Arc, Mutex};
+
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use tokio::sync::oneshot;
+
+tokio::task_local! {
+    static CALL: Arc<CallContext>;
+}
+
+/// Per-call state shared with the adapters.
+#[derive(Default)]
+pub(crate) struct CallContext {
+    event_loop: Option<Arc<Py<PyAny>>>,
+    scorer_failure: Mutex<Option<PyErr>>,
+    approver_failure: Mutex<Option<PyErr>>,
+}
+
+impl CallContext {
+    /// Context of a blocking call (no event loop).
+    pub(crate) fn blocking() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    /// Context of a call awaited on `event_loop`.
+    pub(crate) fn on_loop(event_loop: Py<PyAny>) -> Arc<Self> {
+        Arc::new(Self { event_loop: Some(Arc::new(event_loop)), ..Self::default() })
+    }
+
+    /// Runs `future` with this context visible to the adapters.
+    pub(crate) async fn scope<F: Future>(self: Arc<Self>, future: F) -> F::Output {
+        CALL.scope(self, future).await
+    }
+
+    /// The exception the scorer raised during this call, if any (taken).
+    pub(crate) fn take_scorer_failure(&self) -> Option<PyErr> {
+        self.scorer_failure.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+
+    /// The exception the approver raised during this call, if any (taken).
+    pub(crate) fn take_approver_failure(&self) -> Option<PyErr> {
+        self.approver_failure.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+}
+
+/// Which adapter failed, to file the exception in the right slot.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Role {
+    Scorer,
+    Approver,
+}
+
+/// A Python callback failed: the message for the core, the exception for the caller.
+pub(crate) struct Failure {
+    pub(crate) message: String,
+    error: Option<PyErr>,
+}
+
+impl Failure {
+    /// A failure without a Python exception (e.g. an invalid return value).
+    pub(crate) fn message(message: String) -> Self {
+        Self { message, error: None }
+    }
+
+    /// Files the exception in the current call's context (first one wins) and returns the
+    /// message.
+    pub(crate) fn record(self, role: Role) -> String {
+        if let Some(error) = self.error {
+            let _ = CALL.try_with(|ctx| {
+                let slot = match role {
+                    Role::Scorer => &ctx.scorer_failure,
+                    Role::Approver => &ctx.approver_failure,
+                };
+                let mut slot = slot.lock().unwrap_or_else(|p| p.into_inner());
+                if slot.is_none() {
+                    *slot = Some(error);
+                }
+            });
+        }
+        self.message
+    }
+}
+
+type Finish<T> = Box<dyn FnOnce(Python<'_>, PyResult<Bound<'_, PyAny>>) -> Result<T, Failure> + Send>;
+
+/// Calls Python: `call` under the GIL, then, once its result (awaited when it is a
+/// coroutine) is there, `finish` under the GIL. `label` (e.g. "`MyScorer.assess`") names
+/// the callback in messages.
+pub(crate) async fn call_python<T, C, F>(label: String, call: C, finish: F) -> Result<T, Failure>
+where
+    T: Send + 'static,
+    C: for<'py> FnOnce(Python<'py>) -> PyResult<Bound<'py, PyAny>> + Send + 'static,
+    F: for<'py> FnOnce(Python<'py>, &Bound<'py, PyAny>) -> Result<T, Failure> + Send + 'static,
+{
+    let event_loop = CALL.try_with(|ctx| ctx.event_loop.clone()).ok().flatten();
+    let failed = {
+        let label = label.clone();
+        move |py: Python<'_>, e: PyErr| Failure { message: format!("{label} raised {}", describe(py, &e)), error: Some(e) }
+    };
+    let finish: Finish<T> = Box::new(move |py, result| match result {
+        Ok(value) => finish(py, &value),
+        Err(e) => Err(failed(py, e)),
+    });
+    let (tx, rx) = oneshot::channel::<Result<T, Failure>>();
+    let started = tokio::task::spawn_blocking(move || {
+        Python::attach(|py| {
+            let value = match call(py) {
+                Ok(value) => value,
+                Err(e) => return Some(finish(py, Err(e))),
+            };
+            if !is_coroutine(py, &value) {
+                return Some(finish(py, Ok(value)));
+            }
+            match event_loop {
+                None => Some(finish(py, run_private(py, value))),
+                Some(event_loop) => {
+                    schedule(py, value, event_loop.bind(py), finish, tx);
+                    None
+                }
+            }
+        })
+    })
+    .await;
+    match started {
+        Ok(Some(done)) => done,
+        Ok(None) => rx.await.unwrap_or_else(|_| Err(Failure::message(format!("{label} was cancelled")))),
+        Err(e) => Err(Failure::message(format!("{label} could not run: {e}"))),
+    }
+}
+
+/// Runs a coroutine to completion on a private event loop of this thread.
+fn run_private<'py>(py: Python<'py>, coroutine: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    py.import("asyncio")?.call_method1("run", (coroutine,))
+}
+
+/// Schedules the coroutine on `event_loop`; `finish` runs there when it is done and its
+/// outcome goes to `tx`.
+fn schedule<T: Send + 'static>(
+    py: Python<'_>,
+    coroutine: Bound<'_, PyAny>,
+    event_loop: &Bound<'_, PyAny>,
+    finish: Finish<T>,
+    tx: oneshot::Sender<Result<T, Failure>>,
+) {
+    let deliver: Deliver = Box::new(move |py, outcome| {
+        let _ = tx.send(finish(py, outcome));
+    });
+    // Should this fail, `tx` is dropped with it and the caller reports a cancelled call.
+    let Ok(done) = Bound::new(py, Done { deliver: Mutex::new(Some(deliver)) }) else {
+        return;
+    };
+    let scheduled = py
+        .import("asyncio")
+        .and_then(|m| m.call_method1("run_coroutine_threadsafe", (&coroutine, event_loop)));
+    match scheduled {
+        Ok(future) => {
+            if let Err(e) = future.call_method1("add_done_callback", (&done,)) {
+                let _ = future.call_method0("cancel");
+                done.get().deliver(py, Err(e));
+            }
+        }
+        Err(e) => {
+            let _ = coroutine.call_method0("close");
+            done.get().deliver(py, Err(e));
+        }
+    }
+}
+
+type Deliver = Box<dyn for<'py> FnOnce(Python<'py>, PyResult<Bound<'py, PyAny>>) + Send>;
+
+/// Done-callback of a coroutine scheduled on the caller's loop.
+#[pyclass(module = "sentinel_guard._native", frozen)]
+struct Done {
+    deliver: Mutex<Option<Deliver>>,
+}
+
+impl Done {
+    fn deliver(&self, py: Python<'_>, outcome: PyResult<Bound<'_, PyAny>>) {
+        let deliver = self.deliver.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(deliver) = deliver {
+            deliver(py, outcome);
+        }
+    }
+}
+
+#[pymethods]
+impl Done {
+    fn __call__(&self, py: Python<'_>, future: &Bound<'_, PyAny>) {
+        self.deliver(py, future.call_method0("result"));
+    }
+}
+
+/// True for coroutines (what calling an `async def` returns).
+fn is_coroutine(py: Python<'_>, value: &Bound<'_, PyAny>) -> bool {
+    static ISCOROUTINE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    ISCOROUTINE
+        .get_or_try_init(py, || py.import("asyncio").and_then(|m| m.getattr("iscoroutine")).map(Bound::unbind))
+        .and_then(|f| f.bind(py).call1((value,)))
+        .and_then(|r| r.is_truthy())
+        .unwrap_or(false)
+}
+
+/// `ExcType: message`, as Python prints it.
+pub(crate) fn describe(py: Python<'_>, e: &PyErr) -> String {
+    let name = e.get_type(py).name().map(|n| n.to_string()).unwrap_or_else(|_| "exception".to_owned());
+    match e.value(py).str() {
+        Ok(text) if !text.to_string().is_empty() => format!("{name}: {text}"),
+        _ => name,
+    }
+}

@@ -1,0 +1,34 @@
+//! Python binding of the Sentinel safety gateway: the native module
+//! `sentinel_guard._native`, wrapped by the pure-Python package `sentinel_guard`.
+//!
+//! A thin adapter: actions are converted to the core's types and every decision is made
+//! by `sentinel-core`. Python scorers and approvers are adapted to the core's traits.
+
+mod aio;
+mod approver;
+mod callback;
+mod convert;
+mod decision;
+mod errors;
+mod gateway;
+mod runtime;
+mod scorer;
+
+use pyo3::prelude::*;
+
+pub use approver::ApprovalHandle;
+pub use decision::Decision;
+pub use gateway::Gateway;
+
+/// The native module (private: import `sentinel_guard` instead).
+#[pymodule]
+#[pyo3(name = "_native")]
+fn native(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    module.add_class::<Gateway>()?;
+    module.add_class::<Decision>()?;
+    module.add_class::<ApprovalHandle>()?;
+    errors::register(module)?;
+    runtime::install_hooks(module)?;
+    module.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}
