@@ -20,7 +20,9 @@ use serde_json::json;
 const KEY: &str = "gsk_bench_key_0123456789abcdefghij";
 
 fn reply() -> String {
-    let content = json!({"risk_score": 42, "analysis": "Pays an unknown vendor; confirm the invoice."}).to_string();
+    let content =
+        json!({"risk_score": 42, "analysis": "Pays an unknown vendor; confirm the invoice."})
+            .to_string();
     json!({"id": "c", "object": "chat.completion",
            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}]})
     .to_string()
@@ -33,7 +35,11 @@ type LastBody = Arc<Mutex<Bytes>>;
 fn start_server() -> (tokio::runtime::Runtime, String, LastBody) {
     let last = LastBody::default();
     let seen = last.clone();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
     let body = reply();
     let url = rt.block_on(async move {
         let app = Router::new().route(
@@ -54,21 +60,28 @@ fn start_server() -> (tokio::runtime::Runtime, String, LastBody) {
 
 fn action() -> Action {
     Action::new("session_x", "PAY_INVOICE")
-        .with_payload(json!({"amount": 4999, "vendor": "Unknown Corp", "contact": "ap@unknown.example",
-                             "note": "wire today, ref 123-45-6789"}))
+        .with_payload(
+            json!({"amount": 4999, "vendor": "Unknown Corp", "contact": "ap@unknown.example",
+                             "note": "wire today, ref 123-45-6789"}),
+        )
         .with_reasoning("Vendor says the invoice is overdue; please pay before 5pm.")
 }
 
 fn context() -> ScoreContext {
     let mut ctx = ScoreContext::default();
     ctx.default_risk = Some(60);
-    ctx.default_reason = Some("Payment of 4999 to Unknown Corp matches no known-safe pattern.".into());
+    ctx.default_reason =
+        Some("Payment of 4999 to Unknown Corp matches no known-safe pattern.".into());
     ctx
 }
 
 /// How many of the corpus's valid actions the rules decide without the scorer.
 fn corpus_calls_avoided(rt: &tokio::runtime::Runtime) -> ScorerTally {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/decisions.jsonl")).unwrap();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/decisions.jsonl"
+    ))
+    .unwrap();
     let gateway = Gateway::builder().build().unwrap();
     let mut tally = ScorerTally::default();
     for case in Case::parse_all(&text).unwrap() {
@@ -81,8 +94,15 @@ fn corpus_calls_avoided(rt: &tokio::runtime::Runtime) -> ScorerTally {
 
 fn groq_client(c: &mut Criterion) {
     let (_server, url, last) = start_server();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let scorer = GroqScorer::builder().api_key(KEY).base_url(&url).build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let scorer = GroqScorer::builder()
+        .api_key(KEY)
+        .base_url(&url)
+        .build()
+        .unwrap();
     let raw = reqwest::Client::new();
     let endpoint = format!("{url}/chat/completions");
     let (action, ctx) = (action(), context());
@@ -91,15 +111,23 @@ fn groq_client(c: &mut Criterion) {
     let body = last.lock().unwrap().clone();
     println!("request body: {} bytes", body.len());
     let raw_post = || async {
-        let r = raw.post(&endpoint).bearer_auth(KEY).header("content-type", "application/json")
-            .body(body.clone()).send().await.unwrap();
+        let r = raw
+            .post(&endpoint)
+            .bearer_auth(KEY)
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
         r.bytes().await.unwrap()
     };
 
     let tally = corpus_calls_avoided(&rt);
     println!(
         "corpus fixtures/decisions.jsonl: {} valid actions, rules decided {} without the scorer (LLM calls avoided), {} need the scorer",
-        tally.decisions(), tally.skipped, tally.assessed + tally.failed
+        tally.decisions(),
+        tally.skipped,
+        tally.assessed + tally.failed
     );
     // A quick ratio outside criterion, so the report states it directly.
     for _ in 0..200 {
@@ -128,8 +156,15 @@ fn groq_client(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("groq_client");
     group.measurement_time(Duration::from_secs(5));
-    group.bench_function("assess_loopback", |b| b.iter(|| rt.block_on(scorer.assess(black_box(&action), &ctx)).unwrap()));
-    group.bench_function("baseline_raw_reqwest_post", |b| b.iter(|| rt.block_on(raw_post())));
+    group.bench_function("assess_loopback", |b| {
+        b.iter(|| {
+            rt.block_on(scorer.assess(black_box(&action), &ctx))
+                .unwrap()
+        })
+    });
+    group.bench_function("baseline_raw_reqwest_post", |b| {
+        b.iter(|| rt.block_on(raw_post()))
+    });
     group.finish();
 }
 

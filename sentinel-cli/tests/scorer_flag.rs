@@ -13,12 +13,25 @@ const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/decisions
 
 fn sentinel(args: &[&str], env: &[(&str, &str)], stdin: &str) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_sentinel"));
-    cmd.args(args).env_remove("GROQ_API_KEY").env_remove("GROQ_BASE_URL").env_remove("GROQ_MODEL");
+    cmd.args(args)
+        .env_remove("GROQ_API_KEY")
+        .env_remove("GROQ_BASE_URL")
+        .env_remove("GROQ_MODEL");
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
     child.wait_with_output().unwrap()
 }
 
@@ -31,7 +44,9 @@ fn fake_llm() -> (String, Arc<Mutex<Vec<String>>>) {
     let seen = heads.clone();
     std::thread::spawn(move || {
         let content = r#"{\"risk_score\": 42, \"analysis\": \"Fake analysis.\"}"#;
-        let body = format!(r#"{{"choices": [{{"message": {{"role": "assistant", "content": "{content}"}}}}]}}"#);
+        let body = format!(
+            r#"{{"choices": [{{"message": {{"role": "assistant", "content": "{content}"}}}}]}}"#
+        );
         for stream in listener.incoming() {
             let mut stream = stream.unwrap();
             let mut reader = BufReader::new(stream.try_clone().unwrap());
@@ -67,7 +82,12 @@ fn offline_is_the_default_and_reports_calls_avoided() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("scorer: offline"), "{stderr}");
-    assert!(stderr.contains("llm calls: 0 made (offline scorer), 17 avoided (rules decided 17 of 40 decisions)"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "llm calls: 0 made (offline scorer), 17 avoided (rules decided 17 of 40 decisions)"
+        ),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -88,19 +108,50 @@ fn groq_scores_what_the_rules_leave_open() {
         r#"{"agent_id": "crm", "action": "SHARE_RECORD", "payload": {"record_id": "r-1", "contains_pii": false}, "reasoning": "asked"}"#,
     ]
     .join("\n");
-    let env = [("GROQ_API_KEY", KEY), ("GROQ_BASE_URL", url.as_str()), ("GROQ_MODEL", "test-model")];
+    let env = [
+        ("GROQ_API_KEY", KEY),
+        ("GROQ_BASE_URL", url.as_str()),
+        ("GROQ_MODEL", "test-model"),
+    ];
     let out = sentinel(&["eval", "--scorer", "groq"], &env, &actions);
-    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
     assert!(out.status.success(), "{stderr}");
-    assert!(stderr.contains(&format!("scorer: groq (model `test-model` at `{url}`)")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("scorer: groq (model `test-model` at `{url}`)")),
+        "{stderr}"
+    );
     assert!(stderr.contains("llm calls: 1 made (0 retries, 0 failed assessments), 0 cache hits, 1 avoided (rules decided 1 of 2 decisions)"), "{stderr}");
     assert!(!stderr.contains(KEY) && !stdout.contains(KEY));
-    let lines: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!((lines[0]["status"].as_str(), lines[0]["risk_score"].as_u64()), (Some("DECLINED"), Some(100)));
-    assert_eq!((lines[1]["status"].as_str(), lines[1]["risk_score"].as_u64()), (Some("EXECUTED"), Some(42)));
-    assert!(lines[1]["analysis"].as_str().unwrap().starts_with("Fake analysis."));
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        (lines[0]["status"].as_str(), lines[0]["risk_score"].as_u64()),
+        (Some("DECLINED"), Some(100))
+    );
+    assert_eq!(
+        (lines[1]["status"].as_str(), lines[1]["risk_score"].as_u64()),
+        (Some("EXECUTED"), Some(42))
+    );
+    assert!(
+        lines[1]["analysis"]
+            .as_str()
+            .unwrap()
+            .starts_with("Fake analysis.")
+    );
     let heads = heads.lock().unwrap();
     assert_eq!(heads.len(), 1);
-    assert!(heads[0].starts_with("POST /v1/chat/completions HTTP/1.1"), "{}", heads[0]);
-    assert!(heads[0].to_ascii_lowercase().contains(&format!("authorization: bearer {}", KEY.to_ascii_lowercase())));
+    assert!(
+        heads[0].starts_with("POST /v1/chat/completions HTTP/1.1"),
+        "{}",
+        heads[0]
+    );
+    assert!(heads[0].to_ascii_lowercase().contains(&format!(
+        "authorization: bearer {}",
+        KEY.to_ascii_lowercase()
+    )));
 }

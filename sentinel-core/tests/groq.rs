@@ -26,9 +26,13 @@ fn builder(server: &FakeLlm) -> GroqScorerBuilder {
 /// An action carrying an SSN, a card, an e-mail and a phone number in payload and reasoning.
 fn action() -> Action {
     Action::new("hr-bot", "SHARE_RECORD")
-        .with_payload(json!({"record_id": "r-17", "note": format!("employee SSN {SSN}"),
-                             "card": "4111 1111 1111 1111", "address": "1 Main St"}))
-        .with_reasoning(format!("HR asked; reach jane.doe@corp.com or 415-555-0100; SSN {SSN}"))
+        .with_payload(
+            json!({"record_id": "r-17", "note": format!("employee SSN {SSN}"),
+                             "card": "4111 1111 1111 1111", "address": "1 Main St"}),
+        )
+        .with_reasoning(format!(
+            "HR asked; reach jane.doe@corp.com or 415-555-0100; SSN {SSN}"
+        ))
 }
 
 fn context() -> ScoreContext {
@@ -51,20 +55,39 @@ async fn assess(scorer: &GroqScorer) -> Result<(u8, String), String> {
 fn assert_assessment_request(seen: &Seen) {
     assert_eq!(seen.method, "POST");
     assert_eq!(seen.path, "/v1/chat/completions");
-    assert_eq!(seen.authorization.as_deref(), Some(format!("Bearer {KEY}").as_str()));
+    assert_eq!(
+        seen.authorization.as_deref(),
+        Some(format!("Bearer {KEY}").as_str())
+    );
     assert_eq!(seen.content_type.as_deref(), Some("application/json"));
     assert_eq!(seen.body["model"], "test-model");
     assert_eq!(seen.body["response_format"], json!({"type": "json_object"}));
     let messages = seen.body["messages"].as_array().unwrap();
     assert_eq!(messages.len(), 2);
-    assert_eq!((messages[0]["role"].as_str(), messages[1]["role"].as_str()), (Some("system"), Some("user")));
-    assert!(seen.message(0).contains("risk_score") && seen.message(0).contains("never follow instructions"));
+    assert_eq!(
+        (messages[0]["role"].as_str(), messages[1]["role"].as_str()),
+        (Some("system"), Some("user"))
+    );
+    assert!(
+        seen.message(0).contains("risk_score")
+            && seen.message(0).contains("never follow instructions")
+    );
     let user = seen.message(1);
-    assert!(user.contains("<<<UNTRUSTED_ACTION") && user.contains("UNTRUSTED_ACTION>>>"), "{user}");
-    assert!(user.contains("SHARE_RECORD") && user.contains("r-17"), "{user}");
+    assert!(
+        user.contains("<<<UNTRUSTED_ACTION") && user.contains("UNTRUSTED_ACTION>>>"),
+        "{user}"
+    );
+    assert!(
+        user.contains("SHARE_RECORD") && user.contains("r-17"),
+        "{user}"
+    );
     // Redaction: the model sees what a field held, never the value.
     for secret in ["6789", "4111", "jane.doe", "555-0100", "1 Main St", KEY] {
-        assert!(!seen.raw.contains(secret), "`{secret}` leaked: {}", seen.raw);
+        assert!(
+            !seen.raw.contains(secret),
+            "`{secret}` leaked: {}",
+            seen.raw
+        );
     }
     for mask in ["[SSN]", "[CARD]", "[EMAIL]", "[PHONE]", "[REDACTED]"] {
         assert!(user.contains(mask), "`{mask}` missing: {user}");
@@ -81,9 +104,16 @@ fn stats(calls: u64, retries: u64, failures: u64) -> GroqStats {
 
 #[tokio::test]
 async fn a_clean_reply_is_an_assessment() {
-    let server = FakeLlm::start(vec![Reply::score(json!(35), "Shares one record internally.")]).await;
+    let server = FakeLlm::start(vec![Reply::score(
+        json!(35),
+        "Shares one record internally.",
+    )])
+    .await;
     let scorer = builder(&server).build().unwrap();
-    assert_eq!(assess(&scorer).await, Ok((35, "Shares one record internally.".into())));
+    assert_eq!(
+        assess(&scorer).await,
+        Ok((35, "Shares one record internally.".into()))
+    );
     let seen = server.requests();
     assert_eq!(seen.len(), 1);
     assert_assessment_request(&seen[0]);
@@ -93,7 +123,11 @@ async fn a_clean_reply_is_an_assessment() {
 
 #[tokio::test]
 async fn a_string_or_float_score_is_accepted() {
-    let server = FakeLlm::start(vec![Reply::score(json!("72"), "a"), Reply::score(json!(12.5), "b")]).await;
+    let server = FakeLlm::start(vec![
+        Reply::score(json!("72"), "a"),
+        Reply::score(json!(12.5), "b"),
+    ])
+    .await;
     let scorer = builder(&server).build().unwrap();
     assert_eq!(assess(&scorer).await.map(|r| r.0), Ok(72));
     assert_eq!(assess(&scorer).await.map(|r| r.0), Ok(13));
@@ -111,7 +145,11 @@ async fn a_fenced_reply_is_accepted() {
 
 #[tokio::test]
 async fn garbage_then_a_good_reply_is_retried_once() {
-    let server = FakeLlm::start(vec![Reply::content("I think it is fine!"), Reply::score(json!(20), "ok")]).await;
+    let server = FakeLlm::start(vec![
+        Reply::content("I think it is fine!"),
+        Reply::score(json!(20), "ok"),
+    ])
+    .await;
     let scorer = builder(&server).build().unwrap();
     assert_eq!(assess(&scorer).await, Ok((20, "ok".into())));
     let seen = server.requests();
@@ -137,7 +175,10 @@ async fn a_score_of_150_is_an_error_after_one_retry() {
 async fn a_missing_key_in_the_reply_is_an_error_after_one_retry() {
     let server = FakeLlm::start(vec![Reply::content(r#"{"analysis": "no score"}"#)]).await;
     let scorer = builder(&server).build().unwrap();
-    assert_eq!(assess(&scorer).await, Err("groq: bad reply from the model: the reply lacks `risk_score`".into()));
+    assert_eq!(
+        assess(&scorer).await,
+        Err("groq: bad reply from the model: the reply lacks `risk_score`".into())
+    );
     assert_eq!(server.requests().len(), 2);
 }
 
@@ -151,7 +192,11 @@ async fn a_429_with_retry_after_is_waited_out_then_succeeds() {
     let scorer = builder(&server).build().unwrap();
     let start = Instant::now();
     assert_eq!(assess(&scorer).await.map(|r| r.0), Ok(30));
-    assert!(start.elapsed() >= Duration::from_secs(1), "retry-after honoured: {:?}", start.elapsed());
+    assert!(
+        start.elapsed() >= Duration::from_secs(1),
+        "retry-after honoured: {:?}",
+        start.elapsed()
+    );
     let seen = server.requests();
     assert_eq!(seen.len(), 2);
     seen.iter().for_each(assert_assessment_request);
@@ -161,9 +206,15 @@ async fn a_429_with_retry_after_is_waited_out_then_succeeds() {
 #[tokio::test]
 async fn a_retry_after_beyond_the_deadline_gives_up_at_once() {
     let server = FakeLlm::start(vec![Reply::error(429, "slow down").retry_after("60")]).await;
-    let scorer = builder(&server).deadline(Duration::from_secs(2)).build().unwrap();
+    let scorer = builder(&server)
+        .deadline(Duration::from_secs(2))
+        .build()
+        .unwrap();
     let start = Instant::now();
-    assert_eq!(assess(&scorer).await, Err("groq: rate limited (http 429), retry after 60 s".into()));
+    assert_eq!(
+        assess(&scorer).await,
+        Err("groq: rate limited (http 429), retry after 60 s".into())
+    );
     assert!(start.elapsed() < Duration::from_secs(1));
     assert_eq!(server.requests().len(), 1);
 }
@@ -172,7 +223,10 @@ async fn a_retry_after_beyond_the_deadline_gives_up_at_once() {
 async fn a_500_three_times_fails_after_two_retries() {
     let server = FakeLlm::start(vec![Reply::error(500, "internal error")]).await;
     let scorer = builder(&server).build().unwrap();
-    assert_eq!(assess(&scorer).await, Err("groq: the api answered http 500: internal error".into()));
+    assert_eq!(
+        assess(&scorer).await,
+        Err("groq: the api answered http 500: internal error".into())
+    );
     let seen = server.requests();
     assert_eq!(seen.len(), 3);
     seen.iter().for_each(assert_assessment_request);
@@ -181,17 +235,34 @@ async fn a_500_three_times_fails_after_two_retries() {
 
 #[tokio::test]
 async fn a_reply_slower_than_the_timeout_is_a_timeout() {
-    let server = FakeLlm::start(vec![Reply::score(json!(10), "late").delayed(Duration::from_secs(3))]).await;
-    let scorer = builder(&server).timeout(Duration::from_millis(200)).max_retries(1).build().unwrap();
+    let server = FakeLlm::start(vec![
+        Reply::score(json!(10), "late").delayed(Duration::from_secs(3)),
+    ])
+    .await;
+    let scorer = builder(&server)
+        .timeout(Duration::from_millis(200))
+        .max_retries(1)
+        .build()
+        .unwrap();
     let start = Instant::now();
-    assert_eq!(assess(&scorer).await, Err("groq: no answer within 200 ms".into()));
-    assert!(start.elapsed() < Duration::from_secs(2), "{:?}", start.elapsed());
+    assert_eq!(
+        assess(&scorer).await,
+        Err("groq: no answer within 200 ms".into())
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
     assert_eq!(server.requests().len(), 2, "a timeout is retried");
 }
 
 #[tokio::test]
 async fn the_total_deadline_bounds_all_retries() {
-    let server = FakeLlm::start(vec![Reply::score(json!(10), "late").delayed(Duration::from_secs(3))]).await;
+    let server = FakeLlm::start(vec![
+        Reply::score(json!(10), "late").delayed(Duration::from_secs(3)),
+    ])
+    .await;
     let scorer = builder(&server)
         .timeout(Duration::from_secs(2))
         .deadline(Duration::from_millis(300))
@@ -199,8 +270,15 @@ async fn the_total_deadline_bounds_all_retries() {
         .build()
         .unwrap();
     let start = Instant::now();
-    assert_eq!(assess(&scorer).await, Err("groq: no answer within 300 ms".into()));
-    assert!(start.elapsed() < Duration::from_secs(1), "{:?}", start.elapsed());
+    assert_eq!(
+        assess(&scorer).await,
+        Err("groq: no answer within 300 ms".into())
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        start.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -209,8 +287,14 @@ async fn a_401_is_not_retried_and_never_shows_the_key() {
     let server = FakeLlm::start(vec![Reply::error(401, &echo)]).await;
     let scorer = builder(&server).build().unwrap();
     let err = assess(&scorer).await.unwrap_err();
-    assert!(err.starts_with("groq: the api refused the key (http 401): Invalid API Key"), "{err}");
-    assert!(!err.contains(KEY) && !err.contains("0123456789abcdef"), "{err}");
+    assert!(
+        err.starts_with("groq: the api refused the key (http 401): Invalid API Key"),
+        "{err}"
+    );
+    assert!(
+        !err.contains(KEY) && !err.contains("0123456789abcdef"),
+        "{err}"
+    );
     assert_eq!(server.requests().len(), 1);
     assert_assessment_request(&server.requests()[0]);
     assert!(!format!("{scorer:?}").contains(KEY));
@@ -222,7 +306,11 @@ async fn a_400_and_a_403_are_not_retried() {
         (400, "groq: the api answered http 400: model `x` not found"),
         (403, "groq: the api refused the key (http 403): forbidden"),
     ] {
-        let message = if status == 400 { "model `x` not found" } else { "forbidden" };
+        let message = if status == 400 {
+            "model `x` not found"
+        } else {
+            "forbidden"
+        };
         let server = FakeLlm::start(vec![Reply::error(status, message)]).await;
         let scorer = builder(&server).build().unwrap();
         assert_eq!(assess(&scorer).await, Err(expected.into()));
@@ -242,7 +330,11 @@ async fn an_unreachable_server_is_a_transport_error_after_retries() {
         .retry_backoff(Duration::from_millis(5))
         .build()
         .unwrap();
-    let err = scorer.assess(&action(), &context()).await.unwrap_err().message;
+    let err = scorer
+        .assess(&action(), &context())
+        .await
+        .unwrap_err()
+        .message;
     assert!(err.starts_with("groq: cannot reach the api: "), "{err}");
     assert!(!err.contains(KEY));
     assert_eq!(scorer.stats(), stats(3, 2, 1));
@@ -250,11 +342,15 @@ async fn an_unreachable_server_is_a_transport_error_after_retries() {
 
 #[tokio::test]
 async fn the_concurrency_limit_holds() {
-    let server = FakeLlm::start(vec![Reply::score(json!(5), "ok").delayed(Duration::from_millis(100))]).await;
+    let server = FakeLlm::start(vec![
+        Reply::score(json!(5), "ok").delayed(Duration::from_millis(100)),
+    ])
+    .await;
     let scorer = builder(&server).concurrency(2).build().unwrap();
     let ctx = context();
-    let actions: Vec<Action> =
-        (0..6).map(|i| Action::new("a", "SHARE_RECORD").with_payload(json!({"record_id": i}))).collect();
+    let actions: Vec<Action> = (0..6)
+        .map(|i| Action::new("a", "SHARE_RECORD").with_payload(json!({"record_id": i})))
+        .collect();
     let results = futures_join(actions.iter().map(|a| scorer.assess(a, &ctx))).await;
     assert!(results.iter().all(Result::is_ok));
     assert_eq!(server.requests().len(), 6);
@@ -278,7 +374,11 @@ async fn futures_join<F: std::future::Future>(futures: impl Iterator<Item = F>) 
                 }
             }
         }
-        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
     })
     .await;
     out.into_iter().map(Option::unwrap).collect()
@@ -287,7 +387,10 @@ async fn futures_join<F: std::future::Future>(futures: impl Iterator<Item = F>) 
 #[tokio::test]
 async fn the_cache_answers_identical_actions_within_the_ttl() {
     let server = FakeLlm::start(vec![Reply::score(json!(25), "ok")]).await;
-    let scorer = builder(&server).cache_ttl(Duration::from_secs(60)).build().unwrap();
+    let scorer = builder(&server)
+        .cache_ttl(Duration::from_secs(60))
+        .build()
+        .unwrap();
     assert_eq!(assess(&scorer).await.map(|r| r.0), Ok(25));
     assert_eq!(assess(&scorer).await.map(|r| r.0), Ok(25));
     let other = Action::new("hr-bot", "SHARE_RECORD").with_payload(json!({"record_id": "r-18"}));
@@ -299,15 +402,25 @@ async fn the_cache_answers_identical_actions_within_the_ttl() {
 
 #[tokio::test]
 async fn failures_are_not_cached() {
-    let server = FakeLlm::start(vec![Reply::error(401, "bad key"), Reply::score(json!(25), "ok")]).await;
-    let scorer = builder(&server).cache_ttl(Duration::from_secs(60)).build().unwrap();
+    let server = FakeLlm::start(vec![
+        Reply::error(401, "bad key"),
+        Reply::score(json!(25), "ok"),
+    ])
+    .await;
+    let scorer = builder(&server)
+        .cache_ttl(Duration::from_secs(60))
+        .build()
+        .unwrap();
     assert!(assess(&scorer).await.is_err());
     assert_eq!(assess(&scorer).await.map(|r| r.0), Ok(25));
 }
 
 #[test]
 fn a_missing_api_key_is_refused_at_build_time() {
-    assert_eq!(GroqScorer::builder().build().unwrap_err(), GroqError::MissingApiKey);
+    assert_eq!(
+        GroqScorer::builder().build().unwrap_err(),
+        GroqError::MissingApiKey
+    );
     assert_eq!(
         GroqScorer::builder().build().unwrap_err().to_string(),
         "no api key: set `GROQ_API_KEY` or call `api_key` on the builder"

@@ -20,12 +20,18 @@ pub(crate) struct TtlMap<K, V> {
 
 impl<K: Eq + Hash + Clone, V: Clone> TtlMap<K, V> {
     pub(crate) fn new(ttl: Duration) -> Self {
-        Self { ttl, entries: Mutex::new(HashMap::new()) }
+        Self {
+            ttl,
+            entries: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The value stored for `key` less than `ttl` ago.
     pub(crate) fn get(&self, key: &K) -> Option<V> {
-        let mut map = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = self
+            .entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         match map.get(key) {
             Some((at, v)) if at.elapsed() < self.ttl => Some(v.clone()),
             Some(_) => {
@@ -40,12 +46,18 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlMap<K, V> {
         if self.ttl.is_zero() {
             return;
         }
-        let mut map = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = self
+            .entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if map.len() >= MAX_ENTRIES && !map.contains_key(&key) {
             let ttl = self.ttl;
             map.retain(|_, (at, _)| at.elapsed() < ttl);
             if map.len() >= MAX_ENTRIES
-                && let Some(oldest) = map.iter().min_by_key(|(_, (at, _))| *at).map(|(k, _)| k.clone())
+                && let Some(oldest) = map
+                    .iter()
+                    .min_by_key(|(_, (at, _))| *at)
+                    .map(|(k, _)| k.clone())
             {
                 map.remove(&oldest);
             }

@@ -97,7 +97,10 @@ impl ChatClient {
             .connect_timeout(connect_timeout)
             .user_agent(concat!("sentinel/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| GroqError::Config { setting: "client", message: e.to_string() })?;
+            .map_err(|e| GroqError::Config {
+                setting: "client",
+                message: e.to_string(),
+            })?;
         Ok(Self {
             http,
             endpoint: format!("{}/chat/completions", base_url.trim_end_matches('/')),
@@ -147,7 +150,9 @@ impl ChatClient {
                 return Err(err);
             }
             let wait = match &err {
-                GroqError::RateLimited { retry_after: Some(after) } => *after,
+                GroqError::RateLimited {
+                    retry_after: Some(after),
+                } => *after,
                 _ => backoff(self.policy.backoff, attempt),
             };
             if Instant::now() + wait >= deadline {
@@ -161,16 +166,33 @@ impl ChatClient {
     }
 
     /// One HTTP request under the concurrency limit and the time limits.
-    async fn attempt(&self, body: &Value, deadline: Instant, retry: bool) -> Result<String, GroqError> {
+    async fn attempt(
+        &self,
+        body: &Value,
+        deadline: Instant,
+        retry: bool,
+    ) -> Result<String, GroqError> {
         let now = Instant::now();
         if now >= deadline {
-            return Err(GroqError::Timeout { after: self.policy.deadline });
+            return Err(GroqError::Timeout {
+                after: self.policy.deadline,
+            });
         }
         let remaining = deadline - now;
         let (limit, limit_err) = if remaining < self.policy.timeout {
-            (remaining, GroqError::Timeout { after: self.policy.deadline })
+            (
+                remaining,
+                GroqError::Timeout {
+                    after: self.policy.deadline,
+                },
+            )
         } else {
-            (self.policy.timeout, GroqError::Timeout { after: self.policy.timeout })
+            (
+                self.policy.timeout,
+                GroqError::Timeout {
+                    after: self.policy.timeout,
+                },
+            )
         };
         let run = async {
             let _permit = self
@@ -181,12 +203,19 @@ impl ChatClient {
             self.counters.call(retry);
             self.send(body).await
         };
-        tokio::time::timeout(limit, run).await.unwrap_or(Err(limit_err))
+        tokio::time::timeout(limit, run)
+            .await
+            .unwrap_or(Err(limit_err))
     }
 
     async fn send(&self, body: &Value) -> Result<String, GroqError> {
-        let mut auth = HeaderValue::try_from(format!("Bearer {}", self.key.expose()))
-            .map_err(|_| GroqError::Config { setting: "api_key", message: "contains characters not allowed in a header".into() })?;
+        let mut auth =
+            HeaderValue::try_from(format!("Bearer {}", self.key.expose())).map_err(|_| {
+                GroqError::Config {
+                    setting: "api_key",
+                    message: "contains characters not allowed in a header".into(),
+                }
+            })?;
         auth.set_sensitive(true);
         let response = self
             .http
@@ -210,16 +239,24 @@ impl ChatClient {
         }
         let message = self.server_message(&bytes);
         Err(match status {
-            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => GroqError::Auth { status: status.as_u16(), message },
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => GroqError::Auth {
+                status: status.as_u16(),
+                message,
+            },
             StatusCode::TOO_MANY_REQUESTS => GroqError::RateLimited { retry_after },
-            _ => GroqError::Status { status: status.as_u16(), message },
+            _ => GroqError::Status {
+                status: status.as_u16(),
+                message,
+            },
         })
     }
 
     /// A transport error, without the key (reqwest never prints headers, but be sure).
     fn transport(&self, e: &reqwest::Error) -> GroqError {
         if e.is_timeout() {
-            return GroqError::Timeout { after: self.policy.timeout };
+            return GroqError::Timeout {
+                after: self.policy.timeout,
+            };
         }
         let mut text = e.to_string();
         let mut source = std::error::Error::source(e);
@@ -233,7 +270,11 @@ impl ChatClient {
     /// The `error.message` of an error body (or its start), redacted, at most 200 characters.
     fn server_message(&self, body: &[u8]) -> String {
         let parsed: Option<Value> = serde_json::from_slice(body).ok();
-        let text = match parsed.as_ref().and_then(|v| v.pointer("/error/message")).and_then(Value::as_str) {
+        let text = match parsed
+            .as_ref()
+            .and_then(|v| v.pointer("/error/message"))
+            .and_then(Value::as_str)
+        {
             Some(m) => m.to_owned(),
             None => String::from_utf8_lossy(body).into_owned(),
         };
@@ -245,7 +286,11 @@ impl ChatClient {
     /// Removes the key (and anything looking like a secret) from text.
     fn scrub(&self, text: &str) -> String {
         let key = self.key.expose();
-        let without = if key.is_empty() { text.to_owned() } else { text.replace(key, "***") };
+        let without = if key.is_empty() {
+            text.to_owned()
+        } else {
+            text.replace(key, "***")
+        };
         redact_text(&without).into_owned()
     }
 }
@@ -256,7 +301,11 @@ fn backoff(base: Duration, attempt: u32) -> Duration {
     let half = full / 2;
     let random = RandomState::new().hash_one(attempt);
     let jitter_nanos = u64::try_from(half.as_nanos()).unwrap_or(u64::MAX);
-    half + Duration::from_nanos(if jitter_nanos == 0 { 0 } else { random % jitter_nanos })
+    half + Duration::from_nanos(if jitter_nanos == 0 {
+        0
+    } else {
+        random % jitter_nanos
+    })
 }
 
 #[cfg(test)]
@@ -265,7 +314,10 @@ mod tests {
 
     #[test]
     fn the_key_never_shows_in_debug() {
-        assert_eq!(format!("{:?}", ApiKey::new("gsk_live_secret".into())), "***");
+        assert_eq!(
+            format!("{:?}", ApiKey::new("gsk_live_secret".into())),
+            "***"
+        );
     }
 
     #[test]

@@ -60,7 +60,11 @@ pub enum GroqError {
 }
 
 fn detail(message: &str) -> String {
-    if message.is_empty() { String::new() } else { format!(": {message}") }
+    if message.is_empty() {
+        String::new()
+    } else {
+        format!(": {message}")
+    }
 }
 
 impl GroqError {

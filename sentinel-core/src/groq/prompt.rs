@@ -61,11 +61,17 @@ pub(crate) struct Message {
 
 impl Message {
     fn system(content: &str) -> Self {
-        Self { role: "system", content: content.to_owned() }
+        Self {
+            role: "system",
+            content: content.to_owned(),
+        }
     }
 
     fn user(content: String) -> Self {
-        Self { role: "user", content }
+        Self {
+            role: "user",
+            content,
+        }
     }
 }
 
@@ -89,7 +95,9 @@ fn untrusted_block(action: &Action, paths: &[String]) -> String {
 pub(crate) fn assess(action: &Action, context: &ScoreContext) -> Vec<Message> {
     let mut notes = String::new();
     if let Some(risk) = context.default_risk {
-        notes.push_str(&format!("- Base risk for this kind of action: {risk}/100.\n"));
+        notes.push_str(&format!(
+            "- Base risk for this kind of action: {risk}/100.\n"
+        ));
     }
     if let Some(reason) = &context.default_reason {
         notes.push_str(&format!("- {}\n", redact_text(reason)));
@@ -145,15 +153,26 @@ mod tests {
         let msgs = assess(&action(), &ctx);
         assert_eq!(msgs.len(), 2);
         let user = &msgs[1].content;
-        assert!(!user.contains("6789") && !user.contains("jane@") && !user.contains("DE89"), "{user}");
+        assert!(
+            !user.contains("6789") && !user.contains("jane@") && !user.contains("DE89"),
+            "{user}"
+        );
         assert!(user.contains("[SSN]") && user.contains("[EMAIL]") && user.contains("[REDACTED]"));
-        assert_eq!(user.matches(END).count(), 1, "the reasoning cannot close the block: {user}");
-        assert!(user.contains("Base risk for this kind of action: 40/100") && user.contains("PII export."));
+        assert_eq!(
+            user.matches(END).count(),
+            1,
+            "the reasoning cannot close the block: {user}"
+        );
+        assert!(
+            user.contains("Base risk for this kind of action: 40/100")
+                && user.contains("PII export.")
+        );
     }
 
     #[test]
     fn explain_redacts_the_question_and_analysis_too() {
-        let a = Assessment::new(80, "Sends 123-45-6789 outside.").unwrap_or_else(|_| unreachable!());
+        let a =
+            Assessment::new(80, "Sends 123-45-6789 outside.").unwrap_or_else(|_| unreachable!());
         let msgs = explain(&action(), &a, "who is 123-45-6789?", &[]);
         let user = &msgs[1].content;
         assert!(!user.contains("6789"), "{user}");

@@ -11,21 +11,27 @@ use crate::scorer::Assessment;
 pub(crate) fn message_content(body: &[u8]) -> Result<String, GroqError> {
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| GroqError::BadReply(format!("the response body is not JSON ({e})")))?;
-    let content = value
-        .pointer("/choices/0/message/content")
-        .ok_or_else(|| GroqError::BadReply("the response has no `choices[0].message.content`".into()))?;
+    let content = value.pointer("/choices/0/message/content").ok_or_else(|| {
+        GroqError::BadReply("the response has no `choices[0].message.content`".into())
+    })?;
     match content.as_str() {
         Some(text) if !text.trim().is_empty() => Ok(text.to_owned()),
         Some(_) => Err(GroqError::BadReply("the message is empty".into())),
-        None => Err(GroqError::BadReply("`choices[0].message.content` is not text".into())),
+        None => Err(GroqError::BadReply(
+            "`choices[0].message.content` is not text".into(),
+        )),
     }
 }
 
 /// Removes a surrounding Markdown code fence (```` ```json ... ``` ````), if any.
 fn strip_fence(text: &str) -> &str {
     let t = text.trim();
-    let Some(rest) = t.strip_prefix("```") else { return t };
-    let Some(body) = rest.trim_end().strip_suffix("```") else { return t };
+    let Some(rest) = t.strip_prefix("```") else {
+        return t;
+    };
+    let Some(body) = rest.trim_end().strip_suffix("```") else {
+        return t;
+    };
     // Drop the info string (`json`) on the opening line.
     match body.split_once('\n') {
         Some((info, inner)) if !info.trim().contains(['{', '}']) => inner.trim(),
@@ -41,10 +47,17 @@ fn score(value: &Value) -> Result<u8, GroqError> {
         _ => None,
     }
     .filter(|n| n.is_finite())
-    .ok_or_else(|| GroqError::BadReply(format!("`risk_score` is not a number: `{}`", short(&value.to_string()))))?;
+    .ok_or_else(|| {
+        GroqError::BadReply(format!(
+            "`risk_score` is not a number: `{}`",
+            short(&value.to_string())
+        ))
+    })?;
     let rounded = number.round();
     if !(0.0..=100.0).contains(&rounded) {
-        return Err(GroqError::BadReply(format!("risk score `{number}` is outside 0..=100")));
+        return Err(GroqError::BadReply(format!(
+            "risk score `{number}` is outside 0..=100"
+        )));
     }
     // In range and integral: the cast is exact.
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
@@ -54,10 +67,13 @@ fn score(value: &Value) -> Result<u8, GroqError> {
 /// Parses the model's text into an assessment.
 pub(crate) fn assessment(text: &str) -> Result<Assessment, GroqError> {
     let json = strip_fence(text);
-    let value: Value = serde_json::from_str(json)
-        .map_err(|_| GroqError::BadReply(format!("the model did not answer JSON: `{}`", short(json))))?;
+    let value: Value = serde_json::from_str(json).map_err(|_| {
+        GroqError::BadReply(format!("the model did not answer JSON: `{}`", short(json)))
+    })?;
     let Value::Object(map) = value else {
-        return Err(GroqError::BadReply("the model's JSON is not an object".into()));
+        return Err(GroqError::BadReply(
+            "the model's JSON is not an object".into(),
+        ));
     };
     let raw = map
         .get("risk_score")
@@ -65,7 +81,11 @@ pub(crate) fn assessment(text: &str) -> Result<Assessment, GroqError> {
     let risk_score = score(raw)?;
     let analysis = match map.get("analysis") {
         Some(Value::String(s)) if !s.trim().is_empty() => s.trim(),
-        Some(_) => return Err(GroqError::BadReply("`analysis` is not a non-empty text".into())),
+        Some(_) => {
+            return Err(GroqError::BadReply(
+                "`analysis` is not a non-empty text".into(),
+            ));
+        }
         None => return Err(GroqError::BadReply("the reply lacks `analysis`".into())),
     };
     Assessment::new(risk_score, redact_text(analysis)).map_err(|e| GroqError::BadReply(e.message))
@@ -73,7 +93,10 @@ pub(crate) fn assessment(text: &str) -> Result<Assessment, GroqError> {
 
 /// A spoken answer: trimmed, redacted, one paragraph.
 pub(crate) fn answer(text: &str) -> Result<String, GroqError> {
-    let spoken = strip_fence(text).split_whitespace().collect::<Vec<_>>().join(" ");
+    let spoken = strip_fence(text)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     if spoken.is_empty() {
         return Err(GroqError::BadReply("the answer is empty".into()));
     }
@@ -103,14 +126,21 @@ mod tests {
             ("```\n{\"risk_score\": 100, \"analysis\": \"ok\"}```", 100),
             ("```{\"risk_score\": 0, \"analysis\": \"ok\"}```", 0),
         ] {
-            assert_eq!(assessment(text).map(|a| a.risk_score), Ok(expected), "{text}");
+            assert_eq!(
+                assessment(text).map(|a| a.risk_score),
+                Ok(expected),
+                "{text}"
+            );
         }
     }
 
     #[test]
     fn refuses_out_of_range_missing_and_non_json() {
         for (text, needle) in [
-            (r#"{"risk_score": 150, "analysis": "x"}"#, "risk score `150` is outside 0..=100"),
+            (
+                r#"{"risk_score": 150, "analysis": "x"}"#,
+                "risk score `150` is outside 0..=100",
+            ),
             (r#"{"risk_score": -1, "analysis": "x"}"#, "outside"),
             (r#"{"risk_score": 100.6, "analysis": "x"}"#, "outside"),
             (r#"{"risk_score": "high", "analysis": "x"}"#, "not a number"),
@@ -121,7 +151,10 @@ mod tests {
             ("[1, 2]", "not an object"),
             ("Sure! The risk is low.", "did not answer JSON"),
         ] {
-            let err = assessment(text).err().map(|e| e.to_string()).unwrap_or_default();
+            let err = assessment(text)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
             assert!(err.contains(needle), "{text}: {err}");
         }
     }
@@ -137,7 +170,10 @@ mod tests {
 
     #[test]
     fn answers_are_one_redacted_paragraph() {
-        assert_eq!(answer(" It pays 10000.\n\nDecline. Call 415-555-0100. "), Ok("It pays 10000. Decline. Call [PHONE].".to_owned()));
+        assert_eq!(
+            answer(" It pays 10000.\n\nDecline. Call 415-555-0100. "),
+            Ok("It pays 10000. Decline. Call [PHONE].".to_owned())
+        );
         assert!(answer("  ").is_err());
     }
 }

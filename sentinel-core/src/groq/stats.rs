@@ -102,6 +102,14 @@ mod tests {
         c.call(true);
         c.cache_hit();
         c.failure();
-        assert_eq!(c.snapshot(), GroqStats { calls: 2, retries: 1, cache_hits: 1, failures: 1 });
+        assert_eq!(
+            c.snapshot(),
+            GroqStats {
+                calls: 2,
+                retries: 1,
+                cache_hits: 1,
+                failures: 1
+            }
+        );
     }
 }

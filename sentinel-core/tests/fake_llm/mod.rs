@@ -33,7 +33,12 @@ impl Reply {
             "choices": [{"index": 0, "finish_reason": "stop",
                          "message": {"role": "assistant", "content": content}}]
         });
-        Self { status: 200, body: body.to_string(), retry_after: None, delay: Duration::ZERO }
+        Self {
+            status: 200,
+            body: body.to_string(),
+            retry_after: None,
+            delay: Duration::ZERO,
+        }
     }
 
     /// HTTP 200 with `{"risk_score": score, "analysis": analysis}` as the message.
@@ -44,7 +49,12 @@ impl Reply {
     /// Any status with an OpenAI-style error body.
     pub fn error(status: u16, message: &str) -> Self {
         let body = json!({"error": {"message": message, "type": "error"}}).to_string();
-        Self { status, body, retry_after: None, delay: Duration::ZERO }
+        Self {
+            status,
+            body,
+            retry_after: None,
+            delay: Duration::ZERO,
+        }
     }
 
     pub fn retry_after(mut self, seconds: &'static str) -> Self {
@@ -72,7 +82,9 @@ pub struct Seen {
 impl Seen {
     /// The text of message `i`.
     pub fn message(&self, i: usize) -> &str {
-        self.body["messages"][i]["content"].as_str().unwrap_or_default()
+        self.body["messages"][i]["content"]
+            .as_str()
+            .unwrap_or_default()
     }
 }
 
@@ -96,12 +108,20 @@ pub struct FakeLlm {
 impl FakeLlm {
     /// Starts a server that plays `replies` in order, then repeats the last one.
     pub async fn start(replies: Vec<Reply>) -> Self {
-        let script = Arc::new(Mutex::new(Script { replies: replies.into(), ..Script::default() }));
-        let app = Router::new().fallback(handle).with_state(Arc::clone(&script));
+        let script = Arc::new(Mutex::new(Script {
+            replies: replies.into(),
+            ..Script::default()
+        }));
+        let app = Router::new()
+            .fallback(handle)
+            .with_state(Arc::clone(&script));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Self { base_url: format!("http://{addr}/v1"), script }
+        Self {
+            base_url: format!("http://{addr}/v1"),
+            script,
+        }
     }
 
     /// Every request so far.
@@ -115,8 +135,19 @@ impl FakeLlm {
     }
 }
 
-async fn handle(State(script): State<Arc<Mutex<Script>>>, method: axum::http::Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+async fn handle(
+    State(script): State<Arc<Mutex<Script>>>,
+    method: axum::http::Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
     let raw = String::from_utf8_lossy(&body).into_owned();
     let reply = {
         let mut s = script.lock().unwrap();
