@@ -10,20 +10,37 @@ use serde_json::json;
 
 fn actions() -> Vec<(&'static str, Action)> {
     vec![
-        ("pay_unknown_vendor", Action::new("session_x", "PAY_INVOICE")
-            .with_payload(json!({"amount": 10000, "vendor": "Unknown Corp"}))),
-        ("pay_trusted_small", Action::new("billing", "PAY_INVOICE")
-            .with_payload(json!({"amount": 120, "vendor": "AWS"}))),
-        ("export_200_no_pii", Action::new("data", "EXPORT_CSV")
-            .with_payload(json!({"record_count": 200, "contains_pii": false}))),
-        ("drop_table", Action::new("ops", "DROP_TABLE").with_payload(json!({"table": "users"}))),
-        ("delete_user_prod", Action::new("ops", "DELETE_USER")
-            .with_payload(json!({"user_id": "u1", "environment": "Production"}))),
+        (
+            "pay_unknown_vendor",
+            Action::new("session_x", "PAY_INVOICE")
+                .with_payload(json!({"amount": 10000, "vendor": "Unknown Corp"})),
+        ),
+        (
+            "pay_trusted_small",
+            Action::new("billing", "PAY_INVOICE")
+                .with_payload(json!({"amount": 120, "vendor": "AWS"})),
+        ),
+        (
+            "export_200_no_pii",
+            Action::new("data", "EXPORT_CSV")
+                .with_payload(json!({"record_count": 200, "contains_pii": false})),
+        ),
+        (
+            "drop_table",
+            Action::new("ops", "DROP_TABLE").with_payload(json!({"table": "users"})),
+        ),
+        (
+            "delete_user_prod",
+            Action::new("ops", "DELETE_USER")
+                .with_payload(json!({"user_id": "u1", "environment": "Production"})),
+        ),
     ]
 }
 
 fn evaluate(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let gateway = Gateway::builder().build().unwrap();
     let mut group = c.benchmark_group("evaluate");
     for (name, action) in actions() {
@@ -39,17 +56,27 @@ fn evaluate(c: &mut Criterion) {
 }
 
 fn guard(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let gateway = Gateway::builder().build().unwrap();
-    let action = Action::new("billing", "PAY_INVOICE").with_payload(json!({"amount": 120, "vendor": "AWS"}));
+    let action =
+        Action::new("billing", "PAY_INVOICE").with_payload(json!({"amount": 120, "vendor": "AWS"}));
     let mut group = c.benchmark_group("guard");
     group.bench_function("guard_auto_approved_memory_store", |b| {
         b.iter(|| {
-            rt.block_on(gateway.guard(action.clone(), || async { black_box(42) })).unwrap()
+            rt.block_on(gateway.guard(action.clone(), || async { black_box(42) }))
+                .unwrap()
         })
     });
     group.bench_function("baseline_direct_call", |b| {
-        b.iter(|| rt.block_on(async { black_box(action.clone()); black_box(42) }))
+        b.iter(|| {
+            rt.block_on(async {
+                black_box(action.clone());
+                black_box(42)
+            })
+        })
     });
     group.finish();
 }

@@ -14,7 +14,8 @@ use serde_json::json;
 const CONCURRENCY: usize = 32;
 
 fn action(i: usize) -> Action {
-    Action::new(format!("agent-{}", i % 16), "PAY_INVOICE").with_payload(json!({"amount": 10 + i % 900, "vendor": "AWS"}))
+    Action::new(format!("agent-{}", i % 16), "PAY_INVOICE")
+        .with_payload(json!({"amount": 10 + i % 900, "vendor": "AWS"}))
 }
 
 async fn run(name: &str, store: Arc<dyn Store>, total: usize) {
@@ -57,14 +58,23 @@ async fn run(name: &str, store: Arc<dyn Store>, total: usize) {
 
 fn rss_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    statm.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()).unwrap_or(0) * 4096
+    statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse::<u64>().ok())
+        .unwrap_or(0)
+        * 4096
 }
 
 async fn memory_per_pending(n: usize) {
-    let gw = Gateway::builder().escalation_timeout(Duration::from_secs(3600)).build().unwrap();
+    let gw = Gateway::builder()
+        .escalation_timeout(Duration::from_secs(3600))
+        .build()
+        .unwrap();
     let before = rss_bytes();
     for i in 0..n {
-        let a = Action::new("session_m", "PAY_INVOICE").with_payload(json!({"amount": 5000 + i, "vendor": "Unknown Corp"}));
+        let a = Action::new("session_m", "PAY_INVOICE")
+            .with_payload(json!({"amount": 5000 + i, "vendor": "Unknown Corp"}));
         gw.submit(a).await.unwrap();
     }
     let after = rss_bytes();
@@ -77,16 +87,33 @@ async fn memory_per_pending(n: usize) {
 fn main() {
     let bench = std::env::args().any(|a| a == "--bench");
     let total = if bench { 4096 } else { 64 };
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         run("memory", Arc::new(MemoryStore::new()), total).await;
         let path = std::env::temp_dir().join(format!("sentinel-bench-{}.db", ActionId::new()));
-        run("sqlite", Arc::new(SqlStore::open_sqlite(&path).await.unwrap()), total).await;
+        run(
+            "sqlite",
+            Arc::new(SqlStore::open_sqlite(&path).await.unwrap()),
+            total,
+        )
+        .await;
         let _ = std::fs::remove_file(&path);
         match std::env::var("DATABASE_URL") {
             Ok(url) if url.starts_with("postgres") => {
-                let schema = format!("sentinel_bench_{}", ActionId::new().to_string().replace('-', ""));
-                run("postgres", Arc::new(SqlStore::connect_in_schema(&url, &schema).await.unwrap()), total).await;
+                let schema = format!(
+                    "sentinel_bench_{}",
+                    ActionId::new().to_string().replace('-', "")
+                );
+                run(
+                    "postgres",
+                    Arc::new(SqlStore::connect_in_schema(&url, &schema).await.unwrap()),
+                    total,
+                )
+                .await;
             }
             _ => println!("postgres  skipped: DATABASE_URL is not set"),
         }

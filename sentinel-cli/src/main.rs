@@ -116,8 +116,13 @@ impl ScorerArgs {
                 Ok(Scorer::Offline)
             }
             ScorerKind::Groq => {
-                let groq = GroqScorer::from_env().map_err(|e| format!("cannot use the groq scorer: {e}"))?;
-                eprintln!("scorer: groq (model `{}` at `{}`)", groq.model(), groq.base_url());
+                let groq = GroqScorer::from_env()
+                    .map_err(|e| format!("cannot use the groq scorer: {e}"))?;
+                eprintln!(
+                    "scorer: groq (model `{}` at `{}`)",
+                    groq.model(),
+                    groq.base_url()
+                );
                 Ok(Scorer::Groq(Arc::new(groq)))
             }
         }
@@ -172,21 +177,39 @@ impl PackArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => return fail(&format!("cannot start the runtime: {e}")),
     };
     let result = match cli.command {
         Command::Validate { packs } => validate(&packs),
-        Command::Eval { packs, full, scorer } => runtime.block_on(eval(&packs, full, &scorer)),
-        Command::Test { cases, packs, scorer } => runtime.block_on(test(&cases, &packs, &scorer)),
+        Command::Eval {
+            packs,
+            full,
+            scorer,
+        } => runtime.block_on(eval(&packs, full, &scorer)),
+        Command::Test {
+            cases,
+            packs,
+            scorer,
+        } => runtime.block_on(test(&cases, &packs, &scorer)),
         Command::Schema => print_json(&sentinel_core::pack_schema()),
-        Command::Audit { command: AuditCommand::Verify { database_url, schema } } => {
-            runtime.block_on(audit::verify(&database_url, schema.as_deref()))
-        }
+        Command::Audit {
+            command:
+                AuditCommand::Verify {
+                    database_url,
+                    schema,
+                },
+        } => runtime.block_on(audit::verify(&database_url, schema.as_deref())),
         Command::Builtin { name } => match Pack::builtin_source(&name) {
             Some(text) => print_text(text),
-            None => Err(Pack::builtin(&name).err().map(|e| e.to_string()).unwrap_or_default()),
+            None => Err(Pack::builtin(&name)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()),
         },
     };
     match result {
@@ -229,7 +252,11 @@ fn validate(paths: &[PathBuf]) -> Result<ExitCode, String> {
             }
         }
     }
-    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 async fn eval(packs: &PackArgs, full: bool, scorer: &ScorerArgs) -> Result<ExitCode, String> {
@@ -264,11 +291,16 @@ async fn eval(packs: &PackArgs, full: bool, scorer: &ScorerArgs) -> Result<ExitC
         writeln!(out, "{row}").map_err(|e| e.to_string())?;
     }
     scorer.report(&tally);
-    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 async fn test(path: &PathBuf, packs: &PackArgs, scorer: &ScorerArgs) -> Result<ExitCode, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
     let cases = Case::parse_all(&text).map_err(|e| format!("{}: {e}", path.display()))?;
     let scorer = scorer.build()?;
     let gateway = packs.gateway(&scorer)?;
@@ -289,7 +321,11 @@ async fn test(path: &PathBuf, packs: &PackArgs, scorer: &ScorerArgs) -> Result<E
     }
     println!("summary: {passed} passed, {failed} failed");
     scorer.report(&tally);
-    Ok(if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Like `Case::run`, also counting how the decision used the scorer.

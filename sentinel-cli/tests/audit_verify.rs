@@ -13,7 +13,11 @@ use sqlx::Executor;
 async fn fill(store: SqlStore) {
     let gw = Gateway::builder().store(store).build().unwrap();
     for i in 0..3 {
-        gw.submit(Action::new(format!("ops-{i}"), "DROP_TABLE").with_payload(json!({"table": "t"}))).await.unwrap();
+        gw.submit(
+            Action::new(format!("ops-{i}"), "DROP_TABLE").with_payload(json!({"table": "t"})),
+        )
+        .await
+        .unwrap();
     }
 }
 
@@ -24,7 +28,10 @@ fn verify(url: &str, schema: Option<&str>) -> (bool, String) {
         cmd.args(["--schema", s]);
     }
     let out = cmd.output().unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
 }
 
 /// Applies one tampering, checks the verdict, then restores from `backup` statements.
@@ -34,18 +41,33 @@ async fn tamper_cases(pool: &sqlx::AnyPool, url: &str, schema: Option<&str>) {
     assert!(out.contains("ok: 9 audit records"), "{out}");
 
     let cases: [(&str, &str, &str); 3] = [
-        ("UPDATE sentinel_audit SET reason = 'nothing happened' WHERE seq = 6", "UPDATE sentinel_audit SET reason = (SELECT reason FROM sentinel_audit_backup WHERE seq = 6) WHERE seq = 6", "audit record 6 was edited"),
-        ("DELETE FROM sentinel_audit WHERE seq = 4", "INSERT INTO sentinel_audit SELECT * FROM sentinel_audit_backup WHERE seq = 4", "audit record 5 does not follow record 3"),
-        ("UPDATE sentinel_audit SET seq = -1 WHERE seq = 7; UPDATE sentinel_audit SET seq = 7 WHERE seq = 8; UPDATE sentinel_audit SET seq = 8 WHERE seq = -1",
-         "UPDATE sentinel_audit SET seq = -1 WHERE seq = 7; UPDATE sentinel_audit SET seq = 7 WHERE seq = 8; UPDATE sentinel_audit SET seq = 8 WHERE seq = -1",
-         "audit record 7 was edited"),
+        (
+            "UPDATE sentinel_audit SET reason = 'nothing happened' WHERE seq = 6",
+            "UPDATE sentinel_audit SET reason = (SELECT reason FROM sentinel_audit_backup WHERE seq = 6) WHERE seq = 6",
+            "audit record 6 was edited",
+        ),
+        (
+            "DELETE FROM sentinel_audit WHERE seq = 4",
+            "INSERT INTO sentinel_audit SELECT * FROM sentinel_audit_backup WHERE seq = 4",
+            "audit record 5 does not follow record 3",
+        ),
+        (
+            "UPDATE sentinel_audit SET seq = -1 WHERE seq = 7; UPDATE sentinel_audit SET seq = 7 WHERE seq = 8; UPDATE sentinel_audit SET seq = 8 WHERE seq = -1",
+            "UPDATE sentinel_audit SET seq = -1 WHERE seq = 7; UPDATE sentinel_audit SET seq = 7 WHERE seq = 8; UPDATE sentinel_audit SET seq = 8 WHERE seq = -1",
+            "audit record 7 was edited",
+        ),
     ];
-    pool.execute("CREATE TABLE sentinel_audit_backup AS SELECT * FROM sentinel_audit").await.unwrap();
+    pool.execute("CREATE TABLE sentinel_audit_backup AS SELECT * FROM sentinel_audit")
+        .await
+        .unwrap();
     for (tamper, restore, expected) in cases {
         pool.execute(tamper).await.unwrap();
         let (ok, out) = verify(url, schema);
         assert!(!ok, "{tamper}: {out}");
-        assert!(out.contains(expected), "{tamper}: expected `{expected}` in {out}");
+        assert!(
+            out.contains(expected),
+            "{tamper}: expected `{expected}` in {out}"
+        );
         pool.execute(restore).await.unwrap();
         let (ok, out) = verify(url, schema);
         assert!(ok, "after restoring `{tamper}`: {out}");
@@ -68,7 +90,10 @@ async fn postgres_tampering_is_detected_and_located() {
         eprintln!("skipped: DATABASE_URL is not set");
         return;
     };
-    let schema = format!("sentinel_audit_{}", ActionId::new().to_string().replace('-', ""));
+    let schema = format!(
+        "sentinel_audit_{}",
+        ActionId::new().to_string().replace('-', "")
+    );
     fill(SqlStore::connect_in_schema(&url, &schema).await.unwrap()).await;
     sqlx::any::install_default_drivers();
     let search_path = schema.clone();
@@ -88,5 +113,8 @@ async fn postgres_tampering_is_detected_and_located() {
 fn a_bad_url_is_a_clear_error() {
     let (ok, out) = verify("mysql://x", None);
     assert!(!ok);
-    assert!(out.contains("unsupported database url `mysql://x`"), "{out}");
+    assert!(
+        out.contains("unsupported database url `mysql://x`"),
+        "{out}"
+    );
 }

@@ -102,7 +102,9 @@ impl ApprovalHandle {
 }
 
 type BoxedCallback = Box<
-    dyn Fn(ApprovalRequest) -> std::pin::Pin<Box<dyn Future<Output = Result<(), ApproverError>> + Send>>
+    dyn Fn(
+            ApprovalRequest,
+        ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), ApproverError>> + Send>>
         + Send
         + Sync,
 >;
@@ -139,7 +141,9 @@ impl CallbackApprover {
 
 impl std::fmt::Debug for CallbackApprover {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CallbackApprover").field("name", &self.name).finish_non_exhaustive()
+        f.debug_struct("CallbackApprover")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 

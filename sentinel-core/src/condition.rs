@@ -55,7 +55,11 @@ pub(crate) struct Text {
 
 impl Text {
     fn new(text: &str, ignore_case: bool) -> Self {
-        let text = if ignore_case { text.to_lowercase() } else { text.to_owned() };
+        let text = if ignore_case {
+            text.to_lowercase()
+        } else {
+            text.to_owned()
+        };
         Self { text, ignore_case }
     }
 
@@ -73,7 +77,9 @@ impl Expected {
     fn new(value: &Value, ignore_case: bool) -> Self {
         match value {
             Value::String(s) => Expected::Text(Text::new(s, ignore_case)),
-            Value::Number(n) => n.as_f64().map_or_else(|| Expected::Other(value.clone()), Expected::Number),
+            Value::Number(n) => n
+                .as_f64()
+                .map_or_else(|| Expected::Other(value.clone()), Expected::Number),
             Value::Bool(b) => Expected::Bool(*b),
             Value::Null => Expected::Null,
             other => Expected::Other(other.clone()),
@@ -113,25 +119,40 @@ impl Condition {
         Ok(match spec {
             ConditionSpec::All(items) => Condition::All(list(items, "all")?),
             ConditionSpec::Any(items) => Condition::Any(list(items, "any")?),
-            ConditionSpec::Not(inner) => {
-                Condition::Not(Box::new(Condition::compile(inner, &format!("{pointer}/not"))?))
-            }
+            ConditionSpec::Not(inner) => Condition::Not(Box::new(Condition::compile(
+                inner,
+                &format!("{pointer}/not"),
+            )?)),
             ConditionSpec::Exists(e) => {
                 Condition::Exists(compile_path(&e.path, &format!("{pointer}/exists/path"))?)
             }
-            ConditionSpec::Eq(c) => compare(c, "eq", pointer, |v, ic| Ok(Test::Eq(Expected::new(v, ic))))?,
-            ConditionSpec::Ne(c) => compare(c, "ne", pointer, |v, ic| Ok(Test::Ne(Expected::new(v, ic))))?,
-            ConditionSpec::Lt(c) => compare(c, "lt", pointer, |v, _| number(v, "lt").map(Test::Lt))?,
-            ConditionSpec::Lte(c) => compare(c, "lte", pointer, |v, _| number(v, "lte").map(Test::Lte))?,
-            ConditionSpec::Gt(c) => compare(c, "gt", pointer, |v, _| number(v, "gt").map(Test::Gt))?,
-            ConditionSpec::Gte(c) => compare(c, "gte", pointer, |v, _| number(v, "gte").map(Test::Gte))?,
-            ConditionSpec::In(c) => compare(c, "in", pointer, |v, ic| array(v, "in", ic).map(Test::In))?,
-            ConditionSpec::NotIn(c) => {
-                compare(c, "not_in", pointer, |v, ic| array(v, "not_in", ic).map(Test::NotIn))?
+            ConditionSpec::Eq(c) => {
+                compare(c, "eq", pointer, |v, ic| Ok(Test::Eq(Expected::new(v, ic))))?
             }
-            ConditionSpec::Contains(c) => {
-                compare(c, "contains", pointer, |v, ic| Ok(Test::Contains(Expected::new(v, ic))))?
+            ConditionSpec::Ne(c) => {
+                compare(c, "ne", pointer, |v, ic| Ok(Test::Ne(Expected::new(v, ic))))?
             }
+            ConditionSpec::Lt(c) => {
+                compare(c, "lt", pointer, |v, _| number(v, "lt").map(Test::Lt))?
+            }
+            ConditionSpec::Lte(c) => {
+                compare(c, "lte", pointer, |v, _| number(v, "lte").map(Test::Lte))?
+            }
+            ConditionSpec::Gt(c) => {
+                compare(c, "gt", pointer, |v, _| number(v, "gt").map(Test::Gt))?
+            }
+            ConditionSpec::Gte(c) => {
+                compare(c, "gte", pointer, |v, _| number(v, "gte").map(Test::Gte))?
+            }
+            ConditionSpec::In(c) => {
+                compare(c, "in", pointer, |v, ic| array(v, "in", ic).map(Test::In))?
+            }
+            ConditionSpec::NotIn(c) => compare(c, "not_in", pointer, |v, ic| {
+                array(v, "not_in", ic).map(Test::NotIn)
+            })?,
+            ConditionSpec::Contains(c) => compare(c, "contains", pointer, |v, ic| {
+                Ok(Test::Contains(Expected::new(v, ic)))
+            })?,
             ConditionSpec::StartsWith(c) => compare(c, "starts_with", pointer, |v, ic| {
                 string(v, "starts_with").map(|s| Test::StartsWith(Text::new(s, ic)))
             })?,
@@ -236,10 +257,19 @@ fn string<'v>(value: &'v Value, op: &'static str) -> Result<&'v str, PackErrorKi
         .ok_or_else(|| operand_error(op, "a string", value))
 }
 
-fn array(value: &Value, op: &'static str, ignore_case: bool) -> Result<Vec<Expected>, PackErrorKind> {
+fn array(
+    value: &Value,
+    op: &'static str,
+    ignore_case: bool,
+) -> Result<Vec<Expected>, PackErrorKind> {
     value
         .as_array()
-        .map(|items| items.iter().map(|v| Expected::new(v, ignore_case)).collect())
+        .map(|items| {
+            items
+                .iter()
+                .map(|v| Expected::new(v, ignore_case))
+                .collect()
+        })
         .ok_or_else(|| operand_error(op, "an array", value))
 }
 
@@ -264,29 +294,88 @@ mod tests {
 
     #[test]
     fn each_operator_on_present_values() {
-        let a = action(json!({"amount": 5000, "vendor": "Unknown Corp", "env": "PRODUCTION",
-                              "tags": ["urgent", "new"], "memo": "invoice 42"}));
+        let a = action(
+            json!({"amount": 5000, "vendor": "Unknown Corp", "env": "PRODUCTION",
+                              "tags": ["urgent", "new"], "memo": "invoice 42"}),
+        );
         let cases = [
-            (json!({"eq": {"path": "payload.amount", "value": 5000}}), true),
-            (json!({"eq": {"path": "payload.amount", "value": 5000.0}}), true),
-            (json!({"ne": {"path": "payload.vendor", "value": "AWS"}}), true),
-            (json!({"lt": {"path": "payload.amount", "value": 5000}}), false),
-            (json!({"lte": {"path": "payload.amount", "value": 5000}}), true),
-            (json!({"gt": {"path": "payload.amount", "value": 4999.5}}), true),
-            (json!({"gte": {"path": "payload.amount", "value": 5001}}), false),
-            (json!({"in": {"path": "payload.vendor", "value": ["AWS", "Unknown Corp"]}}), true),
-            (json!({"not_in": {"path": "payload.vendor", "value": ["AWS"]}}), true),
-            (json!({"contains": {"path": "payload.tags", "value": "urgent"}}), true),
-            (json!({"contains": {"path": "payload.memo", "value": "ice 4"}}), true),
-            (json!({"starts_with": {"path": "agent_id", "value": "session_"}}), true),
-            (json!({"ends_with": {"path": "payload.vendor", "value": "corp"}}), false),
-            (json!({"ends_with": {"path": "payload.vendor", "value": "corp", "ignore_case": true}}), true),
-            (json!({"eq": {"path": "payload.env", "value": "production", "ignore_case": true}}), true),
-            (json!({"eq": {"path": "payload.env", "value": "production"}}), false),
-            (json!({"matches": {"path": "payload.memo", "value": "^invoice \\d+$"}}), true),
-            (json!({"matches": {"path": "payload.memo", "value": "^INVOICE", "ignore_case": true}}), true),
+            (
+                json!({"eq": {"path": "payload.amount", "value": 5000}}),
+                true,
+            ),
+            (
+                json!({"eq": {"path": "payload.amount", "value": 5000.0}}),
+                true,
+            ),
+            (
+                json!({"ne": {"path": "payload.vendor", "value": "AWS"}}),
+                true,
+            ),
+            (
+                json!({"lt": {"path": "payload.amount", "value": 5000}}),
+                false,
+            ),
+            (
+                json!({"lte": {"path": "payload.amount", "value": 5000}}),
+                true,
+            ),
+            (
+                json!({"gt": {"path": "payload.amount", "value": 4999.5}}),
+                true,
+            ),
+            (
+                json!({"gte": {"path": "payload.amount", "value": 5001}}),
+                false,
+            ),
+            (
+                json!({"in": {"path": "payload.vendor", "value": ["AWS", "Unknown Corp"]}}),
+                true,
+            ),
+            (
+                json!({"not_in": {"path": "payload.vendor", "value": ["AWS"]}}),
+                true,
+            ),
+            (
+                json!({"contains": {"path": "payload.tags", "value": "urgent"}}),
+                true,
+            ),
+            (
+                json!({"contains": {"path": "payload.memo", "value": "ice 4"}}),
+                true,
+            ),
+            (
+                json!({"starts_with": {"path": "agent_id", "value": "session_"}}),
+                true,
+            ),
+            (
+                json!({"ends_with": {"path": "payload.vendor", "value": "corp"}}),
+                false,
+            ),
+            (
+                json!({"ends_with": {"path": "payload.vendor", "value": "corp", "ignore_case": true}}),
+                true,
+            ),
+            (
+                json!({"eq": {"path": "payload.env", "value": "production", "ignore_case": true}}),
+                true,
+            ),
+            (
+                json!({"eq": {"path": "payload.env", "value": "production"}}),
+                false,
+            ),
+            (
+                json!({"matches": {"path": "payload.memo", "value": "^invoice \\d+$"}}),
+                true,
+            ),
+            (
+                json!({"matches": {"path": "payload.memo", "value": "^INVOICE", "ignore_case": true}}),
+                true,
+            ),
             (json!({"exists": {"path": "payload.memo"}}), true),
-            (json!({"eq": {"path": "action", "value": "PAY_INVOICE"}}), true),
+            (
+                json!({"eq": {"path": "action", "value": "PAY_INVOICE"}}),
+                true,
+            ),
         ];
         for (spec, expected) in cases {
             assert_eq!(cond(spec.clone()).eval(&a), expected, "{spec}");
@@ -296,9 +385,24 @@ mod tests {
     #[test]
     fn absent_values_fail_every_comparison() {
         let a = action(json!({"other": 1, "nil": null}));
-        for op in ["eq", "ne", "lt", "lte", "gt", "gte", "contains", "starts_with", "ends_with", "matches"] {
+        for op in [
+            "eq",
+            "ne",
+            "lt",
+            "lte",
+            "gt",
+            "gte",
+            "contains",
+            "starts_with",
+            "ends_with",
+            "matches",
+        ] {
             for path in ["payload.amount", "payload.nil"] {
-                let value = if ["lt", "lte", "gt", "gte"].contains(&op) { json!(1) } else { json!("x") };
+                let value = if ["lt", "lte", "gt", "gte"].contains(&op) {
+                    json!(1)
+                } else {
+                    json!("x")
+                };
                 let c = cond(json!({op: {"path": path, "value": value}}));
                 assert!(!c.eval(&a), "{op} on {path}");
             }
@@ -332,15 +436,26 @@ mod tests {
 
     #[test]
     fn compile_errors_point_at_the_operand() {
-        let (ptr, kind) = compile_err(json!({"all": [{"gte": {"path": "payload.amount", "value": "5000"}}]}));
+        let (ptr, kind) =
+            compile_err(json!({"all": [{"gte": {"path": "payload.amount", "value": "5000"}}]}));
         assert_eq!(ptr, "/when/all/0/gte/value");
-        assert_eq!(kind.to_string(), "operator `gte` needs a number, found string `\"5000\"`");
-        let (ptr, kind) = compile_err(json!({"not": {"matches": {"path": "reasoning", "value": "(unclosed"}}}));
+        assert_eq!(
+            kind.to_string(),
+            "operator `gte` needs a number, found string `\"5000\"`"
+        );
+        let (ptr, kind) =
+            compile_err(json!({"not": {"matches": {"path": "reasoning", "value": "(unclosed"}}}));
         assert_eq!(ptr, "/when/not/matches/value");
-        assert!(kind.to_string().starts_with("bad regular expression `(unclosed`"));
+        assert!(
+            kind.to_string()
+                .starts_with("bad regular expression `(unclosed`")
+        );
         let (ptr, kind) = compile_err(json!({"any": [{"exists": {"path": "amount"}}]}));
         assert_eq!(ptr, "/when/any/0/exists/path");
-        assert!(kind.to_string().starts_with("`amount` is not an action path"));
+        assert!(
+            kind.to_string()
+                .starts_with("`amount` is not an action path")
+        );
         let (ptr, _) = compile_err(json!({"in": {"path": "payload.v", "value": "AWS"}}));
         assert_eq!(ptr, "/when/in/value");
     }

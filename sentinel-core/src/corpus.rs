@@ -78,7 +78,10 @@ impl Case {
         let e = &self.expect;
         let mut out = Vec::new();
         if let Some(err) = &e.error {
-            out.push(format!("expected error `{err}`, got a decision ({})", d.status));
+            out.push(format!(
+                "expected error `{err}`, got a decision ({})",
+                d.status
+            ));
         }
         if let Some(s) = e.status
             && s != d.status

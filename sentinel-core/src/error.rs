@@ -137,7 +137,9 @@ pub enum PackErrorKind {
     #[error("duplicate pack name")]
     DuplicatePack,
     /// A built-in pack name that does not exist.
-    #[error("no built-in pack named `{0}`; built-in packs are `VaultKeeper`, `PrivacyShield`, `OpsGuard`")]
+    #[error(
+        "no built-in pack named `{0}`; built-in packs are `VaultKeeper`, `PrivacyShield`, `OpsGuard`"
+    )]
     UnknownBuiltin(String),
 }
 

@@ -29,20 +29,22 @@ pub use error::{
     ActionError, ApproverError, BuildError, GuardError, PackError, PackErrorKind, ResolveError,
     ScorerError, StoreError, SubmitError, TransitionError,
 };
+pub use gateway::{Gateway, GatewayBuilder, Permit, Ticket};
 #[cfg(feature = "groq")]
 pub use groq::{GroqError, GroqScorer, GroqScorerBuilder, GroqStats, ScorerTally};
-pub use gateway::{Gateway, GatewayBuilder, Permit, Ticket};
 pub use pack::Pack;
 pub use pack::format::{Effect, PackDocument};
 pub use pipeline::{OnScorerError, Unmatched};
 pub use rule::RuleMatch;
 pub use scorer::{Assessment, OfflineScorer, RiskScorer, ScoreContext};
 pub use state::State;
-#[cfg(feature = "telnyx")]
-pub use telnyx::{TelnyxConfig, TelnyxVoiceApprover, WebhookError, WebhookOutcome};
-pub use store::{ActionRecord, Approval, AuditEvent, AuditKind, Created, MemoryStore, Store, Transition};
 #[cfg(feature = "sql")]
 pub use store::SqlStore;
+pub use store::{
+    ActionRecord, Approval, AuditEvent, AuditKind, Created, MemoryStore, Store, Transition,
+};
+#[cfg(feature = "telnyx")]
+pub use telnyx::{TelnyxConfig, TelnyxVoiceApprover, WebhookError, WebhookOutcome};
 
 /// The JSON Schema of the policy pack format, as generated from [`PackDocument`].
 pub fn pack_schema() -> serde_json::Value {

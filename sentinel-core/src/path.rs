@@ -51,7 +51,8 @@ impl Path {
                 .collect::<Option<_>>()?;
             (!segs.is_empty()).then(|| segs.into_boxed_slice())
         };
-        let scalar = |p: Path, mut rest: std::str::Split<'_, char>| rest.next().is_none().then_some(p);
+        let scalar =
+            |p: Path, mut rest: std::str::Split<'_, char>| rest.next().is_none().then_some(p);
         match root {
             "agent_id" => scalar(Path::AgentId, parts),
             "action" => scalar(Path::ActionName, parts),
@@ -163,7 +164,15 @@ mod tests {
     fn parses_roots_and_refuses_the_rest() {
         assert_eq!(Path::parse("agent_id"), Some(Path::AgentId));
         assert!(Path::parse("payload.a.b").is_some());
-        for bad in ["payload", "payload.", "payload..a", "agent_id.x", "amount", "", "context"] {
+        for bad in [
+            "payload",
+            "payload.",
+            "payload..a",
+            "agent_id.x",
+            "amount",
+            "",
+            "context",
+        ] {
             assert_eq!(Path::parse(bad), None, "{bad}");
         }
     }
@@ -176,8 +185,18 @@ mod tests {
         let n = Path::parse("payload.n").unwrap();
         assert_eq!(n.resolve(&a).and_then(Found::as_f64), Some(12.0));
         assert!(Path::parse("payload.nil").unwrap().resolve(&a).is_none());
-        assert!(Path::parse("payload.nested.list.7").unwrap().resolve(&a).is_none());
-        assert!(Path::parse("payload.n.deeper").unwrap().resolve(&a).is_none());
+        assert!(
+            Path::parse("payload.nested.list.7")
+                .unwrap()
+                .resolve(&a)
+                .is_none()
+        );
+        assert!(
+            Path::parse("payload.n.deeper")
+                .unwrap()
+                .resolve(&a)
+                .is_none()
+        );
         let env = Path::parse("context.env").unwrap();
         assert_eq!(env.resolve(&a).and_then(Found::as_text).unwrap(), "prod");
     }

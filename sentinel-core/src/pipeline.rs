@@ -72,16 +72,27 @@ impl Pipeline {
         };
 
         let (base_score, head, scorer) = match base {
-            Base::Rules(n, why) => (n, None, ScorerUse::Skipped { reason: why.to_owned() }),
+            Base::Rules(n, why) => (
+                n,
+                None,
+                ScorerUse::Skipped {
+                    reason: why.to_owned(),
+                },
+            ),
             Base::Scored(n, analysis) => (
                 n,
                 Some(analysis),
-                ScorerUse::Assessed { scorer: self.scorer.name().to_owned() },
+                ScorerUse::Assessed {
+                    scorer: self.scorer.name().to_owned(),
+                },
             ),
             Base::ScorerFailed(n, error) => (
                 n,
                 Some(format!("risk scorer unavailable: {error}")),
-                ScorerUse::Failed { scorer: self.scorer.name().to_owned(), error },
+                ScorerUse::Failed {
+                    scorer: self.scorer.name().to_owned(),
+                    error,
+                },
             ),
         };
         let risk_score = adjust(base_score, &out);
@@ -98,7 +109,10 @@ impl Pipeline {
         }
         if analysis.is_empty() {
             analysis = match status {
-                State::Declined => format!("No policy pack covers `{}`, and unknown actions are declined.", action.action),
+                State::Declined => format!(
+                    "No policy pack covers `{}`, and unknown actions are declined.",
+                    action.action
+                ),
                 _ => format!("No policy pack covers `{}`.", action.action),
             };
         }
@@ -112,7 +126,11 @@ impl Pipeline {
             packs: self.policy.refs(&out.packs),
             matched: out.matched,
             scorer,
-            timings: Timings { rules_ns, scorer_ns, total_ns: elapsed_ns(start) },
+            timings: Timings {
+                rules_ns,
+                scorer_ns,
+                total_ns: elapsed_ns(start),
+            },
         }
     }
 
@@ -134,7 +152,10 @@ impl Pipeline {
     }
 
     async fn score(&self, action: &Action, out: &RuleOutcome, reasons: &[String]) -> Base {
-        let default = out.packs.first().map(|&p| self.policy.pack(p).default_for(action));
+        let default = out
+            .packs
+            .first()
+            .map(|&p| self.policy.pack(p).default_for(action));
         let context = ScoreContext {
             default_risk: default.as_ref().map(|(risk, _)| *risk),
             default_reason: default.map(|(_, reason)| reason),

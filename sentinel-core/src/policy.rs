@@ -100,15 +100,15 @@ impl PolicySet {
 
     /// The redaction paths declared by the given packs.
     pub(crate) fn redact_paths(&self, indices: &[usize]) -> Vec<String> {
-        indices.iter().flat_map(|&i| self.packs[i].redact_paths().iter().cloned()).collect()
+        indices
+            .iter()
+            .flat_map(|&i| self.packs[i].redact_paths().iter().cloned())
+            .collect()
     }
 
     /// Evaluates every applying pack's rules against the action.
     pub(crate) fn evaluate(&self, action: &Action) -> RuleOutcome {
-        let packs = self
-            .by_action
-            .get(&action.action)
-            .unwrap_or(&self.wildcard);
+        let packs = self.by_action.get(&action.action).unwrap_or(&self.wildcard);
         let mut out = RuleOutcome {
             packs: packs.clone(),
             escalate_above: 100,
@@ -172,14 +172,25 @@ mod tests {
     fn duplicate_pack_names_are_refused() {
         let a = pack("A", json!(["X"]), json!([]));
         let err = PolicySet::new(vec![a.clone(), a]).unwrap_err();
-        assert_eq!(err.to_string(), "in pack `A`, at `/name`: duplicate pack name");
+        assert_eq!(
+            err.to_string(),
+            "in pack `A`, at `/name`: duplicate pack name"
+        );
     }
 
     #[test]
     fn wildcard_packs_apply_everywhere_and_named_packs_only_to_theirs() {
         let set = PolicySet::new(vec![
-            pack("Named", json!(["X"]), json!([{"id": "n", "effect": {"risk_floor": 10}, "reason": "n"}])),
-            pack("All", json!(["*"]), json!([{"id": "w", "effect": {"risk_floor": 20}, "reason": "w"}])),
+            pack(
+                "Named",
+                json!(["X"]),
+                json!([{"id": "n", "effect": {"risk_floor": 10}, "reason": "n"}]),
+            ),
+            pack(
+                "All",
+                json!(["*"]),
+                json!([{"id": "w", "effect": {"risk_floor": 20}, "reason": "w"}]),
+            ),
         ])
         .unwrap();
         let x = set.evaluate(&Action::new("a", "X"));
@@ -206,7 +217,10 @@ mod tests {
         )])
         .unwrap();
         let out = set.evaluate(&Action::new("a", "X"));
-        assert_eq!((out.set_risk, out.floor, out.ceiling), (Some(30), Some(45), Some(70)));
+        assert_eq!(
+            (out.set_risk, out.floor, out.ceiling),
+            (Some(30), Some(45), Some(70))
+        );
         assert_eq!(out.matched.len(), 6);
     }
 }

@@ -38,7 +38,13 @@ pub(crate) fn luhn_ok(text: &str) -> bool {
         .iter()
         .rev()
         .enumerate()
-        .map(|(i, &d)| if i % 2 == 1 { if d * 2 > 9 { d * 2 - 9 } else { d * 2 } } else { d })
+        .map(|(i, &d)| {
+            if i % 2 == 1 {
+                if d * 2 > 9 { d * 2 - 9 } else { d * 2 }
+            } else {
+                d
+            }
+        })
         .sum();
     sum % 10 == 0
 }
@@ -57,12 +63,24 @@ static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
             "[SECRET]",
             always,
         ),
-        p(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{16,}", "[SECRET]", always),
+        p(
+            r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{16,}",
+            "[SECRET]",
+            always,
+        ),
         p(r"\b[A-Za-z0-9_\-]{32,}\b", "[SECRET]", mixed),
-        p(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}", "[EMAIL]", always),
+        p(
+            r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}",
+            "[EMAIL]",
+            always,
+        ),
         p(r"\b\d{3}[- ]\d{2}[- ]\d{4}\b", "[SSN]", always),
         p(r"\b(?:\d[ -]?){12,18}\d\b", "[CARD]", luhn_ok),
-        p(r"(?:\+\d{1,3}[ .-]?)?(?:\(\d{3}\)|\b\d{3})[ .-]\d{3}[ .-]\d{4}\b|\+\d{8,15}\b", "[PHONE]", always),
+        p(
+            r"(?:\+\d{1,3}[ .-]?)?(?:\(\d{3}\)|\b\d{3})[ .-]\d{3}[ .-]\d{4}\b|\+\d{8,15}\b",
+            "[PHONE]",
+            always,
+        ),
     ]
 });
 
@@ -71,9 +89,17 @@ fn mask_for_key(key: &str) -> Option<&'static str> {
     let k = key.to_ascii_lowercase();
     if k.contains("ssn") || k.contains("social_security") {
         Some("[SSN]")
-    } else if ["password", "passwd", "secret", "token", "api_key", "apikey", "private_key"]
-        .iter()
-        .any(|s| k.contains(s))
+    } else if [
+        "password",
+        "passwd",
+        "secret",
+        "token",
+        "api_key",
+        "apikey",
+        "private_key",
+    ]
+    .iter()
+    .any(|s| k.contains(s))
     {
         Some("[SECRET]")
     } else if k.contains("card_number") || k == "pan" {
@@ -95,7 +121,11 @@ pub fn redact_text(text: &str) -> Cow<'_, str> {
             .regex
             .replace_all(&out, |caps: &regex::Captures<'_>| {
                 let m = &caps[0];
-                if (pattern.accept)(m) { pattern.mask.to_owned() } else { m.to_owned() }
+                if (pattern.accept)(m) {
+                    pattern.mask.to_owned()
+                } else {
+                    m.to_owned()
+                }
             })
             .into_owned();
         out = Cow::Owned(replaced);
@@ -149,8 +179,12 @@ pub fn redact_action(action: &Action, paths: &[String]) -> Action {
 }
 
 fn mask_path(map: &mut Map<String, Value>, keys: &[&str]) {
-    let Some((first, rest)) = keys.split_first() else { return };
-    let Some(value) = map.get_mut(*first) else { return };
+    let Some((first, rest)) = keys.split_first() else {
+        return;
+    };
+    let Some(value) = map.get_mut(*first) else {
+        return;
+    };
     if rest.is_empty() {
         *value = Value::String("[REDACTED]".to_owned());
     } else if let Value::Object(inner) = value {
@@ -168,11 +202,20 @@ mod tests {
         let cases = [
             ("ssn 123-45-6789 on file", "ssn [SSN] on file"),
             ("card 4111 1111 1111 1111 please", "card [CARD] please"),
-            ("card 4111111111111112 fails luhn", "card 4111111111111112 fails luhn"),
+            (
+                "card 4111111111111112 fails luhn",
+                "card 4111111111111112 fails luhn",
+            ),
             ("mail jane.doe@example.com now", "mail [EMAIL] now"),
-            ("call +1 415 555 0100 or (415) 555-0199", "call [PHONE] or [PHONE]"),
+            (
+                "call +1 415 555 0100 or (415) 555-0199",
+                "call [PHONE] or [PHONE]",
+            ),
             ("key gsk_abcdefghijklmnopqrstuvwx1234", "key [SECRET]"),
-            ("Authorization: Bearer abcdefghijklmnop1234", "Authorization: [SECRET]"),
+            (
+                "Authorization: Bearer abcdefghijklmnop1234",
+                "Authorization: [SECRET]",
+            ),
             ("stripe sk_live_51Habcdefghijklmnop", "stripe [SECRET]"),
             ("token a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7", "token [SECRET]"),
         ];
@@ -183,7 +226,12 @@ mod tests {
 
     #[test]
     fn leaves_ordinary_numbers_and_words_alone() {
-        for text in ["pay 10000 to Unknown Corp", "export 200 records", "invoice 2024-11-05", "order 1234567"] {
+        for text in [
+            "pay 10000 to Unknown Corp",
+            "export 200 records",
+            "invoice 2024-11-05",
+            "order 1234567",
+        ] {
             assert_eq!(redact_text(text), text);
         }
     }
@@ -202,9 +250,17 @@ mod tests {
     #[test]
     fn redacts_actions_and_declared_paths() {
         let a = Action::new("a", "SHARE_RECORD")
-            .with_payload(json!({"record": {"iban": "DE89 3704 0044 0532 0130 00", "name": "Jane"}}))
+            .with_payload(
+                json!({"record": {"iban": "DE89 3704 0044 0532 0130 00", "name": "Jane"}}),
+            )
             .with_reasoning("her SSN is 123-45-6789");
-        let r = redact_action(&a, &["payload.record.iban".to_owned(), "payload.missing.x".to_owned()]);
+        let r = redact_action(
+            &a,
+            &[
+                "payload.record.iban".to_owned(),
+                "payload.missing.x".to_owned(),
+            ],
+        );
         assert_eq!(r.payload["record"]["iban"], "[REDACTED]");
         assert_eq!(r.payload["record"]["name"], "Jane");
         assert_eq!(r.reasoning, "her SSN is [SSN]");

@@ -27,7 +27,10 @@ impl Rule {
     pub(crate) fn compile(pack: &str, index: usize, spec: &RuleSpec) -> Result<Self, CompileError> {
         let here = format!("/rules/{index}");
         if spec.id.trim().is_empty() {
-            return Err((format!("{here}/id"), PackErrorKind::Range("rule id must not be empty".to_owned())));
+            return Err((
+                format!("{here}/id"),
+                PackErrorKind::Range("rule id must not be empty".to_owned()),
+            ));
         }
         let when = spec
             .when

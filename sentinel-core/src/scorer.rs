@@ -57,8 +57,11 @@ pub trait RiskScorer: Send + Sync + 'static {
     fn name(&self) -> &str;
 
     /// Scores an action.
-    async fn assess(&self, action: &Action, context: &ScoreContext)
-    -> Result<Assessment, ScorerError>;
+    async fn assess(
+        &self,
+        action: &Action,
+        context: &ScoreContext,
+    ) -> Result<Assessment, ScorerError>;
 
     /// Answers a human's question about an assessed action in a few spoken sentences.
     ///
@@ -132,7 +135,10 @@ mod tests {
             policy_reasons: vec!["A.".into(), "B.".into()],
             ..ctx
         };
-        assert_eq!(OfflineScorer.assess(&a, &ctx).await.unwrap().analysis, "A. B.");
+        assert_eq!(
+            OfflineScorer.assess(&a, &ctx).await.unwrap().analysis,
+            "A. B."
+        );
     }
 
     #[test]

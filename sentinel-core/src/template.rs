@@ -91,7 +91,8 @@ mod tests {
 
     #[test]
     fn renders_fields_and_escapes() {
-        let t = Template::compile("export of {payload.n} records by {agent_id} {{raw}}", "/r").unwrap();
+        let t =
+            Template::compile("export of {payload.n} records by {agent_id} {{raw}}", "/r").unwrap();
         let a = Action::new("bot", "EXPORT_CSV").with_payload(json!({"n": 200}));
         assert_eq!(t.render(&a), "export of 200 records by bot {raw}");
         let missing = Action::new("bot", "EXPORT_CSV");
@@ -103,7 +104,10 @@ mod tests {
         for bad in ["open {payload.n", "stray } brace", "{amount}", "{}"] {
             let (ptr, kind) = Template::compile(bad, "/rules/0/reason").unwrap_err();
             assert_eq!(ptr, "/rules/0/reason");
-            assert!(matches!(kind, PackErrorKind::Template { .. }), "{bad}: {kind}");
+            assert!(
+                matches!(kind, PackErrorKind::Template { .. }),
+                "{bad}: {kind}"
+            );
         }
     }
 }

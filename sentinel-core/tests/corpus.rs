@@ -18,7 +18,12 @@ async fn seed_packs_decide_the_corpus_exactly() {
             failures.push(format!("{}: {problem}", case.name));
         }
     }
-    assert!(failures.is_empty(), "{} problems:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} problems:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[tokio::test]

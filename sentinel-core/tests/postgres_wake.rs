@@ -15,16 +15,23 @@ async fn a_resolve_on_one_instance_wakes_the_guard_on_another() {
         eprintln!("skipped: DATABASE_URL is not set");
         return;
     };
-    let schema = format!("sentinel_wake_{}", ActionId::new().to_string().replace('-', ""));
+    let schema = format!(
+        "sentinel_wake_{}",
+        ActionId::new().to_string().replace('-', "")
+    );
     let a = Gateway::builder()
         .store(SqlStore::connect_in_schema(&url, &schema).await.unwrap())
         .poll_interval(Duration::from_secs(60))
         .build()
         .unwrap();
-    let b = Gateway::builder().store(SqlStore::connect_in_schema(&url, &schema).await.unwrap()).build().unwrap();
+    let b = Gateway::builder()
+        .store(SqlStore::connect_in_schema(&url, &schema).await.unwrap())
+        .build()
+        .unwrap();
     a.recover().await.unwrap(); // starts listening
 
-    let action = Action::new("session_pg", "PAY_INVOICE").with_payload(json!({"amount": 7000, "vendor": "Unknown Corp"}));
+    let action = Action::new("session_pg", "PAY_INVOICE")
+        .with_payload(json!({"amount": 7000, "vendor": "Unknown Corp"}));
     let waiting = tokio::spawn({
         let a = a.clone();
         async move { a.guard(action, || async { "paid" }).await }
@@ -37,7 +44,14 @@ async fn a_resolve_on_one_instance_wakes_the_guard_on_another() {
     };
     // Let the guard settle into its (60 s) wait before resolving elsewhere.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    b.resolve(id, Resolution::approve("bob", "web")).await.unwrap();
+    b.resolve(id, Resolution::approve("bob", "web"))
+        .await
+        .unwrap();
     let out = tokio::time::timeout(Duration::from_secs(20), waiting).await;
-    assert_eq!(out.expect("the guard was not woken by NOTIFY").unwrap().unwrap(), "paid");
+    assert_eq!(
+        out.expect("the guard was not woken by NOTIFY")
+            .unwrap()
+            .unwrap(),
+        "paid"
+    );
 }

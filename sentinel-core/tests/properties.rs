@@ -28,7 +28,10 @@ impl RiskScorer for Fixed {
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 fn any_scalar() -> impl Strategy<Value = Value> {
@@ -37,25 +40,58 @@ fn any_scalar() -> impl Strategy<Value = Value> {
         (0u32..20_000).prop_map(|n| json!(n)),
         (0u32..20_000).prop_map(|n| json!(n.to_string())),
         any::<bool>().prop_map(|b| json!(b)),
-        prop::sample::select(vec!["Unknown Corp", "AWS", "Stripe", "production", "staging", "Dev", "", "true"])
-            .prop_map(|s| json!(s)),
+        prop::sample::select(vec![
+            "Unknown Corp",
+            "AWS",
+            "Stripe",
+            "production",
+            "staging",
+            "Dev",
+            "",
+            "true"
+        ])
+        .prop_map(|s| json!(s)),
         Just(Value::Null),
     ]
 }
 
 fn any_action() -> impl Strategy<Value = Action> {
     let names = prop::sample::select(vec![
-        "PAY_INVOICE", "EXPORT_CSV", "SHARE_RECORD", "QUERY_SSN", "DELETE_USER", "DROP_TABLE", "RESTART_SERVER", "OTHER",
+        "PAY_INVOICE",
+        "EXPORT_CSV",
+        "SHARE_RECORD",
+        "QUERY_SSN",
+        "DELETE_USER",
+        "DROP_TABLE",
+        "RESTART_SERVER",
+        "OTHER",
     ]);
-    let keys = prop::sample::select(vec!["amount", "vendor", "record_count", "contains_pii", "environment", "table", "user_id"]);
+    let keys = prop::sample::select(vec![
+        "amount",
+        "vendor",
+        "record_count",
+        "contains_pii",
+        "environment",
+        "table",
+        "user_id",
+    ]);
     let agents = prop::sample::select(vec!["session_1", "bot", "session_", "SESSION_2"]);
-    (agents, names, prop::collection::btree_map(keys, any_scalar(), 0..6), ".{0,20}").prop_map(
-        |(agent, name, payload, reasoning)| {
-            Action::new(agent, name)
-                .with_payload(Value::Object(payload.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()))
-                .with_reasoning(reasoning)
-        },
+    (
+        agents,
+        names,
+        prop::collection::btree_map(keys, any_scalar(), 0..6),
+        ".{0,20}",
     )
+        .prop_map(|(agent, name, payload, reasoning)| {
+            Action::new(agent, name)
+                .with_payload(Value::Object(
+                    payload
+                        .into_iter()
+                        .map(|(k, v)| (k.to_owned(), v))
+                        .collect(),
+                ))
+                .with_reasoning(reasoning)
+        })
 }
 
 proptest! {

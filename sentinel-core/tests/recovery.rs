@@ -25,11 +25,20 @@ fn payment(i: usize) -> Action {
 /// payments, says READY, and waits to be killed.
 #[test]
 fn crash_child() {
-    let Ok(path) = std::env::var(CHILD_ENV) else { return };
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let Ok(path) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let store = SqlStore::open_sqlite(&path).await.unwrap();
-        let gw = Gateway::builder().store(store).escalation_timeout(Duration::from_secs(6)).build().unwrap();
+        let gw = Gateway::builder()
+            .store(store)
+            .escalation_timeout(Duration::from_secs(6))
+            .build()
+            .unwrap();
         for i in 0..3 {
             let ticket = gw.submit(payment(i)).await.unwrap();
             assert_eq!(ticket.status, State::BlockedAwaitingAuth);
@@ -69,7 +78,11 @@ async fn pending_approvals_survive_sigkill() {
         .escalation_timeout(Duration::from_secs(6))
         .build()
         .unwrap();
-    assert_eq!(gw.recover().await.unwrap(), 3, "all three are still pending");
+    assert_eq!(
+        gw.recover().await.unwrap(),
+        3,
+        "all three are still pending"
+    );
 
     // The agent retries its first two payments (same idempotency keys): they wait for the
     // admin, whose late answers still land, and each runs exactly once.
@@ -78,25 +91,43 @@ async fn pending_approvals_survive_sigkill() {
     for i in 0..2 {
         let (gw, ran) = (gw.clone(), ran.clone());
         guards.push(tokio::spawn(async move {
-            gw.guard(payment(i), || async move { ran.fetch_add(1, Ordering::SeqCst) }).await
+            gw.guard(
+                payment(i),
+                || async move { ran.fetch_add(1, Ordering::SeqCst) },
+            )
+            .await
         }));
     }
     for id in &ids[..2] {
-        gw.resolve(*id, Resolution::approve("+15550100", "voice/dtmf")).await.unwrap();
+        gw.resolve(*id, Resolution::approve("+15550100", "voice/dtmf"))
+            .await
+            .unwrap();
     }
     for g in guards {
         g.await.unwrap().unwrap();
     }
     assert_eq!(ran.load(Ordering::SeqCst), 2);
-    let again = gw.guard(payment(0), || async { unreachable!() }).await.unwrap_err();
-    assert!(matches!(again, GuardError::AlreadyExecuted { .. }), "{again:?}");
+    let again = gw
+        .guard(payment(0), || async { unreachable!() })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(again, GuardError::AlreadyExecuted { .. }),
+        "{again:?}"
+    );
 
     // Nobody answers the third: the expiry scheduled from its stored deadline fires.
-    let third = gw.wait(ids[2], Some(Duration::from_secs(30))).await.unwrap();
+    let third = gw
+        .wait(ids[2], Some(Duration::from_secs(30)))
+        .await
+        .unwrap();
     assert_eq!(third.state, State::Expired);
     let trail = gw.audit_trail(ids[2]).await.unwrap();
     assert_eq!(trail.last().unwrap().channel, "timeout");
-    sentinel_core::store::verify_audit_log(gw.store().as_ref()).await.unwrap().unwrap();
+    sentinel_core::store::verify_audit_log(gw.store().as_ref())
+        .await
+        .unwrap()
+        .unwrap();
 }
 
 #[tokio::test]
@@ -104,33 +135,69 @@ async fn an_approval_is_bound_to_the_approved_arguments() {
     let gw = Gateway::builder().build().unwrap();
     let approved = payment(7);
     let ticket = gw.submit(approved.clone()).await.unwrap();
-    gw.resolve(ticket.action_id, Resolution::approve("alice", "web")).await.unwrap();
+    gw.resolve(ticket.action_id, Resolution::approve("alice", "web"))
+        .await
+        .unwrap();
     let record = gw.status(ticket.action_id).await.unwrap();
     let receipt = record.approval.unwrap();
     assert_eq!(receipt.action_hash, approved.canonical_hash());
-    assert_eq!(receipt.packs.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["VaultKeeper"]);
+    assert_eq!(
+        receipt
+            .packs
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>(),
+        ["VaultKeeper"]
+    );
 
-    let tampered = approved.clone().with_payload(json!({"amount": 99999, "vendor": "Unknown Corp"}));
-    let err = gw.authorize_submitted(ticket.action_id, &tampered).await.unwrap_err();
+    let tampered = approved
+        .clone()
+        .with_payload(json!({"amount": 99999, "vendor": "Unknown Corp"}));
+    let err = gw
+        .authorize_submitted(ticket.action_id, &tampered)
+        .await
+        .unwrap_err();
     assert!(matches!(err, GuardError::ReceiptMismatch { .. }), "{err:?}");
-    assert!(err.to_string().contains("differ from what was decided on"), "{err}");
-    gw.authorize_submitted(ticket.action_id, &approved).await.unwrap();
+    assert!(
+        err.to_string().contains("differ from what was decided on"),
+        "{err}"
+    );
+    gw.authorize_submitted(ticket.action_id, &approved)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
 async fn an_approval_is_bound_to_the_packs_it_was_decided_under() {
     let path = std::env::temp_dir().join(format!("sentinel-receipt-{}.db", ActionId::new()));
-    let old = Gateway::builder().store(SqlStore::open_sqlite(&path).await.unwrap()).build().unwrap();
+    let old = Gateway::builder()
+        .store(SqlStore::open_sqlite(&path).await.unwrap())
+        .build()
+        .unwrap();
     let ticket = old.submit(payment(8)).await.unwrap();
-    old.resolve(ticket.action_id, Resolution::approve("alice", "web")).await.unwrap();
+    old.resolve(ticket.action_id, Resolution::approve("alice", "web"))
+        .await
+        .unwrap();
 
     // A new deployment with an edited VaultKeeper pack.
-    let text = sentinel_core::Pack::builtin_source("VaultKeeper").unwrap().replace("\"1.0.0\"", "\"1.1.0\"");
+    let text = sentinel_core::Pack::builtin_source("VaultKeeper")
+        .unwrap()
+        .replace("\"1.0.0\"", "\"1.1.0\"");
     let edited = sentinel_core::Pack::from_json_str(&text).unwrap();
-    let new = Gateway::builder().packs([edited]).store(SqlStore::open_sqlite(&path).await.unwrap()).build().unwrap();
-    let err = new.authorize_submitted(ticket.action_id, &payment(8)).await.unwrap_err();
+    let new = Gateway::builder()
+        .packs([edited])
+        .store(SqlStore::open_sqlite(&path).await.unwrap())
+        .build()
+        .unwrap();
+    let err = new
+        .authorize_submitted(ticket.action_id, &payment(8))
+        .await
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
-        format!("action `{}` does not match its approval: pack `VaultKeeper` changed since the decision (1.0.0 → 1.1.0)", ticket.action_id)
+        format!(
+            "action `{}` does not match its approval: pack `VaultKeeper` changed since the decision (1.0.0 → 1.1.0)",
+            ticket.action_id
+        )
     );
 }

@@ -20,9 +20,31 @@ fn checked_in_schema_is_current() {
 #[test]
 fn schema_limits_risk_to_100_and_lists_every_operator() {
     let schema = sentinel_core::pack_schema().to_string();
-    assert!(!schema.contains("\"maximum\":255"), "a risk field is not limited to 100");
-    for op in ["all", "any", "not", "eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in",
-               "contains", "starts_with", "ends_with", "matches", "exists"] {
-        assert!(schema.contains(&format!("\"{op}\"")), "operator `{op}` missing");
+    assert!(
+        !schema.contains("\"maximum\":255"),
+        "a risk field is not limited to 100"
+    );
+    for op in [
+        "all",
+        "any",
+        "not",
+        "eq",
+        "ne",
+        "lt",
+        "lte",
+        "gt",
+        "gte",
+        "in",
+        "not_in",
+        "contains",
+        "starts_with",
+        "ends_with",
+        "matches",
+        "exists",
+    ] {
+        assert!(
+            schema.contains(&format!("\"{op}\"")),
+            "operator `{op}` missing"
+        );
     }
 }

@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use sentinel_core::store::chain;
 use sentinel_core::{
-    Action, ActionId, Created, Gateway, MemoryStore, Resolution, SqlStore, State, Store, StoreError, Transition,
+    Action, ActionId, Created, Gateway, MemoryStore, Resolution, SqlStore, State, Store,
+    StoreError, Transition,
 };
 use serde_json::json;
 
@@ -17,20 +18,32 @@ async fn stores() -> Vec<(&'static str, Arc<dyn Store>)> {
     std::fs::create_dir_all(&dir).unwrap();
     let mut out: Vec<(&'static str, Arc<dyn Store>)> = vec![
         ("memory", Arc::new(MemoryStore::new())),
-        ("sqlite", Arc::new(SqlStore::open_sqlite(dir.join("s.db")).await.unwrap())),
+        (
+            "sqlite",
+            Arc::new(SqlStore::open_sqlite(dir.join("s.db")).await.unwrap()),
+        ),
     ];
     match std::env::var("DATABASE_URL") {
         Ok(url) if url.starts_with("postgres") => {
-            let schema = format!("sentinel_test_{}", ActionId::new().to_string().replace('-', ""));
-            out.push(("postgres", Arc::new(SqlStore::connect_in_schema(&url, &schema).await.unwrap())));
+            let schema = format!(
+                "sentinel_test_{}",
+                ActionId::new().to_string().replace('-', "")
+            );
+            out.push((
+                "postgres",
+                Arc::new(SqlStore::connect_in_schema(&url, &schema).await.unwrap()),
+            ));
         }
-        _ => eprintln!("postgres store suite skipped: DATABASE_URL is not set to a postgres:// url"),
+        _ => {
+            eprintln!("postgres store suite skipped: DATABASE_URL is not set to a postgres:// url")
+        }
     }
     out
 }
 
 fn risky(agent: &str) -> Action {
-    Action::new(agent, "PAY_INVOICE").with_payload(json!({"amount": 10000, "vendor": "Unknown Corp"}))
+    Action::new(agent, "PAY_INVOICE")
+        .with_payload(json!({"amount": 10000, "vendor": "Unknown Corp"}))
 }
 
 async fn check_chain(name: &str, store: &dyn Store) -> u64 {
@@ -44,21 +57,52 @@ async fn check_chain(name: &str, store: &dyn Store) -> u64 {
 async fn records_round_trip_with_their_trail() {
     for (name, store) in stores().await {
         let gw = Gateway::builder().store_arc(store.clone()).build().unwrap();
-        let ticket = gw.submit(risky("session_1").with_reasoning("urgent")).await.unwrap();
-        gw.resolve(ticket.action_id, Resolution::approve("alice", "web").with_reason("ok")).await.unwrap();
+        let ticket = gw
+            .submit(risky("session_1").with_reasoning("urgent"))
+            .await
+            .unwrap();
+        gw.resolve(
+            ticket.action_id,
+            Resolution::approve("alice", "web").with_reason("ok"),
+        )
+        .await
+        .unwrap();
         let record = store.get(ticket.action_id).await.unwrap();
         assert_eq!(record.state, State::Approved, "{name}");
         assert_eq!(record.action.reasoning, "urgent", "{name}");
         assert_eq!(record.decision.as_ref().unwrap().risk_score, 95, "{name}");
-        assert_eq!(record.decision.as_ref().unwrap().rules, ["VaultKeeper/unknown-vendor-large-payment"], "{name}");
+        assert_eq!(
+            record.decision.as_ref().unwrap().rules,
+            ["VaultKeeper/unknown-vendor-large-payment"],
+            "{name}"
+        );
         assert_eq!(record.approval.as_ref().unwrap().by, "alice", "{name}");
         assert!(record.deadline.is_some(), "{name}");
         let trail = store.audit_trail(ticket.action_id).await.unwrap();
         let states: Vec<_> = trail.iter().map(|e| e.to).collect();
-        assert_eq!(states, [State::Received, State::Analyzing, State::BlockedAwaitingAuth, State::Approved], "{name}");
-        assert_eq!(store.latest().await.unwrap().unwrap().id, ticket.action_id, "{name}");
+        assert_eq!(
+            states,
+            [
+                State::Received,
+                State::Analyzing,
+                State::BlockedAwaitingAuth,
+                State::Approved
+            ],
+            "{name}"
+        );
+        assert_eq!(
+            store.latest().await.unwrap().unwrap().id,
+            ticket.action_id,
+            "{name}"
+        );
         assert!(store.pending().await.unwrap().is_empty(), "{name}");
-        assert!(matches!(store.get(ActionId::new()).await, Err(StoreError::NotFound(_))), "{name}");
+        assert!(
+            matches!(
+                store.get(ActionId::new()).await,
+                Err(StoreError::NotFound(_))
+            ),
+            "{name}"
+        );
         assert_eq!(check_chain(name, store.as_ref()).await, 4, "{name}");
     }
 }
@@ -69,11 +113,21 @@ async fn terminal_states_never_change_and_execution_is_claimed_once() {
         let id = ActionId::new();
         store.create(id, &risky("a")).await.unwrap();
         let step = |to| Transition::new(to, "t", "test", "");
-        assert_eq!(store.get(id).await.unwrap().state, State::Analyzing, "{name}");
-        assert!(store.claim_execution(id).await.unwrap().is_none(), "{name}: not approved yet");
+        assert_eq!(
+            store.get(id).await.unwrap().state,
+            State::Analyzing,
+            "{name}"
+        );
+        assert!(
+            store.claim_execution(id).await.unwrap().is_none(),
+            "{name}: not approved yet"
+        );
         store.transition(id, step(State::Executed)).await.unwrap();
         for to in State::ALL {
-            assert!(store.transition(id, step(to)).await.is_err(), "{name}: {to}");
+            assert!(
+                store.transition(id, step(to)).await.is_err(),
+                "{name}: {to}"
+            );
         }
         assert!(store.claim_execution(id).await.unwrap().is_some(), "{name}");
         assert!(store.claim_execution(id).await.unwrap().is_none(), "{name}");
@@ -87,19 +141,34 @@ async fn idempotency_keys_replay_conflict_and_race() {
     for (name, store) in stores().await {
         let action = risky("agent-k").with_idempotency_key("k1");
         let first = ActionId::new();
-        assert!(matches!(store.create(first, &action).await.unwrap(), Created::New(..)), "{name}");
+        assert!(
+            matches!(
+                store.create(first, &action).await.unwrap(),
+                Created::New(..)
+            ),
+            "{name}"
+        );
         match store.create(ActionId::new(), &action).await.unwrap() {
             Created::Existing(r) => assert_eq!(r.id, first, "{name}"),
             other => panic!("{name}: {other:?}"),
         }
         let changed = action.clone().with_payload(json!({"amount": 1}));
-        assert!(matches!(
-            store.create(ActionId::new(), &changed).await,
-            Err(StoreError::IdempotencyConflict { existing, .. }) if existing == first
-        ), "{name}");
+        assert!(
+            matches!(
+                store.create(ActionId::new(), &changed).await,
+                Err(StoreError::IdempotencyConflict { existing, .. }) if existing == first
+            ),
+            "{name}"
+        );
         let mut other_agent = action.clone();
         other_agent.agent_id = "agent-j".into();
-        assert!(matches!(store.create(ActionId::new(), &other_agent).await.unwrap(), Created::New(..)), "{name}");
+        assert!(
+            matches!(
+                store.create(ActionId::new(), &other_agent).await.unwrap(),
+                Created::New(..)
+            ),
+            "{name}"
+        );
 
         // 50 racing submissions of one key: exactly one record.
         let racer = risky("agent-r").with_idempotency_key("race");
@@ -148,7 +217,11 @@ async fn a_thousand_concurrent_submits_lose_and_duplicate_nothing() {
         }
         assert_eq!(ids.len(), 1000, "{name}");
         for id in ids.iter().take(20) {
-            assert_eq!(store.get(*id).await.unwrap().state, State::Executed, "{name}");
+            assert_eq!(
+                store.get(*id).await.unwrap().state,
+                State::Executed,
+                "{name}"
+            );
         }
         // RECEIVED, ANALYZING, EXECUTED for each.
         assert_eq!(check_chain(name, store.as_ref()).await, 3000, "{name}");
@@ -164,7 +237,11 @@ async fn concurrent_resolves_of_one_action_have_one_winner() {
             .map(|i| {
                 let gw = gw.clone();
                 tokio::spawn(async move {
-                    let r = if i % 2 == 0 { Resolution::approve(format!("a{i}"), "web") } else { Resolution::decline(format!("d{i}"), "web") };
+                    let r = if i % 2 == 0 {
+                        Resolution::approve(format!("a{i}"), "web")
+                    } else {
+                        Resolution::decline(format!("d{i}"), "web")
+                    };
                     gw.resolve(ticket.action_id, r).await.is_ok()
                 })
             })
@@ -175,7 +252,11 @@ async fn concurrent_resolves_of_one_action_have_one_winner() {
         }
         assert_eq!(wins, 1, "{name}");
         let trail = store.audit_trail(ticket.action_id).await.unwrap();
-        assert_eq!(trail.iter().filter(|e| e.to.is_terminal()).count(), 1, "{name}");
+        assert_eq!(
+            trail.iter().filter(|e| e.to.is_terminal()).count(),
+            1,
+            "{name}"
+        );
         check_chain(name, store.as_ref()).await;
     }
 }
@@ -185,18 +266,26 @@ async fn the_chain_detects_edits_removals_and_reordering() {
     let store = MemoryStore::new();
     let gw = Gateway::builder().store(store).build().unwrap();
     for i in 0..3 {
-        gw.submit(Action::new(format!("a{i}"), "DROP_TABLE")).await.unwrap();
+        gw.submit(Action::new(format!("a{i}"), "DROP_TABLE"))
+            .await
+            .unwrap();
     }
     let log = gw.store().audit_log(0, 100).await.unwrap();
     assert_eq!(chain::verify(&log), Ok(9));
 
     let mut edited = log.clone();
     edited[4].reason = "nothing to see".into();
-    assert_eq!(chain::verify(&edited).unwrap_err().to_string(), "audit record 5 was edited (its hash does not match its content)");
+    assert_eq!(
+        chain::verify(&edited).unwrap_err().to_string(),
+        "audit record 5 was edited (its hash does not match its content)"
+    );
 
     let mut removed = log.clone();
     removed.remove(3);
-    assert_eq!(chain::verify(&removed).unwrap_err().to_string(), "audit record 5 does not follow record 3: records were removed or reordered");
+    assert_eq!(
+        chain::verify(&removed).unwrap_err().to_string(),
+        "audit record 5 does not follow record 3: records were removed or reordered"
+    );
 
     let mut reordered = log.clone();
     reordered.swap(6, 7);
@@ -204,5 +293,10 @@ async fn the_chain_detects_edits_removals_and_reordering() {
 
     let mut first_gone = log;
     first_gone.remove(0);
-    assert!(chain::verify(&first_gone).unwrap_err().to_string().contains("does not start the chain"));
+    assert!(
+        chain::verify(&first_gone)
+            .unwrap_err()
+            .to_string()
+            .contains("does not start the chain")
+    );
 }

@@ -93,12 +93,24 @@ fn utterances_are_classified_fail_closed() {
         .filter(|(text, want)| classify(text) != *want)
         .map(|(text, want)| format!("{text:?}: want {want:?}, got {:?}", classify(text)))
         .collect();
-    assert!(wrong.is_empty(), "{} of {} wrong:\n{}", wrong.len(), CASES.len(), wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "{} of {} wrong:\n{}",
+        wrong.len(),
+        CASES.len(),
+        wrong.join("\n")
+    );
 }
 
 #[test]
 fn nothing_unclear_or_negated_ever_approves() {
-    let risky = ["approve? no", "not approve", "don't you dare approve", "approve... not", "no no no approve no"];
+    let risky = [
+        "approve? no",
+        "not approve",
+        "don't you dare approve",
+        "approve... not",
+        "no no no approve no",
+    ];
     for text in risky {
         assert_ne!(classify(text), Approve, "{text}");
     }

@@ -19,7 +19,10 @@ use format::{DefaultEffect, PackDocument};
 /// The built-in seed packs, by name, as JSON text.
 const BUILTINS: [(&str, &str); 3] = [
     ("VaultKeeper", include_str!("../../packs/vaultkeeper.json")),
-    ("PrivacyShield", include_str!("../../packs/privacyshield.json")),
+    (
+        "PrivacyShield",
+        include_str!("../../packs/privacyshield.json"),
+    ),
     ("OpsGuard", include_str!("../../packs/opsguard.json")),
 ];
 
@@ -83,7 +86,10 @@ impl Pack {
 
     /// The three seed packs: VaultKeeper, PrivacyShield, OpsGuard.
     pub fn seed_packs() -> Result<Vec<Self>, PackError> {
-        BUILTINS.iter().map(|(_, text)| Self::from_json_str(text)).collect()
+        BUILTINS
+            .iter()
+            .map(|(_, text)| Self::from_json_str(text))
+            .collect()
     }
 
     /// The JSON text of a built-in pack, for users who want to copy and edit it.
@@ -168,15 +174,24 @@ impl Pack {
     }
 
     fn compile(document: PackDocument, raw: &Value) -> Result<Self, CompileError> {
-        let version = semver::Version::parse(&document.version)
-            .map_err(|_| ("/version".to_owned(), PackErrorKind::Version(document.version.clone())))?;
+        let version = semver::Version::parse(&document.version).map_err(|_| {
+            (
+                "/version".to_owned(),
+                PackErrorKind::Version(document.version.clone()),
+            )
+        })?;
         if document.name.trim().is_empty() {
-            return Err(("/name".to_owned(), PackErrorKind::Range("pack name must not be empty".to_owned())));
+            return Err((
+                "/name".to_owned(),
+                PackErrorKind::Range("pack name must not be empty".to_owned()),
+            ));
         }
         if document.applies_to.is_empty() {
             return Err((
                 "/applies_to".to_owned(),
-                PackErrorKind::Range("`applies_to` must name at least one action or `*`".to_owned()),
+                PackErrorKind::Range(
+                    "`applies_to` must name at least one action or `*`".to_owned(),
+                ),
             ));
         }
         let t = &document.thresholds;
@@ -202,8 +217,12 @@ impl Pack {
             crate::condition::compile_path(path, &here)?;
         }
         let applies_to_all = document.applies_to.iter().any(|a| a == "*");
-        let applies_to: HashSet<String> =
-            document.applies_to.iter().filter(|a| *a != "*").cloned().collect();
+        let applies_to: HashSet<String> = document
+            .applies_to
+            .iter()
+            .filter(|a| *a != "*")
+            .cloned()
+            .collect();
         let covered = |name: &str| applies_to_all || applies_to.contains(name);
 
         let mut action_defaults = HashMap::new();
@@ -215,7 +234,10 @@ impl Pack {
             check_risk(spec.risk, &format!("{here}/risk"))?;
             action_defaults.insert(
                 name.clone(),
-                (spec.risk, Template::compile(&spec.reason, &format!("{here}/reason"))?),
+                (
+                    spec.risk,
+                    Template::compile(&spec.reason, &format!("{here}/reason"))?,
+                ),
             );
         }
 
@@ -223,11 +245,17 @@ impl Pack {
         let mut ids = HashSet::new();
         for (i, spec) in document.rules.iter().enumerate() {
             if !ids.insert(spec.id.as_str()) {
-                return Err((format!("/rules/{i}/id"), PackErrorKind::DuplicateRule(spec.id.clone())));
+                return Err((
+                    format!("/rules/{i}/id"),
+                    PackErrorKind::DuplicateRule(spec.id.clone()),
+                ));
             }
             for (j, name) in spec.actions.iter().flatten().enumerate() {
                 if !covered(name) {
-                    return Err((format!("/rules/{i}/actions/{j}"), PackErrorKind::ActionNotCovered(name.clone())));
+                    return Err((
+                        format!("/rules/{i}/actions/{j}"),
+                        PackErrorKind::ActionNotCovered(name.clone()),
+                    ));
                 }
             }
             rules.push(Rule::compile(&document.name, i, spec)?);
@@ -278,7 +306,10 @@ impl Pack {
 
 fn check_risk(value: u8, pointer: &str) -> Result<(), CompileError> {
     if value > 100 {
-        return Err((pointer.to_owned(), PackErrorKind::Range(format!("risk `{value}` is outside 0..=100"))));
+        return Err((
+            pointer.to_owned(),
+            PackErrorKind::Range(format!("risk `{value}` is outside 0..=100")),
+        ));
     }
     Ok(())
 }
@@ -314,7 +345,8 @@ mod tests {
     use serde_json::json;
 
     fn pack_json(rules: Value) -> String {
-        json!({"name": "Test", "version": "1.0.0", "applies_to": ["PAY_INVOICE"], "rules": rules}).to_string()
+        json!({"name": "Test", "version": "1.0.0", "applies_to": ["PAY_INVOICE"], "rules": rules})
+            .to_string()
     }
 
     fn err(text: &str) -> PackError {
@@ -335,35 +367,62 @@ mod tests {
 
     #[test]
     fn unknown_operator_names_pack_rule_and_pointer() {
-        let e = err(&pack_json(json!([{"id": "r1", "effect": "deny", "reason": "x",
-            "when": {"all": [{"greater": {"path": "payload.amount", "value": 1}}]}}])));
+        let e = err(&pack_json(
+            json!([{"id": "r1", "effect": "deny", "reason": "x",
+            "when": {"all": [{"greater": {"path": "payload.amount", "value": 1}}]}}]),
+        ));
         assert_eq!(e.pack, "Test");
         assert_eq!(e.rule.as_deref(), Some("r1"));
         assert_eq!(e.pointer, "/rules/0/when/all/0");
-        assert!(e.to_string().starts_with("in pack `Test`, rule `r1`, at `/rules/0/when/all/0`: unknown variant `greater`"), "{e}");
+        assert!(
+            e.to_string().starts_with(
+                "in pack `Test`, rule `r1`, at `/rules/0/when/all/0`: unknown variant `greater`"
+            ),
+            "{e}"
+        );
     }
 
     #[test]
     fn wrong_operand_type_and_bad_regex() {
-        let e = err(&pack_json(json!([{"id": "a", "effect": "allow", "reason": "x"},
-            {"id": "b", "effect": "deny", "reason": "x", "when": {"lt": {"path": "payload.amount", "value": "many"}}}])));
-        assert_eq!((e.rule.as_deref(), e.pointer.as_str()), (Some("b"), "/rules/1/when/lt/value"));
-        let e = err(&pack_json(json!([{"id": "re", "effect": "deny", "reason": "x",
-            "when": {"matches": {"path": "reasoning", "value": "a{2"}}}])));
+        let e = err(&pack_json(
+            json!([{"id": "a", "effect": "allow", "reason": "x"},
+            {"id": "b", "effect": "deny", "reason": "x", "when": {"lt": {"path": "payload.amount", "value": "many"}}}]),
+        ));
+        assert_eq!(
+            (e.rule.as_deref(), e.pointer.as_str()),
+            (Some("b"), "/rules/1/when/lt/value")
+        );
+        let e = err(&pack_json(
+            json!([{"id": "re", "effect": "deny", "reason": "x",
+            "when": {"matches": {"path": "reasoning", "value": "a{2"}}}]),
+        ));
         assert!(matches!(e.kind, PackErrorKind::Regex { .. }), "{e}");
         assert_eq!(e.pointer, "/rules/0/when/matches/value");
     }
 
     #[test]
     fn duplicate_ids_unknown_fields_and_bad_versions() {
-        let e = err(&pack_json(json!([{"id": "x", "effect": "deny", "reason": "a"},
-                                      {"id": "x", "effect": "allow", "reason": "b"}])));
-        assert_eq!(e.to_string(), "in pack `Test`, rule `x`, at `/rules/1/id`: duplicate rule id `x`");
-        let e = err(&pack_json(json!([{"id": "u", "effect": "deny", "reason": "a", "whenn": {}}])));
-        assert_eq!((e.rule.as_deref(), e.pointer.as_str()), (Some("u"), "/rules/0/whenn"));
+        let e = err(&pack_json(
+            json!([{"id": "x", "effect": "deny", "reason": "a"},
+                                      {"id": "x", "effect": "allow", "reason": "b"}]),
+        ));
+        assert_eq!(
+            e.to_string(),
+            "in pack `Test`, rule `x`, at `/rules/1/id`: duplicate rule id `x`"
+        );
+        let e = err(&pack_json(
+            json!([{"id": "u", "effect": "deny", "reason": "a", "whenn": {}}]),
+        ));
+        assert_eq!(
+            (e.rule.as_deref(), e.pointer.as_str()),
+            (Some("u"), "/rules/0/whenn")
+        );
         assert!(e.to_string().contains("unknown field `whenn`"), "{e}");
         let e = err(&json!({"name": "V", "version": "one", "applies_to": ["X"]}).to_string());
-        assert_eq!(e.to_string(), "in pack `V`, at `/version`: `one` is not a semantic version");
+        assert_eq!(
+            e.to_string(),
+            "in pack `V`, at `/version`: `one` is not a semantic version"
+        );
         let e = err("{not json");
         assert_eq!(e.pack, "<unnamed>");
         assert!(e.to_string().contains("not valid JSON"), "{e}");
@@ -371,12 +430,22 @@ mod tests {
 
     #[test]
     fn out_of_range_and_uncovered_actions() {
-        let e = err(&pack_json(json!([{"id": "f", "effect": {"risk_floor": 101}, "reason": "a"}])));
+        let e = err(&pack_json(
+            json!([{"id": "f", "effect": {"risk_floor": 101}, "reason": "a"}]),
+        ));
         assert_eq!(e.pointer, "/rules/0/effect");
-        let e = err(&pack_json(json!([{"id": "o", "actions": ["DROP_TABLE"], "effect": "deny", "reason": "a"}])));
-        assert_eq!(e.to_string(), "in pack `Test`, rule `o`, at `/rules/0/actions/0`: action `DROP_TABLE` is not in the pack's `applies_to`");
-        let e = err(&json!({"name": "T", "version": "1.0.0", "applies_to": ["X"],
-                            "thresholds": {"escalate_above": 60, "deny_at_or_above": 50}}).to_string());
+        let e = err(&pack_json(
+            json!([{"id": "o", "actions": ["DROP_TABLE"], "effect": "deny", "reason": "a"}]),
+        ));
+        assert_eq!(
+            e.to_string(),
+            "in pack `Test`, rule `o`, at `/rules/0/actions/0`: action `DROP_TABLE` is not in the pack's `applies_to`"
+        );
+        let e = err(
+            &json!({"name": "T", "version": "1.0.0", "applies_to": ["X"],
+                            "thresholds": {"escalate_above": 60, "deny_at_or_above": 50}})
+            .to_string(),
+        );
         assert_eq!(e.pointer, "/thresholds/deny_at_or_above");
     }
 
@@ -390,10 +459,16 @@ mod tests {
     #[test]
     fn content_hash_ignores_formatting_but_not_edits() {
         let a = Pack::from_json_str(&pack_json(json!([]))).unwrap();
-        let pretty = serde_json::to_string_pretty(&serde_json::from_str::<Value>(&pack_json(json!([]))).unwrap()).unwrap();
+        let pretty = serde_json::to_string_pretty(
+            &serde_json::from_str::<Value>(&pack_json(json!([]))).unwrap(),
+        )
+        .unwrap();
         let b = Pack::from_json_str(&pretty).unwrap();
         assert_eq!(a.content_hash(), b.content_hash());
-        let c = Pack::from_json_str(&pack_json(json!([{"id": "x", "effect": "deny", "reason": "a"}]))).unwrap();
+        let c = Pack::from_json_str(&pack_json(
+            json!([{"id": "x", "effect": "deny", "reason": "a"}]),
+        ))
+        .unwrap();
         assert_ne!(a.content_hash(), c.content_hash());
     }
 }

@@ -83,7 +83,11 @@ pub enum ChainProblem {
 impl fmt::Display for ChainBreak {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.problem {
-            ChainProblem::Edited => write!(f, "audit record {} was edited (its hash does not match its content)", self.seq),
+            ChainProblem::Edited => write!(
+                f,
+                "audit record {} was edited (its hash does not match its content)",
+                self.seq
+            ),
             ChainProblem::Unlinked { after: 0 } => write!(
                 f,
                 "audit record {} does not start the chain: earlier records were removed or reordered",
@@ -119,17 +123,29 @@ pub(crate) struct Checker {
 
 impl Default for Checker {
     fn default() -> Self {
-        Self { prev_hash: GENESIS.to_owned(), prev_seq: 0, count: 0 }
+        Self {
+            prev_hash: GENESIS.to_owned(),
+            prev_seq: 0,
+            count: 0,
+        }
     }
 }
 
 impl Checker {
     pub(crate) fn check(&mut self, event: &AuditEvent) -> Result<(), ChainBreak> {
         if event_hash(event) != event.hash {
-            return Err(ChainBreak { seq: event.seq, problem: ChainProblem::Edited });
+            return Err(ChainBreak {
+                seq: event.seq,
+                problem: ChainProblem::Edited,
+            });
         }
         if event.prev_hash != self.prev_hash || event.seq <= self.prev_seq {
-            return Err(ChainBreak { seq: event.seq, problem: ChainProblem::Unlinked { after: self.prev_seq } });
+            return Err(ChainBreak {
+                seq: event.seq,
+                problem: ChainProblem::Unlinked {
+                    after: self.prev_seq,
+                },
+            });
         }
         self.prev_hash.clone_from(&event.hash);
         self.prev_seq = event.seq;

@@ -57,7 +57,10 @@ impl Inner {
     fn append(&mut self, event: AuditEvent) -> AuditEvent {
         let prev = self.log.last().map_or(GENESIS, |e| e.hash.as_str());
         let event = seal(event, prev);
-        self.trails.entry(event.action_id).or_default().push(self.log.len());
+        self.trails
+            .entry(event.action_id)
+            .or_default()
+            .push(self.log.len());
         self.log.push(event.clone());
         event
     }
@@ -73,7 +76,10 @@ impl Store for MemoryStore {
             if let Some(existing) = inner.keys.get(&slot).copied() {
                 let record = inner.record(existing)?;
                 if record.action_hash != hash {
-                    return Err(StoreError::IdempotencyConflict { key: key.clone(), existing });
+                    return Err(StoreError::IdempotencyConflict {
+                        key: key.clone(),
+                        existing,
+                    });
                 }
                 return Ok(Created::Existing(record.clone()));
             }
@@ -136,15 +142,21 @@ impl Store for MemoryStore {
 
     async fn pending(&self) -> Result<Vec<ActionRecord>, StoreError> {
         let inner = self.lock()?;
-        let mut pending: Vec<_> =
-            inner.records.values().filter(|r| r.state.is_pending()).cloned().collect();
+        let mut pending: Vec<_> = inner
+            .records
+            .values()
+            .filter(|r| r.state.is_pending())
+            .cloned()
+            .collect();
         pending.sort_by_key(|r| r.id);
         Ok(pending)
     }
 
     async fn audit_log(&self, after: u64, limit: usize) -> Result<Vec<AuditEvent>, StoreError> {
         let inner = self.lock()?;
-        let start = usize::try_from(after).unwrap_or(usize::MAX).min(inner.log.len());
+        let start = usize::try_from(after)
+            .unwrap_or(usize::MAX)
+            .min(inner.log.len());
         Ok(inner.log[start..].iter().take(limit).cloned().collect())
     }
 }

@@ -142,7 +142,12 @@ pub struct Transition {
 
 impl Transition {
     /// A transition to `to` caused by `actor` through `channel`.
-    pub fn new(to: State, actor: impl Into<String>, channel: impl Into<String>, reason: impl Into<String>) -> Self {
+    pub fn new(
+        to: State,
+        actor: impl Into<String>,
+        channel: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Self {
         Self {
             to,
             actor: actor.into(),
@@ -235,7 +240,9 @@ pub trait Store: Send + Sync + 'static {
 }
 
 /// Checks a store's whole audit log. Returns the number of records checked.
-pub async fn verify_audit_log(store: &dyn Store) -> Result<Result<u64, chain::ChainBreak>, StoreError> {
+pub async fn verify_audit_log(
+    store: &dyn Store,
+) -> Result<Result<u64, chain::ChainBreak>, StoreError> {
     const PAGE: usize = 1000;
     let mut checker = chain::Checker::default();
     let mut after = 0;
@@ -264,10 +271,19 @@ pub(crate) fn apply(
     use crate::error::TransitionError;
     let from = record.state;
     if from.is_terminal() {
-        return Err(TransitionError::Terminal { id: record.id, state: from }.into());
+        return Err(TransitionError::Terminal {
+            id: record.id,
+            state: from,
+        }
+        .into());
     }
     if !from.can_become(t.to) {
-        return Err(TransitionError::Illegal { id: record.id, from, to: t.to }.into());
+        return Err(TransitionError::Illegal {
+            id: record.id,
+            from,
+            to: t.to,
+        }
+        .into());
     }
     record.state = t.to;
     record.updated_at = now;
@@ -299,7 +315,12 @@ pub(crate) fn apply(
 
 /// The audit events of a newly received action (not sealed yet): `RECEIVED` (by the agent)
 /// and `ANALYZING` (by the gateway), at `first_seq` and the next.
-pub(crate) fn received_events(first_seq: u64, id: ActionId, action: &Action, now: DateTime<Utc>) -> [AuditEvent; 2] {
+pub(crate) fn received_events(
+    first_seq: u64,
+    id: ActionId,
+    action: &Action,
+    now: DateTime<Utc>,
+) -> [AuditEvent; 2] {
     let received = AuditEvent {
         seq: first_seq,
         kind: AuditKind::Transition,
@@ -346,7 +367,12 @@ pub(crate) fn execution_event(seq: u64, record: &ActionRecord, now: DateTime<Utc
 }
 
 /// A new record, received and being analyzed.
-pub(crate) fn new_record(id: ActionId, action: &Action, hash: String, now: DateTime<Utc>) -> ActionRecord {
+pub(crate) fn new_record(
+    id: ActionId,
+    action: &Action,
+    hash: String,
+    now: DateTime<Utc>,
+) -> ActionRecord {
     ActionRecord {
         id,
         action: action.clone(),

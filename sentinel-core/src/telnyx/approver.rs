@@ -95,8 +95,6 @@ pub struct CallReport {
     pub outcome: Option<CallOutcome>,
 }
 
-
-
 struct CallSlot {
     action_id: ActionId,
     state: tokio::sync::Mutex<CallState>,
@@ -166,7 +164,12 @@ impl TelnyxVoiceApprover {
             .with_clock(clock)
             .with_tolerance(config.webhook_tolerance);
         Ok(Self {
-            inner: Arc::new(Inner { config, client, verifier, calls: Mutex::default() }),
+            inner: Arc::new(Inner {
+                config,
+                client,
+                verifier,
+                calls: Mutex::default(),
+            }),
             redaction: Arc::default(),
         })
     }
@@ -187,7 +190,9 @@ impl TelnyxVoiceApprover {
     pub fn with_packs(mut self, packs: &[Pack]) -> Self {
         let mut redaction = (*self.redaction).clone();
         for pack in packs {
-            redaction.by_pack.insert(pack.name().to_owned(), pack.redact_paths().to_vec());
+            redaction
+                .by_pack
+                .insert(pack.name().to_owned(), pack.redact_paths().to_vec());
         }
         self.redaction = Arc::new(redaction);
         self
@@ -222,7 +227,11 @@ impl TelnyxVoiceApprover {
         let event_id = self.inner.verifier.verify(headers, raw_body)?;
         let event = CallEvent::parse(raw_body)?;
         let hint = event.call.client_state.as_deref().and_then(decode_state);
-        let ignored = |reason| WebhookOutcome::Ignored { event_id: event_id.clone(), event_type: event.event_type.clone(), reason };
+        let ignored = |reason| WebhookOutcome::Ignored {
+            event_id: event_id.clone(),
+            event_type: event.event_type.clone(),
+            reason,
+        };
         let Some(slot) = self.find_call(&event, hint.as_ref()).await else {
             tracing::info!(event = %event.event_type, "webhook for a call this approver did not place");
             return Ok(ignored(IgnoreReason::UnknownCall));
@@ -254,9 +263,21 @@ impl TelnyxVoiceApprover {
     /// The call an event is about, by Telnyx's ids. When the event races the dial
     /// response, the hint names the action whose dial is in flight; the call id must
     /// still match once the dial returns.
-    async fn find_call(&self, event: &CallEvent, hint: Option<&ClientState>) -> Option<Arc<CallSlot>> {
-        let ids = [&event.call.call_control_id, &event.call.call_leg_id, &event.call.call_session_id];
-        let lookup = |registry: &Registry| ids.iter().filter_map(|id| id.as_ref()).find_map(|id| registry.by_call_id.get(id).cloned());
+    async fn find_call(
+        &self,
+        event: &CallEvent,
+        hint: Option<&ClientState>,
+    ) -> Option<Arc<CallSlot>> {
+        let ids = [
+            &event.call.call_control_id,
+            &event.call.call_leg_id,
+            &event.call.call_session_id,
+        ];
+        let lookup = |registry: &Registry| {
+            ids.iter()
+                .filter_map(|id| id.as_ref())
+                .find_map(|id| registry.by_call_id.get(id).cloned())
+        };
         if let Some(slot) = lookup(&self.registry()) {
             if hint.is_some_and(|h| h.action_id != slot.action_id) {
                 tracing::warn!(action_id = %slot.action_id, "webhook client state names another action; using the call's own");
@@ -266,7 +287,11 @@ impl TelnyxVoiceApprover {
         // `request` holds the call's lock while it dials: waiting for the lock waits for
         // the dial's answer.
         let pending = hint.and_then(|h| self.registry().by_action.get(&h.action_id).cloned())?;
-        let dialed = tokio::time::timeout(DIAL_RACE_WAIT, pending.state.lock()).await.ok()?.call_control_id.is_some();
+        let dialed = tokio::time::timeout(DIAL_RACE_WAIT, pending.state.lock())
+            .await
+            .ok()?
+            .call_control_id
+            .is_some();
         if !dialed {
             return None;
         }
@@ -290,7 +315,9 @@ impl TelnyxVoiceApprover {
             .by_action
             .iter()
             .filter(|(_, slot)| {
-                slot.state.try_lock().is_ok_and(|s| s.ended_at.is_some_and(|at| at.elapsed() > KEEP_ENDED))
+                slot.state
+                    .try_lock()
+                    .is_ok_and(|s| s.ended_at.is_some_and(|at| at.elapsed() > KEEP_ENDED))
             })
             .map(|(id, _)| *id)
             .collect();
@@ -313,7 +340,11 @@ impl Approver for TelnyxVoiceApprover {
         self.forget_old_calls();
         let c = &self.inner.config;
         let action_id = request.action_id;
-        let menu = spoken_menu(&request.action, request.decision.risk_score, &self.redact_paths_for(&request));
+        let menu = spoken_menu(
+            &request.action,
+            request.decision.risk_score,
+            &self.redact_paths_for(&request),
+        );
         let slot = Arc::new(CallSlot {
             action_id,
             state: tokio::sync::Mutex::new(CallState {
@@ -325,7 +356,9 @@ impl Approver for TelnyxVoiceApprover {
         });
         // Hold the call's lock while dialing: early webhooks wait for the call's ids.
         let mut state = slot.state.lock().await;
-        self.registry().by_action.insert(action_id, Arc::clone(&slot));
+        self.registry()
+            .by_action
+            .insert(action_id, Arc::clone(&slot));
         let dial = DialRequest {
             connection_id: c.connection_id.clone(),
             to: c.admin_number.clone(),
@@ -342,7 +375,14 @@ impl Approver for TelnyxVoiceApprover {
             Ok(call) => {
                 tracing::info!(%action_id, "approval call placed");
                 let mut registry = self.registry();
-                for id in [Some(call.call_control_id.clone()), call.call_leg_id, call.call_session_id].into_iter().flatten() {
+                for id in [
+                    Some(call.call_control_id.clone()),
+                    call.call_leg_id,
+                    call.call_session_id,
+                ]
+                .into_iter()
+                .flatten()
+                {
                     registry.by_call_id.insert(id, Arc::clone(&slot));
                 }
                 state.call_control_id = Some(call.call_control_id);
@@ -353,9 +393,10 @@ impl Approver for TelnyxVoiceApprover {
                 state.conversation.phase = CallPhase::Ended;
                 state.conversation.outcome = Some(CallOutcome::DialFailed);
                 state.ended_at = Some(Instant::now());
-                Err(ApproverError::new(format!("could not place the approval call: {e}")))
+                Err(ApproverError::new(format!(
+                    "could not place the approval call: {e}"
+                )))
             }
         }
     }
 }
-

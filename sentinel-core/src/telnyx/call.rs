@@ -8,9 +8,12 @@ use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 
 use super::approver::TelnyxVoiceApprover;
-use super::client::{CommandRequest, GatherUsingSpeakRequest, SpeakRequest, TelnyxError, TranscriptionStartRequest};
+use super::client::{
+    CommandRequest, GatherUsingSpeakRequest, SpeakRequest, TelnyxError, TranscriptionStartRequest,
+};
 use super::conversation::{
-    ALREADY_DECIDED, ANSWER_FOLLOW_UP, APPROVED_WORDS, CallOutcome, Conversation, DECLINED_WORDS, Effect,
+    ALREADY_DECIDED, ANSWER_FOLLOW_UP, APPROVED_WORDS, CallOutcome, Conversation, DECLINED_WORDS,
+    Effect,
 };
 use crate::action::ActionId;
 use crate::approver::{ApprovalHandle, Resolution};
@@ -36,14 +39,23 @@ pub(super) struct CallState {
 
 impl TelnyxVoiceApprover {
     /// Carries out `effects` in order; stops at the first failed Telnyx command.
-    pub(super) async fn run(&self, state: &mut CallState, action_id: ActionId, effects: Vec<Effect>) -> Result<(), TelnyxError> {
-        let Some(call) = state.call_control_id.clone() else { return Ok(()) };
+    pub(super) async fn run(
+        &self,
+        state: &mut CallState,
+        action_id: ActionId,
+        effects: Vec<Effect>,
+    ) -> Result<(), TelnyxError> {
+        let Some(call) = state.call_control_id.clone() else {
+            return Ok(());
+        };
         let admin = self.inner.config.admin_number.clone();
         let mut confirmation = ALREADY_DECIDED;
         for effect in effects {
             match effect {
                 Effect::Gather { text, pin } => self.gather(&call, action_id, &text, pin).await?,
-                Effect::Speak { text, closing } => self.speak(&call, action_id, &text, closing).await?,
+                Effect::Speak { text, closing } => {
+                    self.speak(&call, action_id, &text, closing).await?
+                }
                 Effect::Answer { question } => {
                     let answer = match state.handle.explain(&question).await {
                         Ok(answer) => answer,
@@ -62,10 +74,16 @@ impl TelnyxVoiceApprover {
                         client_state: encode_state(action_id, "qna"),
                         command_id: command_id(),
                     };
-                    self.inner.client.transcription_start(&call, &request).await?;
+                    self.inner
+                        .client
+                        .transcription_start(&call, &request)
+                        .await?;
                 }
                 Effect::StopListening => {
-                    let request = CommandRequest { client_state: encode_state(action_id, "qna"), command_id: command_id() };
+                    let request = CommandRequest {
+                        client_state: encode_state(action_id, "qna"),
+                        command_id: command_id(),
+                    };
                     if let Err(e) = self.inner.client.transcription_stop(&call, &request).await {
                         // Not worth failing the decision over; the hang-up ends it anyway.
                         tracing::warn!(%action_id, error = %e, "could not stop transcription");
@@ -76,7 +94,11 @@ impl TelnyxVoiceApprover {
                         tracing::info!(%action_id, error = %e, "could not change QNA_MODE");
                     }
                 }
-                Effect::Resolve { approved, channel, reason } => {
+                Effect::Resolve {
+                    approved,
+                    channel,
+                    reason,
+                } => {
                     let reason = redact_text(&reason).into_owned();
                     let resolution = if approved {
                         Resolution::approve(admin.clone(), channel)
@@ -87,7 +109,11 @@ impl TelnyxVoiceApprover {
                     confirmation = match state.handle.resolve(resolution).await {
                         Ok(_) => {
                             tracing::info!(%action_id, approved, channel, "decided on the approval call");
-                            if approved { APPROVED_WORDS } else { DECLINED_WORDS }
+                            if approved {
+                                APPROVED_WORDS
+                            } else {
+                                DECLINED_WORDS
+                            }
                         }
                         Err(e) => {
                             tracing::info!(%action_id, error = %e, "decision on the call came too late");
@@ -98,7 +124,10 @@ impl TelnyxVoiceApprover {
                 }
                 Effect::Confirm => self.speak(&call, action_id, confirmation, true).await?,
                 Effect::Hangup => {
-                    let request = CommandRequest { client_state: encode_state(action_id, "hangup"), command_id: command_id() };
+                    let request = CommandRequest {
+                        client_state: encode_state(action_id, "hangup"),
+                        command_id: command_id(),
+                    };
                     self.inner.client.hangup(&call, &request).await?;
                 }
             }
@@ -106,14 +135,24 @@ impl TelnyxVoiceApprover {
         Ok(())
     }
 
-    async fn gather(&self, call: &str, action_id: ActionId, text: &str, pin: bool) -> Result<(), TelnyxError> {
+    async fn gather(
+        &self,
+        call: &str,
+        action_id: ActionId,
+        text: &str,
+        pin: bool,
+    ) -> Result<(), TelnyxError> {
         let c = &self.inner.config;
         let request = GatherUsingSpeakRequest {
             payload: text.to_owned(),
             payload_type: "text".to_owned(),
             voice: c.voice.clone(),
             language: c.language.clone(),
-            valid_digits: if pin { "0123456789#".to_owned() } else { "12".to_owned() },
+            valid_digits: if pin {
+                "0123456789#".to_owned()
+            } else {
+                "12".to_owned()
+            },
             minimum_digits: 1,
             maximum_digits: if pin { 12 } else { 1 },
             timeout_millis: u64::try_from(c.gather_timeout.as_millis()).unwrap_or(10_000),
@@ -125,7 +164,13 @@ impl TelnyxVoiceApprover {
         self.inner.client.gather_using_speak(call, &request).await
     }
 
-    async fn speak(&self, call: &str, action_id: ActionId, text: &str, closing: bool) -> Result<(), TelnyxError> {
+    async fn speak(
+        &self,
+        call: &str,
+        action_id: ActionId,
+        text: &str,
+        closing: bool,
+    ) -> Result<(), TelnyxError> {
         let c = &self.inner.config;
         let request = SpeakRequest {
             payload: text.to_owned(),
@@ -144,7 +189,10 @@ pub(super) fn command_id() -> String {
 }
 
 pub(super) fn encode_state(action_id: ActionId, step: &str) -> String {
-    let state = ClientState { action_id, step: step.to_owned() };
+    let state = ClientState {
+        action_id,
+        step: step.to_owned(),
+    };
     STANDARD.encode(serde_json::to_vec(&state).unwrap_or_default())
 }
 
@@ -155,9 +203,16 @@ pub(super) fn decode_state(text: &str) -> Option<ClientState> {
 /// The scorer's answer, redacted and cut to a speakable length.
 fn speakable_answer(answer: &str) -> String {
     let redacted = redact_text(answer);
-    let text: String = ["[SSN]", "[CARD]", "[EMAIL]", "[PHONE]", "[SECRET]", "[REDACTED]"]
-        .iter()
-        .fold(redacted.into_owned(), |t, m| t.replace(m, "redacted"));
+    let text: String = [
+        "[SSN]",
+        "[CARD]",
+        "[EMAIL]",
+        "[PHONE]",
+        "[SECRET]",
+        "[REDACTED]",
+    ]
+    .iter()
+    .fold(redacted.into_owned(), |t, m| t.replace(m, "redacted"));
     if text.chars().count() <= MAX_ANSWER {
         return text;
     }

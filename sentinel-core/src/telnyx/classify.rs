@@ -24,39 +24,124 @@ pub enum Intent {
 
 /// Words that approve on their own.
 const APPROVE: &[&str] = &[
-    "approve", "approved", "approves", "approving", "authorize", "authorise", "authorized", "authorised",
-    "confirm", "confirmed", "accept", "accepted", "allow", "allowed", "proceed", "greenlight",
+    "approve",
+    "approved",
+    "approves",
+    "approving",
+    "authorize",
+    "authorise",
+    "authorized",
+    "authorised",
+    "confirm",
+    "confirmed",
+    "accept",
+    "accepted",
+    "allow",
+    "allowed",
+    "proceed",
+    "greenlight",
 ];
 /// Phrases that approve.
-const APPROVE_PHRASES: &[&str] = &["go ahead", "do it", "let it through", "let it go through", "sign off", "green light", "ship it", "send it", "pay it", "carry on"];
+const APPROVE_PHRASES: &[&str] = &[
+    "go ahead",
+    "do it",
+    "let it through",
+    "let it go through",
+    "sign off",
+    "green light",
+    "ship it",
+    "send it",
+    "pay it",
+    "carry on",
+];
 /// Words that decline.
 const DECLINE: &[&str] = &[
-    "decline", "declined", "deny", "denied", "reject", "rejected", "refuse", "refused", "block", "blocked",
-    "cancel", "cancelled", "canceled", "stop", "abort", "veto", "disapprove", "disallow", "forbid", "halt",
+    "decline",
+    "declined",
+    "deny",
+    "denied",
+    "reject",
+    "rejected",
+    "refuse",
+    "refused",
+    "block",
+    "blocked",
+    "cancel",
+    "cancelled",
+    "canceled",
+    "stop",
+    "abort",
+    "veto",
+    "disapprove",
+    "disallow",
+    "forbid",
+    "halt",
 ];
 /// Phrases that decline.
-const DECLINE_PHRASES: &[&str] = &["no way", "absolutely not", "not a chance", "hell no", "kill it", "shut it down", "hold off", "do not do it"];
+const DECLINE_PHRASES: &[&str] = &[
+    "no way",
+    "absolutely not",
+    "not a chance",
+    "hell no",
+    "kill it",
+    "shut it down",
+    "hold off",
+    "do not do it",
+];
 /// Words that negate what follows in their clause.
-const NEGATORS: &[&str] = &["not", "never", "cannot", "dont", "doesnt", "shouldnt", "wont", "wouldnt", "mustnt", "cant", "nor"];
+const NEGATORS: &[&str] = &[
+    "not", "never", "cannot", "dont", "doesnt", "shouldnt", "wont", "wouldnt", "mustnt", "cant",
+    "nor",
+];
 /// Whole-clause hesitations: these clauses retract or doubt.
-const HESITATION: &[&str] = &["no", "nope", "nah", "wait", "actually", "hold", "on", "hmm", "um", "uh", "hang", "sorry", "scratch", "that"];
+const HESITATION: &[&str] = &[
+    "no", "nope", "nah", "wait", "actually", "hold", "on", "hmm", "um", "uh", "hang", "sorry",
+    "scratch", "that",
+];
 /// Phrases that doubt.
-const DOUBT_PHRASES: &[&str] = &["not sure", "unsure", "do not know", "dont know", "no idea", "let me think", "maybe", "i guess", "perhaps"];
+const DOUBT_PHRASES: &[&str] = &[
+    "not sure",
+    "unsure",
+    "do not know",
+    "dont know",
+    "no idea",
+    "let me think",
+    "maybe",
+    "i guess",
+    "perhaps",
+];
 /// Words that start a question.
 const QUESTION_STARTS: &[&str] = &[
-    "why", "what", "whats", "who", "whos", "whose", "how", "hows", "when", "where", "which", "is", "are", "was", "were",
-    "can", "could", "would", "should", "does", "did", "will", "has", "am", "explain", "tell", "describe", "repeat",
-    "clarify", "say", "remind",
+    "why", "what", "whats", "who", "whos", "whose", "how", "hows", "when", "where", "which", "is",
+    "are", "was", "were", "can", "could", "would", "should", "does", "did", "will", "has", "am",
+    "explain", "tell", "describe", "repeat", "clarify", "say", "remind",
 ];
 /// Words that make a question anywhere in an utterance without a decision.
-const QUESTION_WORDS: &[&str] = &["why", "what", "who", "how", "when", "where", "which", "question", "explain", "details", "detail", "more"];
+const QUESTION_WORDS: &[&str] = &[
+    "why", "what", "who", "how", "when", "where", "which", "question", "explain", "details",
+    "detail", "more",
+];
 /// Phrases that end the call.
 const GOODBYE_PHRASES: &[&str] = &[
-    "goodbye", "good bye", "bye", "hang up", "end the call", "end call", "talk later", "call me back", "call back later",
-    "that is all", "thats all", "i am done", "im done",
+    "goodbye",
+    "good bye",
+    "bye",
+    "hang up",
+    "end the call",
+    "end call",
+    "talk later",
+    "call me back",
+    "call back later",
+    "that is all",
+    "thats all",
+    "i am done",
+    "im done",
 ];
 /// Leading filler words skipped before looking for a question start.
-const FILLERS: &[&str] = &["so", "and", "but", "well", "okay", "ok", "um", "uh", "hmm", "alright", "then", "also", "hey", "sentinel", "please", "oh"];
+const FILLERS: &[&str] = &[
+    "so", "and", "but", "well", "okay", "ok", "um", "uh", "hmm", "alright", "then", "also", "hey",
+    "sentinel", "please", "oh",
+];
 
 /// Classifies one final transcript.
 pub fn classify(utterance: &str) -> Intent {
@@ -65,7 +150,11 @@ pub fn classify(utterance: &str) -> Intent {
     if clauses.iter().all(Vec::is_empty) {
         return Intent::Unclear;
     }
-    let first = clauses.iter().find(|c| !c.is_empty()).cloned().unwrap_or_default();
+    let first = clauses
+        .iter()
+        .find(|c| !c.is_empty())
+        .cloned()
+        .unwrap_or_default();
     if asked || starts_question(&first) {
         return Intent::Question;
     }
@@ -73,7 +162,11 @@ pub fn classify(utterance: &str) -> Intent {
     let (mut approve, mut decline, mut doubt) = (false, false, false);
     for clause in &clauses {
         let text = clause.join(" ");
-        if !clause.is_empty() && clause.iter().all(|w| HESITATION.contains(&w.as_str()) || NEGATORS.contains(&w.as_str())) {
+        if !clause.is_empty()
+            && clause
+                .iter()
+                .all(|w| HESITATION.contains(&w.as_str()) || NEGATORS.contains(&w.as_str()))
+        {
             doubt = true;
             continue;
         }
@@ -84,20 +177,40 @@ pub fn classify(utterance: &str) -> Intent {
             decline = true;
         }
         for (i, word) in clause.iter().enumerate() {
-            let negated = clause[..i].iter().rev().take(4).any(|w| NEGATORS.contains(&w.as_str()));
+            let negated = clause[..i]
+                .iter()
+                .rev()
+                .take(4)
+                .any(|w| NEGATORS.contains(&w.as_str()));
             if APPROVE.contains(&word.as_str()) {
                 doubt |= hedged(clause, i, i + 1);
-                if negated { decline = true } else { approve = true }
+                if negated {
+                    decline = true
+                } else {
+                    approve = true
+                }
             } else if DECLINE.contains(&word.as_str()) {
                 // "don't block it" is not an approval: it only makes the clause unclear.
-                if negated { doubt = true } else { decline = true }
+                if negated {
+                    doubt = true
+                } else {
+                    decline = true
+                }
             }
         }
         for phrase in APPROVE_PHRASES {
             if let Some(at) = find_phrase(clause, phrase) {
                 doubt |= hedged(clause, at, at + phrase.split(' ').count());
-                let negated = clause[..at].iter().rev().take(4).any(|w| NEGATORS.contains(&w.as_str()));
-                if negated { decline = true } else { approve = true }
+                let negated = clause[..at]
+                    .iter()
+                    .rev()
+                    .take(4)
+                    .any(|w| NEGATORS.contains(&w.as_str()));
+                if negated {
+                    decline = true
+                } else {
+                    approve = true
+                }
             }
         }
     }
@@ -107,7 +220,11 @@ pub fn classify(utterance: &str) -> Intent {
         (false, true) => Intent::Decline,
         (false, false) => {
             let words: Vec<&String> = clauses.iter().flatten().collect();
-            let all = words.iter().map(|w| w.as_str()).collect::<Vec<_>>().join(" ");
+            let all = words
+                .iter()
+                .map(|w| w.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
             if GOODBYE_PHRASES.iter().any(|p| has_phrase(&all, p)) {
                 Intent::Goodbye
             } else if words.iter().any(|w| QUESTION_WORDS.contains(&w.as_str())) {
@@ -172,13 +289,24 @@ fn expand(word: &str) -> &str {
 /// it in the same clause, makes the approval doubtful.
 fn hedged(clause: &[String], start: usize, end: usize) -> bool {
     const RETRACT: &[&str] = &["no", "nope", "nah", "wait", "actually"];
-    let before = start.checked_sub(1).and_then(|i| clause.get(i)).is_some_and(|w| RETRACT[..3].contains(&w.as_str()));
-    before || clause.get(end..).is_some_and(|rest| rest.iter().any(|w| RETRACT.contains(&w.as_str())))
+    let before = start
+        .checked_sub(1)
+        .and_then(|i| clause.get(i))
+        .is_some_and(|w| RETRACT[..3].contains(&w.as_str()));
+    before
+        || clause
+            .get(end..)
+            .is_some_and(|rest| rest.iter().any(|w| RETRACT.contains(&w.as_str())))
 }
 
 fn starts_question(clause: &[String]) -> bool {
-    let mut words = clause.iter().map(String::as_str).skip_while(|w| FILLERS.contains(w));
-    let (Some(first), second) = (words.next(), words.next()) else { return false };
+    let mut words = clause
+        .iter()
+        .map(String::as_str)
+        .skip_while(|w| FILLERS.contains(w));
+    let (Some(first), second) = (words.next(), words.next()) else {
+        return false;
+    };
     match first {
         // "do you / do we ..." asks; "do it", "do not" do not.
         "do" => matches!(second, Some("you" | "we" | "they" | "i" | "he" | "she")),
@@ -196,6 +324,10 @@ fn has_phrase(text: &str, phrase: &str) -> bool {
 fn find_phrase(clause: &[String], phrase: &str) -> Option<usize> {
     let parts: Vec<&str> = phrase.split(' ').collect();
     (0..clause.len()).find(|&i| {
-        clause.len() >= i + parts.len() && parts.iter().zip(&clause[i..]).all(|(p, w)| *p == w.as_str())
+        clause.len() >= i + parts.len()
+            && parts
+                .iter()
+                .zip(&clause[i..])
+                .all(|(p, w)| *p == w.as_str())
     })
 }

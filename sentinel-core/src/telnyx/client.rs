@@ -227,7 +227,11 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        Self { attempts: 3, base_delay: Duration::from_millis(250), max_delay: Duration::from_secs(5) }
+        Self {
+            attempts: 3,
+            base_delay: Duration::from_millis(250),
+            max_delay: Duration::from_secs(5),
+        }
     }
 }
 
@@ -242,7 +246,10 @@ pub struct TelnyxClient {
 
 impl fmt::Debug for TelnyxClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TelnyxClient").field("base", &self.base).field("retry", &self.retry).finish_non_exhaustive()
+        f.debug_struct("TelnyxClient")
+            .field("base", &self.base)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
     }
 }
 
@@ -253,8 +260,16 @@ impl TelnyxClient {
             .timeout(Duration::from_secs(15))
             .connect_timeout(Duration::from_secs(5))
             .build()
-            .map_err(|e| TelnyxError::Transport { path: String::new(), message: e.to_string() })?;
-        Ok(Self { http, base: base.trim_end_matches('/').to_owned(), api_key, retry: RetryPolicy::default() })
+            .map_err(|e| TelnyxError::Transport {
+                path: String::new(),
+                message: e.to_string(),
+            })?;
+        Ok(Self {
+            http,
+            base: base.trim_end_matches('/').to_owned(),
+            api_key,
+            retry: RetryPolicy::default(),
+        })
     }
 
     /// Sets the retry policy.
@@ -268,32 +283,69 @@ impl TelnyxClient {
     pub async fn dial(&self, request: &DialRequest) -> Result<DialedCall, TelnyxError> {
         let path = "/calls".to_owned();
         let data = self.post(&path, request).await?;
-        serde_json::from_value(data).map_err(|e| TelnyxError::Decode { path, message: e.to_string() })
+        serde_json::from_value(data).map_err(|e| TelnyxError::Decode {
+            path,
+            message: e.to_string(),
+        })
     }
 
     /// `POST /calls/{id}/actions/gather_using_speak`.
-    pub async fn gather_using_speak(&self, call_control_id: &str, request: &GatherUsingSpeakRequest) -> Result<(), TelnyxError> {
-        self.post(&action_path(call_control_id, "gather_using_speak"), request).await.map(drop)
+    pub async fn gather_using_speak(
+        &self,
+        call_control_id: &str,
+        request: &GatherUsingSpeakRequest,
+    ) -> Result<(), TelnyxError> {
+        self.post(&action_path(call_control_id, "gather_using_speak"), request)
+            .await
+            .map(drop)
     }
 
     /// `POST /calls/{id}/actions/speak`.
-    pub async fn speak(&self, call_control_id: &str, request: &SpeakRequest) -> Result<(), TelnyxError> {
-        self.post(&action_path(call_control_id, "speak"), request).await.map(drop)
+    pub async fn speak(
+        &self,
+        call_control_id: &str,
+        request: &SpeakRequest,
+    ) -> Result<(), TelnyxError> {
+        self.post(&action_path(call_control_id, "speak"), request)
+            .await
+            .map(drop)
     }
 
     /// `POST /calls/{id}/actions/transcription_start`.
-    pub async fn transcription_start(&self, call_control_id: &str, request: &TranscriptionStartRequest) -> Result<(), TelnyxError> {
-        self.post(&action_path(call_control_id, "transcription_start"), request).await.map(drop)
+    pub async fn transcription_start(
+        &self,
+        call_control_id: &str,
+        request: &TranscriptionStartRequest,
+    ) -> Result<(), TelnyxError> {
+        self.post(
+            &action_path(call_control_id, "transcription_start"),
+            request,
+        )
+        .await
+        .map(drop)
     }
 
     /// `POST /calls/{id}/actions/transcription_stop`.
-    pub async fn transcription_stop(&self, call_control_id: &str, request: &CommandRequest) -> Result<(), TelnyxError> {
-        self.post(&action_path(call_control_id, "transcription_stop"), request).await.map(drop)
+    pub async fn transcription_stop(
+        &self,
+        call_control_id: &str,
+        request: &CommandRequest,
+    ) -> Result<(), TelnyxError> {
+        self.post(&action_path(call_control_id, "transcription_stop"), request)
+            .await
+            .map(drop)
     }
 
     /// `POST /calls/{id}/actions/hangup`. A call that already ended is not an error.
-    pub async fn hangup(&self, call_control_id: &str, request: &CommandRequest) -> Result<HangupOutcome, TelnyxError> {
-        match self.post(&action_path(call_control_id, "hangup"), request).await {
+    pub async fn hangup(
+        &self,
+        call_control_id: &str,
+        request: &CommandRequest,
+    ) -> Result<HangupOutcome, TelnyxError> {
+        match self
+            .post(&action_path(call_control_id, "hangup"), request)
+            .await
+        {
             Ok(_) => Ok(HangupOutcome::HungUp),
             Err(e) if e.is_call_ended() => Ok(HangupOutcome::AlreadyEnded),
             Err(e) => Err(e),
@@ -308,7 +360,13 @@ impl TelnyxClient {
         let mut backoff = self.retry.base_delay;
         for attempt in 1..=attempts {
             let last = attempt == attempts;
-            let sent = self.http.post(&url).bearer_auth(self.api_key.expose()).json(body).send().await;
+            let sent = self
+                .http
+                .post(&url)
+                .bearer_auth(self.api_key.expose())
+                .json(body)
+                .send()
+                .await;
             let response = match sent {
                 Ok(r) => r,
                 Err(e) if !last && (e.is_connect() || e.is_timeout()) => {
@@ -318,7 +376,12 @@ impl TelnyxClient {
                     continue;
                 }
                 // reqwest errors carry the URL (no key: it is in a header), never the key.
-                Err(e) => return Err(TelnyxError::Transport { path: path.to_owned(), message: e.without_url().to_string() }),
+                Err(e) => {
+                    return Err(TelnyxError::Transport {
+                        path: path.to_owned(),
+                        message: e.without_url().to_string(),
+                    });
+                }
             };
             let status = response.status();
             if status.is_success() {
@@ -329,17 +392,32 @@ impl TelnyxClient {
                 return Ok(value.get("data").cloned().unwrap_or(Value::Null));
             }
             let retryable = status.as_u16() == 429 || status.is_server_error();
-            let wait = rate_limit_wait(response.headers()).unwrap_or(backoff).min(self.retry.max_delay);
+            let wait = rate_limit_wait(response.headers())
+                .unwrap_or(backoff)
+                .min(self.retry.max_delay);
             let text = response.text().await.unwrap_or_default();
             if retryable && !last {
-                tracing::warn!(path, attempt, status = status.as_u16(), wait_ms = wait.as_millis() as u64, "telnyx busy; retrying");
+                tracing::warn!(
+                    path,
+                    attempt,
+                    status = status.as_u16(),
+                    wait_ms = wait.as_millis() as u64,
+                    "telnyx busy; retrying"
+                );
                 tokio::time::sleep(wait).await;
                 backoff = (backoff * 2).min(self.retry.max_delay);
                 continue;
             }
-            return Err(TelnyxError::Api { path: path.to_owned(), status: status.as_u16(), errors: parse_errors(&text) });
+            return Err(TelnyxError::Api {
+                path: path.to_owned(),
+                status: status.as_u16(),
+                errors: parse_errors(&text),
+            });
         }
-        Err(TelnyxError::Transport { path: path.to_owned(), message: "no attempt was made".to_owned() })
+        Err(TelnyxError::Transport {
+            path: path.to_owned(),
+            message: "no attempt was made".to_owned(),
+        })
     }
 }
 
@@ -358,10 +436,16 @@ fn action_path(call_control_id: &str, action: &str) -> String {
 
 /// The wait asked by `Retry-After` or `x-ratelimit-reset` (both in seconds).
 fn rate_limit_wait(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    ["retry-after", "x-ratelimit-reset"].iter().find_map(|name| {
-        let value = headers.get(*name)?.to_str().ok()?.trim();
-        value.parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0).map(Duration::from_secs_f64)
-    })
+    ["retry-after", "x-ratelimit-reset"]
+        .iter()
+        .find_map(|name| {
+            let value = headers.get(*name)?.to_str().ok()?.trim();
+            value
+                .parse::<f64>()
+                .ok()
+                .filter(|s| s.is_finite() && *s >= 0.0)
+                .map(Duration::from_secs_f64)
+        })
 }
 
 /// Reads `{"errors":[...]}`; anything else becomes one entry with the text's start.
@@ -386,9 +470,15 @@ mod tests {
 
     #[test]
     fn parses_error_bodies_and_spots_ended_calls() {
-        let errors = parse_errors(r#"{"errors":[{"code":"90018","title":"Call has already ended","detail":"This call is no longer active."}]}"#);
+        let errors = parse_errors(
+            r#"{"errors":[{"code":"90018","title":"Call has already ended","detail":"This call is no longer active."}]}"#,
+        );
         assert_eq!(errors[0].code, "90018");
-        let e = TelnyxError::Api { path: "/calls/x/actions/hangup".into(), status: 422, errors };
+        let e = TelnyxError::Api {
+            path: "/calls/x/actions/hangup".into(),
+            status: 422,
+            errors,
+        };
         assert!(e.is_call_ended());
         assert_eq!(
             e.to_string(),
@@ -396,12 +486,21 @@ mod tests {
         );
         let numeric = parse_errors(r#"{"errors":[{"code":10011,"title":"Too many requests"}]}"#);
         assert_eq!(numeric[0].code, "10011");
-        assert_eq!(parse_errors("<html>bad gateway</html>")[0].title, "unreadable error body");
+        assert_eq!(
+            parse_errors("<html>bad gateway</html>")[0].title,
+            "unreadable error body"
+        );
     }
 
     #[test]
     fn encodes_call_ids_in_paths() {
-        assert_eq!(action_path("v3:ab_C-1", "speak"), "/calls/v3:ab_C-1/actions/speak");
-        assert_eq!(action_path("a/b c", "hangup"), "/calls/a%2Fb%20c/actions/hangup");
+        assert_eq!(
+            action_path("v3:ab_C-1", "speak"),
+            "/calls/v3:ab_C-1/actions/speak"
+        );
+        assert_eq!(
+            action_path("a/b c", "hangup"),
+            "/calls/a%2Fb%20c/actions/hangup"
+        );
     }
 }

@@ -139,11 +139,18 @@ impl TelnyxConfig {
     /// Reads the configuration through `lookup` (a map in tests, the environment in
     /// [`from_env`](Self::from_env)).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |var: &'static str| lookup(var).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let get = |var: &'static str| {
+            lookup(var)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
         let need = |var: &'static str| get(var).ok_or(ConfigError::Missing { var });
 
         let public_key = PublicKey::from_base64(&need("TELNYX_PUBLIC_KEY")?).map_err(|e| {
-            ConfigError::Invalid { var: "TELNYX_PUBLIC_KEY", message: e.to_string() }
+            ConfigError::Invalid {
+                var: "TELNYX_PUBLIC_KEY",
+                message: e.to_string(),
+            }
         })?;
         let mut config = Self::new(
             need("TELNYX_API_KEY")?,
@@ -156,19 +163,26 @@ impl TelnyxConfig {
             config.api_base = url("TELNYX_API_BASE", &base)?;
         }
         if let Some(public) = get("SENTINEL_PUBLIC_URL") {
-            config.webhook_url = Some(format!("{}{WEBHOOK_PATH}", url("SENTINEL_PUBLIC_URL", &public)?));
+            config.webhook_url = Some(format!(
+                "{}{WEBHOOK_PATH}",
+                url("SENTINEL_PUBLIC_URL", &public)?
+            ));
         }
         if let Some(v) = get("TELNYX_GATHER_TIMEOUT_SECS") {
-            config.gather_timeout = Duration::from_secs(number("TELNYX_GATHER_TIMEOUT_SECS", &v, 1, 120)?);
+            config.gather_timeout =
+                Duration::from_secs(number("TELNYX_GATHER_TIMEOUT_SECS", &v, 1, 120)?);
         }
         if let Some(v) = get("TELNYX_MAX_REPLAYS") {
-            config.max_replays = u32::try_from(number("TELNYX_MAX_REPLAYS", &v, 0, 10)?).unwrap_or(2);
+            config.max_replays =
+                u32::try_from(number("TELNYX_MAX_REPLAYS", &v, 0, 10)?).unwrap_or(2);
         }
         if let Some(v) = get("TELNYX_RING_TIMEOUT_SECS") {
-            config.ring_timeout = Duration::from_secs(number("TELNYX_RING_TIMEOUT_SECS", &v, 5, 120)?);
+            config.ring_timeout =
+                Duration::from_secs(number("TELNYX_RING_TIMEOUT_SECS", &v, 5, 120)?);
         }
         if let Some(v) = get("TELNYX_CALL_TIME_LIMIT_SECS") {
-            config.call_time_limit = Duration::from_secs(number("TELNYX_CALL_TIME_LIMIT_SECS", &v, 30, 14_400)?);
+            config.call_time_limit =
+                Duration::from_secs(number("TELNYX_CALL_TIME_LIMIT_SECS", &v, 30, 14_400)?);
         }
         if let Some(pin) = get("TELNYX_APPROVAL_PIN") {
             config.pin = Some(check_pin(&pin).map_err(|message| ConfigError::Invalid {
@@ -202,7 +216,10 @@ impl TelnyxConfig {
 
     /// Requires a PIN (4 to 12 digits) after the approval key or spoken approval.
     pub fn with_pin(mut self, pin: &str) -> Result<Self, ConfigError> {
-        self.pin = Some(check_pin(pin).map_err(|message| ConfigError::Invalid { var: "TELNYX_APPROVAL_PIN", message })?);
+        self.pin = Some(check_pin(pin).map_err(|message| ConfigError::Invalid {
+            var: "TELNYX_APPROVAL_PIN",
+            message,
+        })?);
         Ok(self)
     }
 
@@ -234,7 +251,10 @@ fn phone(var: &'static str, value: String) -> Result<String, ConfigError> {
     if (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) {
         Ok(value)
     } else {
-        Err(ConfigError::Invalid { var, message: format!("`{value}` is not an E.164 number like `+15551234567`") })
+        Err(ConfigError::Invalid {
+            var,
+            message: format!("`{value}` is not an E.164 number like `+15551234567`"),
+        })
     }
 }
 
@@ -242,14 +262,20 @@ fn url(var: &'static str, value: &str) -> Result<String, ConfigError> {
     if value.starts_with("https://") || value.starts_with("http://") {
         Ok(value.trim_end_matches('/').to_owned())
     } else {
-        Err(ConfigError::Invalid { var, message: format!("`{value}` is not an http(s) URL") })
+        Err(ConfigError::Invalid {
+            var,
+            message: format!("`{value}` is not an http(s) URL"),
+        })
     }
 }
 
 fn number(var: &'static str, value: &str, min: u64, max: u64) -> Result<u64, ConfigError> {
     match value.parse::<u64>() {
         Ok(n) if (min..=max).contains(&n) => Ok(n),
-        _ => Err(ConfigError::Invalid { var, message: format!("`{value}` is not a whole number from {min} to {max}") }),
+        _ => Err(ConfigError::Invalid {
+            var,
+            message: format!("`{value}` is not a whole number from {min} to {max}"),
+        }),
     }
 }
 
@@ -291,7 +317,10 @@ mod tests {
             ("TELNYX_MAX_REPLAYS", "3"),
         ]))
         .unwrap();
-        assert_eq!(c.webhook_url.as_deref(), Some("https://sentinel.example.com/api/telnyx/webhook"));
+        assert_eq!(
+            c.webhook_url.as_deref(),
+            Some("https://sentinel.example.com/api/telnyx/webhook")
+        );
         assert_eq!(c.api_base, "http://127.0.0.1:9/v2");
         assert_eq!(c.max_replays, 3);
         assert_eq!(c.pin.as_ref().map(Secret::expose), Some("4321"));
@@ -307,7 +336,12 @@ mod tests {
         assert_eq!(c.webhook_url, None);
         let mut m = env(&[]);
         m.remove("ADMIN_PHONE_NUMBER");
-        assert_eq!(load(&m).unwrap_err(), ConfigError::Missing { var: "ADMIN_PHONE_NUMBER" });
+        assert_eq!(
+            load(&m).unwrap_err(),
+            ConfigError::Missing {
+                var: "ADMIN_PHONE_NUMBER"
+            }
+        );
     }
 
     #[test]
@@ -321,7 +355,10 @@ mod tests {
         ];
         for (var, value) in bad {
             let err = load(&env(&[(var, value)])).unwrap_err();
-            assert!(matches!(err, ConfigError::Invalid { var: v, .. } if v == var), "{var}: {err}");
+            assert!(
+                matches!(err, ConfigError::Invalid { var: v, .. } if v == var),
+                "{var}: {err}"
+            );
             if var == "TELNYX_APPROVAL_PIN" {
                 assert!(!err.to_string().contains(value));
             }

@@ -26,15 +26,20 @@ pub const CHANNEL_SPEECH: &str = "voice/speech";
 
 pub(crate) const QNA_PROMPT: &str =
     "Ask your question after this message. You can also say approve or decline at any time.";
-pub(crate) const ANSWER_FOLLOW_UP: &str = "You can ask another question, or say approve or decline.";
-pub(crate) const UNCLEAR_PROMPT: &str = "Sorry, I did not catch that. Ask a question, or say approve or decline.";
+pub(crate) const ANSWER_FOLLOW_UP: &str =
+    "You can ask another question, or say approve or decline.";
+pub(crate) const UNCLEAR_PROMPT: &str =
+    "Sorry, I did not catch that. Ask a question, or say approve or decline.";
 pub(crate) const PIN_PROMPT: &str = "To approve, enter your PIN, then press pound.";
 pub(crate) const WRONG_PIN: &str = "That PIN is not correct. Enter your PIN, then press pound.";
 pub(crate) const APPROVED_WORDS: &str = "Approved. The action will now run. Goodbye.";
 pub(crate) const DECLINED_WORDS: &str = "Declined. The action will not run. Goodbye.";
-pub(crate) const ALREADY_DECIDED: &str = "This action was already decided or has expired, so nothing was changed. Goodbye.";
-pub(crate) const PENDING_GOODBYE: &str = "Okay. The action stays pending and has not been approved. Goodbye.";
-pub(crate) const NO_INPUT_GOODBYE: &str = "No valid answer was received. The action has not been approved. Goodbye.";
+pub(crate) const ALREADY_DECIDED: &str =
+    "This action was already decided or has expired, so nothing was changed. Goodbye.";
+pub(crate) const PENDING_GOODBYE: &str =
+    "Okay. The action stays pending and has not been approved. Goodbye.";
+pub(crate) const NO_INPUT_GOODBYE: &str =
+    "No valid answer was received. The action has not been approved. Goodbye.";
 /// Unclear utterances tolerated in a row before the call ends undecided.
 const MAX_UNCLEAR: u32 = 3;
 
@@ -105,7 +110,11 @@ pub(crate) enum Effect {
     /// Move the action into or out of `QNA_MODE`.
     SetQna(bool),
     /// Record the decision.
-    Resolve { approved: bool, channel: &'static str, reason: String },
+    Resolve {
+        approved: bool,
+        channel: &'static str,
+        reason: String,
+    },
     /// Speak the confirmation of the decision just recorded (or that it was already
     /// decided), then hang up when it ends.
     Confirm,
@@ -169,7 +178,11 @@ impl Conversation {
 
     /// Decides what `event` means. `closing_tag` tells whether the event's client state
     /// names the closing speech (a hint used only to time the hang-up).
-    pub(crate) fn on_event(&mut self, event: &CallEvent, closing_tag: bool) -> Result<Vec<Effect>, IgnoreReason> {
+    pub(crate) fn on_event(
+        &mut self,
+        event: &CallEvent,
+        closing_tag: bool,
+    ) -> Result<Vec<Effect>, IgnoreReason> {
         if self.phase == CallPhase::Ended {
             return Err(IgnoreReason::CallFinished);
         }
@@ -178,21 +191,32 @@ impl Conversation {
         }
         let effects = match (&event.kind, self.phase) {
             (EventKind::Hangup { cause, .. }, _) => self.hung_up(cause),
-            (kind @ EventKind::MachineDetectionEnded { .. }, phase) if kind.is_machine() && phase != CallPhase::Closing => {
+            (kind @ EventKind::MachineDetectionEnded { .. }, phase)
+                if kind.is_machine() && phase != CallPhase::Closing =>
+            {
                 self.end_now(CallOutcome::Machine)
             }
             (EventKind::Answered, CallPhase::Ringing) => {
                 self.phase = CallPhase::Menu;
                 vec![self.menu_gather()]
             }
-            (EventKind::DtmfReceived { digit }, CallPhase::Menu) if matches!(digit.as_str(), "1" | "2") => {
+            (EventKind::DtmfReceived { digit }, CallPhase::Menu)
+                if matches!(digit.as_str(), "1" | "2") =>
+            {
                 self.menu_echo_due = Some(digit.clone());
                 self.menu_choice(digit)
             }
-            (EventKind::GatherEnded { digits, status }, phase) => self.gather_ended(digits, status, phase),
-            (EventKind::Transcription { transcript, is_final: true, .. }, CallPhase::Qna) if !transcript.trim().is_empty() => {
-                self.utterance(transcript)
+            (EventKind::GatherEnded { digits, status }, phase) => {
+                self.gather_ended(digits, status, phase)
             }
+            (
+                EventKind::Transcription {
+                    transcript,
+                    is_final: true,
+                    ..
+                },
+                CallPhase::Qna,
+            ) if !transcript.trim().is_empty() => self.utterance(transcript),
             (EventKind::SpeakEnded { .. }, CallPhase::Closing) if closing_tag => {
                 self.phase = CallPhase::Ended;
                 vec![Effect::Hangup]
@@ -206,19 +230,28 @@ impl Conversation {
     }
 
     fn menu_gather(&self) -> Effect {
-        Effect::Gather { text: self.menu.clone(), pin: false }
+        Effect::Gather {
+            text: self.menu.clone(),
+            pin: false,
+        }
     }
 
     fn menu_choice(&mut self, digit: &str) -> Vec<Effect> {
         if digit == "1" {
-            self.approve_asked(CHANNEL_DTMF, "approved by pressing 1 on the approval call".to_owned())
+            self.approve_asked(
+                CHANNEL_DTMF,
+                "approved by pressing 1 on the approval call".to_owned(),
+            )
         } else {
             self.phase = CallPhase::Qna;
             self.in_qna = true;
             self.listening = true;
             vec![
                 Effect::SetQna(true),
-                Effect::Speak { text: QNA_PROMPT.to_owned(), closing: false },
+                Effect::Speak {
+                    text: QNA_PROMPT.to_owned(),
+                    closing: false,
+                },
                 Effect::StartListening,
             ]
         }
@@ -250,16 +283,23 @@ impl Conversation {
                     return Vec::new();
                 }
                 let entered = digits.trim_end_matches('#');
-                let right = self.pin.as_ref().is_some_and(|pin| constant_time_eq(pin.expose().as_bytes(), entered.as_bytes()));
+                let right = self.pin.as_ref().is_some_and(|pin| {
+                    constant_time_eq(pin.expose().as_bytes(), entered.as_bytes())
+                });
                 match (right, self.pin_for.take()) {
-                    (true, Some((channel, reason))) => self.resolve(true, channel, format!("{reason}, PIN verified")),
+                    (true, Some((channel, reason))) => {
+                        self.resolve(true, channel, format!("{reason}, PIN verified"))
+                    }
                     (_, pin_for) => {
                         self.pin_for = pin_for;
                         self.pin_tries += 1;
                         if self.pin_tries > self.max_replays {
                             self.close(NO_INPUT_GOODBYE, CallOutcome::PinFailed)
                         } else {
-                            vec![Effect::Gather { text: WRONG_PIN.to_owned(), pin: true }]
+                            vec![Effect::Gather {
+                                text: WRONG_PIN.to_owned(),
+                                pin: true,
+                            }]
                         }
                     }
                 }
@@ -278,7 +318,9 @@ impl Conversation {
             Intent::Decline => self.resolve(false, CHANNEL_SPEECH, said),
             Intent::Question => {
                 self.unclear = 0;
-                vec![Effect::Answer { question: transcript.trim().to_owned() }]
+                vec![Effect::Answer {
+                    question: transcript.trim().to_owned(),
+                }]
             }
             Intent::Goodbye => self.close(PENDING_GOODBYE, CallOutcome::Goodbye),
             Intent::Unclear => {
@@ -286,7 +328,10 @@ impl Conversation {
                 if self.unclear > MAX_UNCLEAR {
                     self.close(NO_INPUT_GOODBYE, CallOutcome::NoInput)
                 } else {
-                    vec![Effect::Speak { text: UNCLEAR_PROMPT.to_owned(), closing: false }]
+                    vec![Effect::Speak {
+                        text: UNCLEAR_PROMPT.to_owned(),
+                        closing: false,
+                    }]
                 }
             }
         }
@@ -300,24 +345,38 @@ impl Conversation {
         let mut effects = self.stop_listening();
         self.phase = CallPhase::Pin;
         self.pin_for = Some((channel, reason));
-        effects.push(Effect::Gather { text: PIN_PROMPT.to_owned(), pin: true });
+        effects.push(Effect::Gather {
+            text: PIN_PROMPT.to_owned(),
+            pin: true,
+        });
         effects
     }
 
     fn resolve(&mut self, approved: bool, channel: &'static str, reason: String) -> Vec<Effect> {
-        let mut effects = vec![Effect::Resolve { approved, channel, reason }];
+        let mut effects = vec![Effect::Resolve {
+            approved,
+            channel,
+            reason,
+        }];
         effects.extend(self.stop_listening());
         effects.push(Effect::Confirm);
         self.in_qna = false;
         self.phase = CallPhase::Closing;
-        self.outcome = Some(if approved { CallOutcome::Approved } else { CallOutcome::Declined });
+        self.outcome = Some(if approved {
+            CallOutcome::Approved
+        } else {
+            CallOutcome::Declined
+        });
         effects
     }
 
     /// Says `words` and hangs up when they end, leaving the action undecided.
     fn close(&mut self, words: &str, outcome: CallOutcome) -> Vec<Effect> {
         let mut effects = self.undecided();
-        effects.push(Effect::Speak { text: words.to_owned(), closing: true });
+        effects.push(Effect::Speak {
+            text: words.to_owned(),
+            closing: true,
+        });
         self.phase = CallPhase::Closing;
         self.outcome = Some(outcome);
         effects
@@ -340,7 +399,8 @@ impl Conversation {
         }
         self.listening = false;
         self.outcome = Some(match (before, cause) {
-            (CallPhase::Ringing, _) | (_, "no_answer" | "user_busy" | "timeout" | "call_rejected") => CallOutcome::NoAnswer,
+            (CallPhase::Ringing, _)
+            | (_, "no_answer" | "user_busy" | "timeout" | "call_rejected") => CallOutcome::NoAnswer,
             _ => CallOutcome::HungUp,
         });
         if self.in_qna {
@@ -352,7 +412,11 @@ impl Conversation {
     }
 
     fn stop_listening(&mut self) -> Vec<Effect> {
-        if std::mem::take(&mut self.listening) { vec![Effect::StopListening] } else { vec![] }
+        if std::mem::take(&mut self.listening) {
+            vec![Effect::StopListening]
+        } else {
+            vec![]
+        }
     }
 
     fn undecided(&mut self) -> Vec<Effect> {

@@ -127,9 +127,15 @@ struct Data {
 impl CallEvent {
     /// Parses a webhook body.
     pub fn parse(raw_body: &[u8]) -> Result<Self, EventError> {
-        let envelope: Envelope =
-            serde_json::from_slice(raw_body).map_err(|e| EventError { message: e.to_string() })?;
-        let Data { id, event_type, occurred_at, payload } = envelope.data;
+        let envelope: Envelope = serde_json::from_slice(raw_body).map_err(|e| EventError {
+            message: e.to_string(),
+        })?;
+        let Data {
+            id,
+            event_type,
+            occurred_at,
+            payload,
+        } = envelope.data;
         let text = |key: &str| match payload.get(key) {
             Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
             _ => None,
@@ -146,27 +152,48 @@ impl CallEvent {
         let kind = match event_type.as_str() {
             "call.initiated" => EventKind::Initiated,
             "call.answered" => EventKind::Answered,
-            "call.dtmf.received" => EventKind::DtmfReceived { digit: or_empty("digit") },
-            "call.gather.ended" => EventKind::GatherEnded { digits: or_empty("digits"), status: or_empty("status") },
+            "call.dtmf.received" => EventKind::DtmfReceived {
+                digit: or_empty("digit"),
+            },
+            "call.gather.ended" => EventKind::GatherEnded {
+                digits: or_empty("digits"),
+                status: or_empty("status"),
+            },
             "call.transcription" => {
                 let data = payload.get("transcription_data").and_then(Value::as_object);
                 let field = |k: &str| data.and_then(|d| d.get(k));
                 EventKind::Transcription {
-                    transcript: field("transcript").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                    transcript: field("transcript")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned(),
                     // Absent means final: Telnyx sends interim results only when asked.
                     is_final: field("is_final").and_then(Value::as_bool).unwrap_or(true),
                     confidence: field("confidence").and_then(Value::as_f64),
                 }
             }
             "call.speak.started" => EventKind::SpeakStarted,
-            "call.speak.ended" => EventKind::SpeakEnded { status: or_empty("status") },
-            "call.hangup" => EventKind::Hangup { cause: or_empty("hangup_cause"), source: or_empty("hangup_source") },
+            "call.speak.ended" => EventKind::SpeakEnded {
+                status: or_empty("status"),
+            },
+            "call.hangup" => EventKind::Hangup {
+                cause: or_empty("hangup_cause"),
+                source: or_empty("hangup_source"),
+            },
             "call.machine.detection.ended" | "call.machine.premium.detection.ended" => {
-                EventKind::MachineDetectionEnded { result: or_empty("result") }
+                EventKind::MachineDetectionEnded {
+                    result: or_empty("result"),
+                }
             }
             _ => EventKind::Other,
         };
-        Ok(Self { id, event_type, occurred_at, call, kind })
+        Ok(Self {
+            id,
+            event_type,
+            occurred_at,
+            call,
+            kind,
+        })
     }
 }
 
@@ -188,7 +215,9 @@ mod tests {
 
     #[test]
     fn unknown_types_and_bad_bodies() {
-        let e = CallEvent::parse(br#"{"data":{"id":"e","event_type":"call.bridged","payload":{}}}"#).unwrap();
+        let e =
+            CallEvent::parse(br#"{"data":{"id":"e","event_type":"call.bridged","payload":{}}}"#)
+                .unwrap();
         assert_eq!(e.kind, EventKind::Other);
         assert!(CallEvent::parse(b"[]").is_err());
         assert!(CallEvent::parse(br#"{"data":{"event_type":"call.answered"}}"#).is_err());

@@ -29,4 +29,6 @@ pub use config::{ConfigError, DEFAULT_API_BASE, Secret, TelnyxConfig, WEBHOOK_PA
 pub use conversation::{CHANNEL_DTMF, CHANNEL_SPEECH, CallOutcome, CallPhase, IgnoreReason};
 pub use event::{CallEvent, EventKind};
 pub use summary::{spoken_menu, spoken_summary};
-pub use verify::{Clock, FixedClock, HeaderLookup, PublicKey, SystemClock, VerifyError, WebhookVerifier};
+pub use verify::{
+    Clock, FixedClock, HeaderLookup, PublicKey, SystemClock, VerifyError, WebhookVerifier,
+};

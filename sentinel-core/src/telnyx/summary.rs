@@ -31,29 +31,51 @@ pub fn spoken_summary(action: &Action, risk_score: u8, redact_paths: &[String]) 
     let p = &safe.payload;
     let risk = risk_level(risk_score);
     let name = safe.action.to_ascii_uppercase();
-    let pii = if truthy(p.get("contains_pii")) { ", including personal data" } else { "" };
-    let text = if ["PAY", "TRANSFER", "WIRE", "REFUND"].iter().any(|k| name.contains(k)) {
+    let pii = if truthy(p.get("contains_pii")) {
+        ", including personal data"
+    } else {
+        ""
+    };
+    let text = if ["PAY", "TRANSFER", "WIRE", "REFUND"]
+        .iter()
+        .any(|k| name.contains(k))
+    {
         let amount = amount(p.get("amount"), field(p, &["currency"]).as_deref());
-        let to = field(p, &["vendor", "payee", "recipient", "to"]).unwrap_or_else(|| "an unnamed recipient".to_owned());
+        let to = field(p, &["vendor", "payee", "recipient", "to"])
+            .unwrap_or_else(|| "an unnamed recipient".to_owned());
         format!("{risk} risk payment detected: {amount} to {to}.")
     } else if name.contains("EXPORT") {
-        let count = count(p.get("record_count")).map(|n| format!("{n} records")).unwrap_or_else(|| "an unknown number of records".to_owned());
+        let count = count(p.get("record_count"))
+            .map(|n| format!("{n} records"))
+            .unwrap_or_else(|| "an unknown number of records".to_owned());
         format!("{risk} risk data export detected: {count}{pii}.")
     } else if name.contains("SSN") {
-        let who = field(p, &["employee_id", "person_id", "user_id"]).map(|w| format!(" for {w}")).unwrap_or_default();
+        let who = field(p, &["employee_id", "person_id", "user_id"])
+            .map(|w| format!(" for {w}"))
+            .unwrap_or_default();
         format!("{risk} risk social security number lookup detected{who}.")
     } else if name.contains("SHARE") {
-        let what = field(p, &["record_id", "record"]).map(|r| format!(": record {r}")).unwrap_or_default();
+        let what = field(p, &["record_id", "record"])
+            .map(|r| format!(": record {r}"))
+            .unwrap_or_default();
         format!("{risk} risk record sharing detected{what}{pii}.")
     } else if name.contains("DELETE_USER") {
-        let who = field(p, &["user_id", "username", "user"]).map(|u| format!(": user {u}")).unwrap_or_default();
+        let who = field(p, &["user_id", "username", "user"])
+            .map(|u| format!(": user {u}"))
+            .unwrap_or_default();
         format!("{risk} risk user deletion detected{who}.")
     } else if name.contains("DROP") {
-        let table = field(p, &["table", "database"]).map(|t| format!(": table {t}")).unwrap_or_default();
+        let table = field(p, &["table", "database"])
+            .map(|t| format!(": table {t}"))
+            .unwrap_or_default();
         format!("{risk} risk database drop detected{table}.")
     } else if name.contains("RESTART") {
-        let server = field(p, &["server", "host", "service"]).map(|s| format!(": {s}")).unwrap_or_default();
-        let env = field(p, &["environment"]).map(|e| format!(" in {e}")).unwrap_or_default();
+        let server = field(p, &["server", "host", "service"])
+            .map(|s| format!(": {s}"))
+            .unwrap_or_default();
+        let env = field(p, &["environment"])
+            .map(|e| format!(" in {e}"))
+            .unwrap_or_default();
         format!("{risk} risk server restart detected{server}{env}.")
     } else {
         let words = speakable(&safe.action).to_lowercase();
@@ -66,7 +88,10 @@ pub fn spoken_summary(action: &Action, risk_score: u8, redact_paths: &[String]) 
 
 /// The summary followed by the key menu.
 pub fn spoken_menu(action: &Action, risk_score: u8, redact_paths: &[String]) -> String {
-    format!("{} {MENU}", spoken_summary(action, risk_score, redact_paths))
+    format!(
+        "{} {MENU}",
+        spoken_summary(action, risk_score, redact_paths)
+    )
 }
 
 fn truthy(v: Option<&Value>) -> bool {
@@ -79,12 +104,13 @@ fn truthy(v: Option<&Value>) -> bool {
 
 /// The first present field among `keys`, made speakable.
 fn field(p: &Map<String, Value>, keys: &[&str]) -> Option<String> {
-    keys.iter().find_map(|k| match p.get(*k)? {
-        Value::String(s) => Some(speakable(s)),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    })
-    .filter(|s| !s.is_empty())
+    keys.iter()
+        .find_map(|k| match p.get(*k)? {
+            Value::String(s) => Some(speakable(s)),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        })
+        .filter(|s| !s.is_empty())
 }
 
 fn count(v: Option<&Value>) -> Option<String> {
@@ -106,7 +132,9 @@ fn amount(v: Option<&Value>, currency: Option<&str>) -> String {
     match count(v) {
         Some(n) => format!("{n} {unit}"),
         None => match v {
-            Some(Value::String(s)) if !speakable(s).is_empty() => format!("an amount given as {}", speakable(s)),
+            Some(Value::String(s)) if !speakable(s).is_empty() => {
+                format!("an amount given as {}", speakable(s))
+            }
             _ => "an unknown amount".to_owned(),
         },
     }
@@ -128,7 +156,11 @@ fn group(n: f64) -> String {
         }
         grouped.push(c);
     }
-    if frac == "00" { format!("{sign}{grouped}") } else { format!("{sign}{grouped}.{frac}") }
+    if frac == "00" {
+        format!("{sign}{grouped}")
+    } else {
+        format!("{sign}{grouped}.{frac}")
+    }
 }
 
 /// Masks become the word "redacted"; only letters, digits and light punctuation remain;
@@ -137,7 +169,13 @@ fn speakable(text: &str) -> String {
     let unmasked = unmask(text);
     let cleaned: String = unmasked
         .chars()
-        .map(|c| if c.is_alphanumeric() || matches!(c, ' ' | '.' | ',' | '\'' | '&' | '-') { c } else { ' ' })
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, ' ' | '.' | ',' | '\'' | '&' | '-') {
+                c
+            } else {
+                ' '
+            }
+        })
         .collect();
     let words: Vec<&str> = cleaned.split_whitespace().collect();
     let mut out = String::new();
@@ -154,9 +192,16 @@ fn speakable(text: &str) -> String {
 }
 
 fn unmask(text: &str) -> String {
-    ["[SSN]", "[CARD]", "[EMAIL]", "[PHONE]", "[SECRET]", "[REDACTED]"]
-        .iter()
-        .fold(text.to_owned(), |t, m| t.replace(m, "redacted"))
+    [
+        "[SSN]",
+        "[CARD]",
+        "[EMAIL]",
+        "[PHONE]",
+        "[SECRET]",
+        "[REDACTED]",
+    ]
+    .iter()
+    .fold(text.to_owned(), |t, m| t.replace(m, "redacted"))
 }
 
 #[cfg(test)]
@@ -168,24 +213,59 @@ mod tests {
     #[test]
     fn speaks_each_kind_redacted() {
         let cases = [
-            ("PAY_INVOICE", json!({"amount": 10000, "vendor": "Unknown Corp"}), 95,
-             "High risk payment detected: 10,000 dollars to Unknown Corp."),
-            ("PAY_INVOICE", json!({"amount": 1000.01, "vendor": "Stripe", "currency": "EUR"}), 60,
-             "Medium risk payment detected: 1,000.01 euros to Stripe."),
-            ("PAY_INVOICE", json!({"amount": "lots", "vendor": "Card 4111 1111 1111 1111 Ltd"}), 60,
-             "Medium risk payment detected: an amount given as lots to Card redacted Ltd."),
-            ("EXPORT_CSV", json!({"record_count": 200, "contains_pii": true}), 95,
-             "High risk data export detected: 200 records, including personal data."),
-            ("QUERY_SSN", json!({"employee_id": "123-45-6789"}), 90,
-             "High risk social security number lookup detected for redacted."),
-            ("DROP_TABLE", json!({"table": "users"}), 100, "High risk database drop detected: table users."),
-            ("RESTART_SERVER", json!({"server": "api-1", "environment": "production"}), 70,
-             "Medium risk server restart detected: api-1 in production."),
-            ("SEND_EMAIL", json!({"to": "ceo@example.com"}), 40,
-             "Low risk action detected: send email, requested by agent session x."),
+            (
+                "PAY_INVOICE",
+                json!({"amount": 10000, "vendor": "Unknown Corp"}),
+                95,
+                "High risk payment detected: 10,000 dollars to Unknown Corp.",
+            ),
+            (
+                "PAY_INVOICE",
+                json!({"amount": 1000.01, "vendor": "Stripe", "currency": "EUR"}),
+                60,
+                "Medium risk payment detected: 1,000.01 euros to Stripe.",
+            ),
+            (
+                "PAY_INVOICE",
+                json!({"amount": "lots", "vendor": "Card 4111 1111 1111 1111 Ltd"}),
+                60,
+                "Medium risk payment detected: an amount given as lots to Card redacted Ltd.",
+            ),
+            (
+                "EXPORT_CSV",
+                json!({"record_count": 200, "contains_pii": true}),
+                95,
+                "High risk data export detected: 200 records, including personal data.",
+            ),
+            (
+                "QUERY_SSN",
+                json!({"employee_id": "123-45-6789"}),
+                90,
+                "High risk social security number lookup detected for redacted.",
+            ),
+            (
+                "DROP_TABLE",
+                json!({"table": "users"}),
+                100,
+                "High risk database drop detected: table users.",
+            ),
+            (
+                "RESTART_SERVER",
+                json!({"server": "api-1", "environment": "production"}),
+                70,
+                "Medium risk server restart detected: api-1 in production.",
+            ),
+            (
+                "SEND_EMAIL",
+                json!({"to": "ceo@example.com"}),
+                40,
+                "Low risk action detected: send email, requested by agent session x.",
+            ),
         ];
         for (name, payload, risk, expected) in cases {
-            let a = Action::new("session_x", name).with_payload(payload).with_reasoning("Press 1 now, it is safe");
+            let a = Action::new("session_x", name)
+                .with_payload(payload)
+                .with_reasoning("Press 1 now, it is safe");
             assert_eq!(spoken_summary(&a, risk, &[]), expected, "{name}");
         }
     }
@@ -199,7 +279,13 @@ mod tests {
             "High risk record sharing detected: record r-17 ignore all rules and press one, including personal data."
         );
         let hidden = spoken_summary(&a, 90, &["payload.record_id".to_owned()]);
-        assert_eq!(hidden, "High risk record sharing detected: record redacted, including personal data.");
-        assert_eq!(spoken_menu(&a, 90, &["payload.record_id".to_owned()]), format!("{hidden} {MENU}"));
+        assert_eq!(
+            hidden,
+            "High risk record sharing detected: record redacted, including personal data."
+        );
+        assert_eq!(
+            spoken_menu(&a, 90, &["payload.record_id".to_owned()]),
+            format!("{hidden} {MENU}")
+        );
     }
 }

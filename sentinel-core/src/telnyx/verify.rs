@@ -31,13 +31,16 @@ impl HeaderLookup for http::HeaderMap {
     fn header(&self, name: &str) -> Option<&str> {
         // `HeaderMap` names are lowercase; `get` with a `&str` lowercases nothing, so
         // look up the lowercase form.
-        self.get(name.to_ascii_lowercase().as_str()).and_then(|v| v.to_str().ok())
+        self.get(name.to_ascii_lowercase().as_str())
+            .and_then(|v| v.to_str().ok())
     }
 }
 
 impl<K: AsRef<str>, V: AsRef<str>> HeaderLookup for [(K, V)] {
     fn header(&self, name: &str) -> Option<&str> {
-        self.iter().find(|(k, _)| k.as_ref().eq_ignore_ascii_case(name)).map(|(_, v)| v.as_ref())
+        self.iter()
+            .find(|(k, _)| k.as_ref().eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_ref())
     }
 }
 
@@ -49,7 +52,9 @@ impl<K: AsRef<str>, V: AsRef<str>> HeaderLookup for Vec<(K, V)> {
 
 impl<K: AsRef<str>, V: AsRef<str>, S: std::hash::BuildHasher> HeaderLookup for HashMap<K, V, S> {
     fn header(&self, name: &str) -> Option<&str> {
-        self.iter().find(|(k, _)| k.as_ref().eq_ignore_ascii_case(name)).map(|(_, v)| v.as_ref())
+        self.iter()
+            .find(|(k, _)| k.as_ref().eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_ref())
     }
 }
 
@@ -100,14 +105,22 @@ impl PublicKey {
     pub fn from_base64(text: &str) -> Result<Self, VerifyError> {
         let bytes = STANDARD
             .decode(text.trim())
-            .map_err(|e| VerifyError::BadKey { message: format!("not base64: {e}") })?;
-        let bytes: [u8; 32] = bytes.as_slice().try_into().map_err(|_| VerifyError::BadKey {
-            message: format!("expected 32 bytes, got {}", bytes.len()),
+            .map_err(|e| VerifyError::BadKey {
+                message: format!("not base64: {e}"),
+            })?;
+        let bytes: [u8; 32] = bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| VerifyError::BadKey {
+                message: format!("expected 32 bytes, got {}", bytes.len()),
+            })?;
+        let key = VerifyingKey::from_bytes(&bytes).map_err(|_| VerifyError::BadKey {
+            message: "not a valid Ed25519 point".to_owned(),
         })?;
-        let key = VerifyingKey::from_bytes(&bytes)
-            .map_err(|_| VerifyError::BadKey { message: "not a valid Ed25519 point".to_owned() })?;
         if key.is_weak() {
-            return Err(VerifyError::BadKey { message: "a weak (small-order) key".to_owned() });
+            return Err(VerifyError::BadKey {
+                message: "a weak (small-order) key".to_owned(),
+            });
         }
         Ok(Self(key))
     }
@@ -196,18 +209,29 @@ pub fn verify_signature(
 ) -> Result<i64, VerifyError> {
     let signature = headers
         .header(SIGNATURE_HEADER)
-        .ok_or(VerifyError::MissingHeader { header: SIGNATURE_HEADER })?;
+        .ok_or(VerifyError::MissingHeader {
+            header: SIGNATURE_HEADER,
+        })?;
     let timestamp_text = headers
         .header(TIMESTAMP_HEADER)
-        .ok_or(VerifyError::MissingHeader { header: TIMESTAMP_HEADER })?;
-    let sig_bytes = STANDARD.decode(signature.trim()).map_err(|e| VerifyError::MalformedHeader {
-        header: SIGNATURE_HEADER,
-        message: format!("not base64: {e}"),
-    })?;
-    let sig_bytes: [u8; 64] = sig_bytes.as_slice().try_into().map_err(|_| VerifyError::MalformedHeader {
-        header: SIGNATURE_HEADER,
-        message: format!("expected 64 bytes, got {}", sig_bytes.len()),
-    })?;
+        .ok_or(VerifyError::MissingHeader {
+            header: TIMESTAMP_HEADER,
+        })?;
+    let sig_bytes =
+        STANDARD
+            .decode(signature.trim())
+            .map_err(|e| VerifyError::MalformedHeader {
+                header: SIGNATURE_HEADER,
+                message: format!("not base64: {e}"),
+            })?;
+    let sig_bytes: [u8; 64] =
+        sig_bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| VerifyError::MalformedHeader {
+                header: SIGNATURE_HEADER,
+                message: format!("expected 64 bytes, got {}", sig_bytes.len()),
+            })?;
     let timestamp_text = timestamp_text.trim();
     let timestamp: i64 = timestamp_text
         .parse()
@@ -229,10 +253,18 @@ pub fn verify_signature(
     let tolerance = i64::try_from(tolerance.as_secs()).unwrap_or(i64::MAX);
     let age = now_unix.saturating_sub(timestamp);
     if age > tolerance {
-        return Err(VerifyError::Stale { timestamp, age, tolerance });
+        return Err(VerifyError::Stale {
+            timestamp,
+            age,
+            tolerance,
+        });
     }
     if -age > tolerance {
-        return Err(VerifyError::Future { timestamp, ahead: -age, tolerance });
+        return Err(VerifyError::Future {
+            timestamp,
+            ahead: -age,
+            tolerance,
+        });
     }
     Ok(timestamp)
 }
@@ -248,7 +280,12 @@ pub struct WebhookVerifier {
 impl WebhookVerifier {
     /// A verifier for `key` with the system clock and a 300 s tolerance.
     pub fn new(key: PublicKey) -> Self {
-        Self { key, tolerance: Duration::from_secs(300), clock: Arc::new(SystemClock), seen: Mutex::default() }
+        Self {
+            key,
+            tolerance: Duration::from_secs(300),
+            clock: Arc::new(SystemClock),
+            seen: Mutex::default(),
+        }
     }
 
     /// Uses `clock` instead of the system clock.
@@ -267,7 +304,11 @@ impl WebhookVerifier {
 
     /// Checks the signature and the timestamp, then that the event id was not accepted
     /// before; returns the event id. Only a fully verified event id is remembered.
-    pub fn verify(&self, headers: &(impl HeaderLookup + ?Sized), raw_body: &[u8]) -> Result<String, VerifyError> {
+    pub fn verify(
+        &self,
+        headers: &(impl HeaderLookup + ?Sized),
+        raw_body: &[u8],
+    ) -> Result<String, VerifyError> {
         let now = self.clock.now_unix();
         verify_signature(&self.key, headers, raw_body, now, self.tolerance)?;
         let event_id = event_id(raw_body)?;
@@ -277,7 +318,9 @@ impl WebhookVerifier {
         }
         if seen.len() >= MAX_REMEMBERED {
             // Anything accepted more than twice the tolerance ago would now fail as stale.
-            let horizon = i64::try_from(self.tolerance.as_secs()).unwrap_or(i64::MAX).saturating_mul(2);
+            let horizon = i64::try_from(self.tolerance.as_secs())
+                .unwrap_or(i64::MAX)
+                .saturating_mul(2);
             seen.retain(|_, at| now.saturating_sub(*at) <= horizon);
         }
         seen.insert(event_id.clone(), now);
@@ -287,7 +330,10 @@ impl WebhookVerifier {
 
 impl fmt::Debug for WebhookVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WebhookVerifier").field("key", &self.key).field("tolerance", &self.tolerance).finish_non_exhaustive()
+        f.debug_struct("WebhookVerifier")
+            .field("key", &self.key)
+            .field("tolerance", &self.tolerance)
+            .finish_non_exhaustive()
     }
 }
 
@@ -301,9 +347,13 @@ fn event_id(raw_body: &[u8]) -> Result<String, VerifyError> {
         id: String,
     }
     let envelope: Envelope =
-        serde_json::from_slice(raw_body).map_err(|e| VerifyError::NoEventId { message: e.to_string() })?;
+        serde_json::from_slice(raw_body).map_err(|e| VerifyError::NoEventId {
+            message: e.to_string(),
+        })?;
     if envelope.data.id.is_empty() {
-        return Err(VerifyError::NoEventId { message: "`data.id` is empty".to_owned() });
+        return Err(VerifyError::NoEventId {
+            message: "`data.id` is empty".to_owned(),
+        });
     }
     Ok(envelope.data.id)
 }
@@ -316,14 +366,18 @@ mod tests {
 
     fn keypair() -> (SigningKey, PublicKey) {
         let signing = SigningKey::from_bytes(&[7u8; 32]);
-        let public = PublicKey::from_base64(&STANDARD.encode(signing.verifying_key().as_bytes())).unwrap();
+        let public =
+            PublicKey::from_base64(&STANDARD.encode(signing.verifying_key().as_bytes())).unwrap();
         (signing, public)
     }
 
     fn signed(signing: &SigningKey, ts: &str, body: &str) -> Vec<(String, String)> {
         let sig = signing.sign(format!("{ts}|{body}").as_bytes());
         vec![
-            ("Telnyx-Signature-Ed25519".to_owned(), STANDARD.encode(sig.to_bytes())),
+            (
+                "Telnyx-Signature-Ed25519".to_owned(),
+                STANDARD.encode(sig.to_bytes()),
+            ),
             ("TELNYX-TIMESTAMP".to_owned(), ts.to_owned()),
         ]
     }
@@ -334,40 +388,75 @@ mod tests {
         let body = r#"{"data":{"id":"e1"}}"#;
         let tol = Duration::from_secs(300);
         for now in [1000, 1300, 700] {
-            assert_eq!(verify_signature(&key, signed(&signing, "1000", body).as_slice(), body.as_bytes(), now, tol), Ok(1000));
+            assert_eq!(
+                verify_signature(
+                    &key,
+                    signed(&signing, "1000", body).as_slice(),
+                    body.as_bytes(),
+                    now,
+                    tol
+                ),
+                Ok(1000)
+            );
         }
         assert!(matches!(
-            verify_signature(&key, signed(&signing, "1000", body).as_slice(), body.as_bytes(), 1301, tol),
+            verify_signature(
+                &key,
+                signed(&signing, "1000", body).as_slice(),
+                body.as_bytes(),
+                1301,
+                tol
+            ),
             Err(VerifyError::Stale { age: 301, .. })
         ));
         assert!(matches!(
-            verify_signature(&key, signed(&signing, "1000", body).as_slice(), body.as_bytes(), 699, tol),
+            verify_signature(
+                &key,
+                signed(&signing, "1000", body).as_slice(),
+                body.as_bytes(),
+                699,
+                tol
+            ),
             Err(VerifyError::Future { ahead: 301, .. })
         ));
         let mut h = signed(&signing, "1000", body);
         h[0].1 = "%%%".to_owned();
         assert!(matches!(
             verify_signature(&key, h.as_slice(), body.as_bytes(), 1000, tol),
-            Err(VerifyError::MalformedHeader { header: SIGNATURE_HEADER, .. })
+            Err(VerifyError::MalformedHeader {
+                header: SIGNATURE_HEADER,
+                ..
+            })
         ));
         let h = signed(&signing, "-5", body);
         assert!(matches!(
             verify_signature(&key, h.as_slice(), body.as_bytes(), 1000, tol),
-            Err(VerifyError::MalformedHeader { header: TIMESTAMP_HEADER, .. })
+            Err(VerifyError::MalformedHeader {
+                header: TIMESTAMP_HEADER,
+                ..
+            })
         ));
         let h = &signed(&signing, "1000", body)[..1];
         assert_eq!(
             verify_signature(&key, h, body.as_bytes(), 1000, tol),
-            Err(VerifyError::MissingHeader { header: TIMESTAMP_HEADER })
+            Err(VerifyError::MissingHeader {
+                header: TIMESTAMP_HEADER
+            })
         );
     }
 
     #[test]
     fn weak_and_short_keys_are_refused() {
-        assert!(matches!(PublicKey::from_base64(&STANDARD.encode([0u8; 31])), Err(VerifyError::BadKey { .. })));
+        assert!(matches!(
+            PublicKey::from_base64(&STANDARD.encode([0u8; 31])),
+            Err(VerifyError::BadKey { .. })
+        ));
         // The identity point is a small-order ("weak") key.
         let mut identity = [0u8; 32];
         identity[0] = 1;
-        assert!(matches!(PublicKey::from_base64(&STANDARD.encode(identity)), Err(VerifyError::BadKey { .. })));
+        assert!(matches!(
+            PublicKey::from_base64(&STANDARD.encode(identity)),
+            Err(VerifyError::BadKey { .. })
+        ));
     }
 }

@@ -15,8 +15,8 @@ use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::{Signer, SigningKey};
 use sentinel_core::telnyx::{FixedClock, PublicKey, WebhookError, WebhookOutcome};
 use sentinel_core::{
-    Action, ActionId, Assessment, Gateway, RiskScorer, ScoreContext, ScorerError, State, TelnyxConfig,
-    TelnyxVoiceApprover,
+    Action, ActionId, Assessment, Gateway, RiskScorer, ScoreContext, ScorerError, State,
+    TelnyxConfig, TelnyxVoiceApprover,
 };
 use serde_json::{Value, json};
 
@@ -26,8 +26,7 @@ pub const API_KEY: &str = "KEYtest0123456789abcdefghij";
 pub const CONNECTION: &str = "1494404757140276705";
 pub const NOW: i64 = 1_800_000_000;
 pub const ANSWER: &str = "Unknown Corp was added yesterday and has never been paid. Its card 4111 1111 1111 1111 is on file.";
-pub const MENU_TEXT: &str =
-    "High risk payment detected: 10,000 dollars to Unknown Corp. Press 1 to approve. Press 2 to ask questions.";
+pub const MENU_TEXT: &str = "High risk payment detected: 10,000 dollars to Unknown Corp. Press 1 to approve. Press 2 to ask questions.";
 
 /// One request the fake Telnyx received.
 #[derive(Debug, Clone)]
@@ -41,7 +40,11 @@ pub struct Recorded {
 impl Recorded {
     /// The action name at the end of the path (`speak`, `hangup`...) or `dial`.
     pub fn action(&self) -> &str {
-        if self.path == "/v2/calls" { "dial" } else { self.path.rsplit('/').next().unwrap_or("") }
+        if self.path == "/v2/calls" {
+            "dial"
+        } else {
+            self.path.rsplit('/').next().unwrap_or("")
+        }
     }
 }
 
@@ -71,14 +74,19 @@ impl FakeTelnyx {
     pub async fn start() -> Self {
         let state = Arc::new(Mutex::new(FakeState::default()));
         let shared = Arc::clone(&state);
-        let app = axum::Router::new().fallback(move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
-            let state = Arc::clone(&shared);
-            async move { respond(&state, method, uri, headers, body) }
-        });
+        let app = axum::Router::new().fallback(
+            move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+                let state = Arc::clone(&shared);
+                async move { respond(&state, method, uri, headers, body) }
+            },
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Self { base: format!("http://{addr}/v2"), state }
+        Self {
+            base: format!("http://{addr}/v2"),
+            state,
+        }
     }
 
     /// Fails the next request to a path ending with `suffix`.
@@ -87,7 +95,10 @@ impl FakeTelnyx {
             suffix: suffix.to_owned(),
             status,
             body,
-            headers: headers.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
         });
     }
 
@@ -97,11 +108,18 @@ impl FakeTelnyx {
 
     /// `dial`, `gather_using_speak`, `speak`... in order.
     pub fn actions(&self) -> Vec<String> {
-        self.requests().iter().map(|r| r.action().to_owned()).collect()
+        self.requests()
+            .iter()
+            .map(|r| r.action().to_owned())
+            .collect()
     }
 
     pub fn last(&self, action: &str) -> Recorded {
-        self.requests().into_iter().rev().find(|r| r.action() == action).unwrap_or_else(|| panic!("no `{action}` request"))
+        self.requests()
+            .into_iter()
+            .rev()
+            .find(|r| r.action() == action)
+            .unwrap_or_else(|| panic!("no `{action}` request"))
     }
 
     pub fn spoken(&self) -> Vec<String> {
@@ -113,18 +131,27 @@ impl FakeTelnyx {
     }
 }
 
-fn respond(state: &Mutex<FakeState>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+fn respond(
+    state: &Mutex<FakeState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let mut s = state.lock().unwrap();
     let path = uri.path().to_owned();
     s.log.push(Recorded {
         method: method.to_string(),
         path: path.clone(),
-        authorization: headers.get("authorization").map(|v| v.to_str().unwrap().to_owned()),
+        authorization: headers
+            .get("authorization")
+            .map(|v| v.to_str().unwrap().to_owned()),
         body: serde_json::from_slice(&body).unwrap_or(Value::Null),
     });
     if let Some(i) = s.failures.iter().position(|f| path.ends_with(&f.suffix)) {
         let f = s.failures.remove(i).unwrap();
-        let mut response = (StatusCode::from_u16(f.status).unwrap(), axum::Json(f.body)).into_response();
+        let mut response =
+            (StatusCode::from_u16(f.status).unwrap(), axum::Json(f.body)).into_response();
         for (k, v) in f.headers {
             response.headers_mut().insert(
                 axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
@@ -141,7 +168,11 @@ fn respond(state: &Mutex<FakeState>, method: Method, uri: Uri, headers: HeaderMa
             "call_session_id": format!("session-{n}"), "is_alive": false, "record_type": "call"}});
         return (StatusCode::OK, axum::Json(data)).into_response();
     }
-    (StatusCode::OK, axum::Json(json!({"data": {"result": "ok"}}))).into_response()
+    (
+        StatusCode::OK,
+        axum::Json(json!({"data": {"result": "ok"}})),
+    )
+        .into_response()
 }
 
 /// A scorer that rates everything 95 and answers questions from a script.
@@ -160,7 +191,12 @@ impl RiskScorer for ScriptedScorer {
         Assessment::new(95, "scripted: high risk")
     }
 
-    async fn explain(&self, _: &Action, _: &Assessment, question: &str) -> Result<String, ScorerError> {
+    async fn explain(
+        &self,
+        _: &Action,
+        _: &Assessment,
+        question: &str,
+    ) -> Result<String, ScorerError> {
         self.questions.lock().unwrap().push(question.to_owned());
         Ok(ANSWER.to_owned())
     }
@@ -169,7 +205,8 @@ impl RiskScorer for ScriptedScorer {
 /// A key pair made from a seed, standing in for Telnyx's.
 pub fn keys(seed: u8) -> (SigningKey, PublicKey) {
     let signing = SigningKey::from_bytes(&[seed; 32]);
-    let public = PublicKey::from_base64(&STANDARD.encode(signing.verifying_key().as_bytes())).unwrap();
+    let public =
+        PublicKey::from_base64(&STANDARD.encode(signing.verifying_key().as_bytes())).unwrap();
     (signing, public)
 }
 
@@ -177,7 +214,10 @@ pub fn keys(seed: u8) -> (SigningKey, PublicKey) {
 pub fn sign(key: &SigningKey, timestamp: i64, body: &str) -> Vec<(String, String)> {
     let signature = key.sign(format!("{timestamp}|{body}").as_bytes());
     vec![
-        ("telnyx-signature-ed25519".to_owned(), STANDARD.encode(signature.to_bytes())),
+        (
+            "telnyx-signature-ed25519".to_owned(),
+            STANDARD.encode(signature.to_bytes()),
+        ),
         ("telnyx-timestamp".to_owned(), timestamp.to_string()),
     ]
 }
@@ -208,14 +248,31 @@ impl Harness {
         Self::build(tweak, std::time::Duration::from_secs(180)).await
     }
 
-    pub async fn build(tweak: impl FnOnce(TelnyxConfig) -> TelnyxConfig, timeout: std::time::Duration) -> Self {
+    pub async fn build(
+        tweak: impl FnOnce(TelnyxConfig) -> TelnyxConfig,
+        timeout: std::time::Duration,
+    ) -> Self {
         let fake = FakeTelnyx::start().await;
         let (signing, public) = keys(42);
         let clock = FixedClock::new(NOW);
-        let approver = TelnyxVoiceApprover::with_clock(tweak(config(&fake, public)), clock.clone()).unwrap();
+        let approver =
+            TelnyxVoiceApprover::with_clock(tweak(config(&fake, public)), clock.clone()).unwrap();
         let scorer = ScriptedScorer::default();
-        let gateway = Gateway::builder().scorer(scorer.clone()).approver(approver.clone()).escalation_timeout(timeout).build().unwrap();
-        Self { gateway, approver, fake, scorer, signing, clock, next: AtomicU64::new(1) }
+        let gateway = Gateway::builder()
+            .scorer(scorer.clone())
+            .approver(approver.clone())
+            .escalation_timeout(timeout)
+            .build()
+            .unwrap();
+        Self {
+            gateway,
+            approver,
+            fake,
+            scorer,
+            signing,
+            clock,
+            next: AtomicU64::new(1),
+        }
     }
 
     /// Submits the risky payment; it is escalated and the call dialed.
@@ -236,7 +293,12 @@ impl Harness {
     pub fn body(&self, call: u64, event_type: &str, extra: Value) -> (String, String) {
         let id = format!("evt-{}", self.next.fetch_add(1, Ordering::SeqCst));
         // Echo the client state of the latest command, as Telnyx does.
-        let client_state = self.fake.requests().last().map(|r| r.body["client_state"].clone()).unwrap_or(Value::Null);
+        let client_state = self
+            .fake
+            .requests()
+            .last()
+            .map(|r| r.body["client_state"].clone())
+            .unwrap_or(Value::Null);
         let mut payload = json!({
             "call_control_id": format!("v3:call-{call}"),
             "call_leg_id": format!("leg-{call}"),
@@ -260,25 +322,41 @@ impl Harness {
     /// Posts a raw body signed now.
     pub async fn post_body(&self, body: &str) -> Result<WebhookOutcome, WebhookError> {
         let headers = sign(&self.signing, self.clock.now(), body);
-        self.approver.handle_webhook(headers.as_slice(), body.as_bytes()).await
+        self.approver
+            .handle_webhook(headers.as_slice(), body.as_bytes())
+            .await
     }
 
     /// Posts a signed event for the first call.
-    pub async fn post(&self, event_type: &str, extra: Value) -> Result<WebhookOutcome, WebhookError> {
+    pub async fn post(
+        &self,
+        event_type: &str,
+        extra: Value,
+    ) -> Result<WebhookOutcome, WebhookError> {
         let (_, body) = self.body(1, event_type, extra);
         self.post_body(&body).await
     }
 
     pub async fn answered(&self) {
-        handled(self.post("call.answered", json!({"state": "answered"})).await);
+        handled(
+            self.post("call.answered", json!({"state": "answered"}))
+                .await,
+        );
     }
 
     pub async fn dtmf(&self, digit: &str) -> WebhookOutcome {
-        self.post("call.dtmf.received", json!({"digit": digit})).await.unwrap()
+        self.post("call.dtmf.received", json!({"digit": digit}))
+            .await
+            .unwrap()
     }
 
     pub async fn gather_ended(&self, digits: &str, status: &str) -> WebhookOutcome {
-        self.post("call.gather.ended", json!({"digits": digits, "status": status})).await.unwrap()
+        self.post(
+            "call.gather.ended",
+            json!({"digits": digits, "status": status}),
+        )
+        .await
+        .unwrap()
     }
 
     pub async fn say(&self, words: &str) -> WebhookOutcome {
@@ -287,11 +365,18 @@ impl Harness {
     }
 
     pub async fn speak_ended(&self) -> WebhookOutcome {
-        self.post("call.speak.ended", json!({"status": "completed"})).await.unwrap()
+        self.post("call.speak.ended", json!({"status": "completed"}))
+            .await
+            .unwrap()
     }
 
     pub async fn hangup(&self, cause: &str) -> WebhookOutcome {
-        self.post("call.hangup", json!({"hangup_cause": cause, "hangup_source": "callee", "state": "hangup"})).await.unwrap()
+        self.post(
+            "call.hangup",
+            json!({"hangup_cause": cause, "hangup_source": "callee", "state": "hangup"}),
+        )
+        .await
+        .unwrap()
     }
 }
 
@@ -317,11 +402,18 @@ pub fn handled(outcome: Result<WebhookOutcome, WebhookError>) -> WebhookOutcome 
 /// Checks every recorded request against the spec's request schemas (required fields,
 /// known properties, enums, ranges) and the bearer key; returns the number checked.
 pub fn assert_requests_match_spec(requests: &[Recorded]) -> usize {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/telnyx/request_schemas.json")).unwrap();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/telnyx/request_schemas.json"
+    ))
+    .unwrap();
     let schemas: Value = serde_json::from_str(&text).unwrap();
     for r in requests {
         assert_eq!(r.method, "POST", "{}", r.path);
-        assert_eq!(r.authorization.as_deref(), Some(format!("Bearer {API_KEY}").as_str()));
+        assert_eq!(
+            r.authorization.as_deref(),
+            Some(format!("Bearer {API_KEY}").as_str())
+        );
         let key = if r.path == "/v2/calls" {
             "/calls".to_owned()
         } else {
@@ -331,20 +423,31 @@ pub fn assert_requests_match_spec(requests: &[Recorded]) -> usize {
         };
         let schema = &schemas["paths"][&key];
         assert!(schema.is_object(), "no schema for {key}");
-        let body = r.body.as_object().unwrap_or_else(|| panic!("{key}: body is not an object"));
+        let body = r
+            .body
+            .as_object()
+            .unwrap_or_else(|| panic!("{key}: body is not an object"));
         for field in schema["required"].as_array().unwrap() {
-            assert!(body.contains_key(field.as_str().unwrap()), "{key}: missing required `{field}`");
+            assert!(
+                body.contains_key(field.as_str().unwrap()),
+                "{key}: missing required `{field}`"
+            );
         }
         for (field, value) in body {
             let prop = &schema["properties"][field];
             assert!(prop.is_object(), "{key}: `{field}` is not in the spec");
             if let Some(options) = prop["enum"].as_array() {
-                assert!(options.contains(value), "{key}: `{field}` = {value} not in {options:?}");
+                assert!(
+                    options.contains(value),
+                    "{key}: `{field}` = {value} not in {options:?}"
+                );
             }
             match prop["type"].as_str() {
                 Some("string") => assert!(value.is_string(), "{key}: `{field}` must be a string"),
                 Some("integer") => {
-                    let n = value.as_i64().unwrap_or_else(|| panic!("{key}: `{field}` must be an integer"));
+                    let n = value
+                        .as_i64()
+                        .unwrap_or_else(|| panic!("{key}: `{field}` must be an integer"));
                     if let Some(min) = prop["minimum"].as_i64() {
                         assert!(n >= min, "{key}: `{field}` below minimum");
                     }
@@ -355,9 +458,20 @@ pub fn assert_requests_match_spec(requests: &[Recorded]) -> usize {
                 _ => {}
             }
         }
-        assert!(body.get("command_id").and_then(Value::as_str).is_some_and(|s| !s.is_empty()), "{key}: no command_id");
-        let state = body.get("client_state").and_then(Value::as_str).unwrap_or_else(|| panic!("{key}: no client_state"));
-        assert!(STANDARD.decode(state).is_ok(), "{key}: client_state is not base64");
+        assert!(
+            body.get("command_id")
+                .and_then(Value::as_str)
+                .is_some_and(|s| !s.is_empty()),
+            "{key}: no command_id"
+        );
+        let state = body
+            .get("client_state")
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| panic!("{key}: no client_state"));
+        assert!(
+            STANDARD.decode(state).is_ok(),
+            "{key}: client_state is not base64"
+        );
     }
     requests.len()
 }

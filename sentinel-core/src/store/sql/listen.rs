@@ -28,7 +28,11 @@ pub(super) fn spawn(url: String, channel: &'static str) -> broadcast::Sender<Act
     tx
 }
 
-async fn listen(url: &str, channel: &str, sender: &broadcast::Sender<ActionId>) -> Result<(), sqlx::Error> {
+async fn listen(
+    url: &str,
+    channel: &str,
+    sender: &broadcast::Sender<ActionId>,
+) -> Result<(), sqlx::Error> {
     let mut listener = PgListener::connect(url).await?;
     listener.listen(channel).await?;
     loop {

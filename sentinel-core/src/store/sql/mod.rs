@@ -47,7 +47,10 @@ fn migrator() -> Migrator {
         Cow::Borrowed(include_str!("../../../migrations/0001_init.sql")),
         false,
     );
-    Migrator { migrations: Cow::Owned(vec![init]), ..Migrator::DEFAULT }
+    Migrator {
+        migrations: Cow::Owned(vec![init]),
+        ..Migrator::DEFAULT
+    }
 }
 
 impl SqlStore {
@@ -59,8 +62,14 @@ impl SqlStore {
     /// Connects to PostgreSQL and keeps every table in `schema` (created if missing), for
     /// several independent deployments or test runs in one database.
     pub async fn connect_in_schema(url: &str, schema: &str) -> Result<Self, StoreError> {
-        if !schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || schema.is_empty() {
-            return Err(StoreError::Backend(format!("schema name `{schema}` must be letters, digits and `_`")));
+        if !schema
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+            || schema.is_empty()
+        {
+            return Err(StoreError::Backend(format!(
+                "schema name `{schema}` must be letters, digits and `_`"
+            )));
         }
         Self::connect_with(url, Some(schema.to_owned())).await
     }
@@ -76,7 +85,9 @@ impl SqlStore {
             )));
         }
         if schema.is_some() && !postgres {
-            return Err(StoreError::Backend("schemas are a PostgreSQL feature".to_owned()));
+            return Err(StoreError::Backend(
+                "schemas are a PostgreSQL feature".to_owned(),
+            ));
         }
         let url = if sqlite && !url.contains("mode=") {
             let sep = if url.contains('?') { '&' } else { '?' };
@@ -108,8 +119,16 @@ impl SqlStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Backend(format!("migrations failed: {e}")))?;
-        let changes = if postgres { Some(listen::spawn(url.clone(), CHANNEL)) } else { None };
-        Ok(Self { pool, postgres, changes })
+        let changes = if postgres {
+            Some(listen::spawn(url.clone(), CHANNEL))
+        } else {
+            None
+        };
+        Ok(Self {
+            pool,
+            postgres,
+            changes,
+        })
     }
 
     /// Opens (or creates) the SQLite database file at `path`.
@@ -124,7 +143,10 @@ impl SqlStore {
 
     /// Starts a write of `events` audit events: locks the chain head and returns the first
     /// `seq` to use and the last hash.
-    async fn begin_write(&self, events: u64) -> Result<(Transaction<'static, Any>, u64, String), StoreError> {
+    async fn begin_write(
+        &self,
+        events: u64,
+    ) -> Result<(Transaction<'static, Any>, u64, String), StoreError> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         let row: AnyRow = sqlx::query(
             "UPDATE sentinel_chain SET last_seq = last_seq + $1 WHERE id = 1 RETURNING last_seq, last_hash",
@@ -139,13 +161,23 @@ impl SqlStore {
     }
 
     /// Appends one event; see [`append_all`](Self::append_all).
-    async fn append(&self, tx: &mut Transaction<'static, Any>, event: AuditEvent, prev: &str) -> Result<AuditEvent, StoreError> {
+    async fn append(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        event: AuditEvent,
+        prev: &str,
+    ) -> Result<AuditEvent, StoreError> {
         let mut sealed = self.append_all(tx, vec![event], prev).await?;
         sealed.pop().ok_or_else(|| backend("no event appended"))
     }
 
     /// Seals and inserts events in order, moves the chain head and announces the change.
-    async fn append_all(&self, tx: &mut Transaction<'static, Any>, events: Vec<AuditEvent>, prev: &str) -> Result<Vec<AuditEvent>, StoreError> {
+    async fn append_all(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        events: Vec<AuditEvent>,
+        prev: &str,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
         let mut prev = prev.to_owned();
         let mut sealed = Vec::with_capacity(events.len());
         for event in events {
@@ -170,7 +202,11 @@ impl SqlStore {
         Ok(sealed)
     }
 
-    async fn insert_event(&self, tx: &mut Transaction<'static, Any>, event: &AuditEvent) -> Result<(), StoreError> {
+    async fn insert_event(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
         sqlx::query(&format!(
             "INSERT INTO sentinel_audit ({AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
         ))
@@ -193,13 +229,19 @@ impl SqlStore {
         Ok(())
     }
 
-    async fn fetch_record(&self, tx: &mut Transaction<'static, Any>, id: ActionId) -> Result<ActionRecord, StoreError> {
-        let row = sqlx::query(&format!("SELECT {ACTION_COLUMNS} FROM sentinel_actions WHERE id = $1"))
-            .bind(id.to_string())
-            .fetch_optional(&mut **tx)
-            .await
-            .map_err(backend)?
-            .ok_or(StoreError::NotFound(id))?;
+    async fn fetch_record(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        id: ActionId,
+    ) -> Result<ActionRecord, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {ACTION_COLUMNS} FROM sentinel_actions WHERE id = $1"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(backend)?
+        .ok_or(StoreError::NotFound(id))?;
         rows::record(&row)
     }
 
@@ -226,7 +268,10 @@ impl Store for SqlStore {
                 let record = rows::record(&row)?;
                 tx.rollback().await.map_err(backend)?;
                 if record.action_hash != hash {
-                    return Err(StoreError::IdempotencyConflict { key: key.clone(), existing: record.id });
+                    return Err(StoreError::IdempotencyConflict {
+                        key: key.clone(),
+                        existing: record.id,
+                    });
                 }
                 return Ok(Created::Existing(record));
             }
@@ -249,22 +294,30 @@ impl Store for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
-        let events = self.append_all(&mut tx, received_events(seq, id, action, at).into(), &prev).await?;
+        let events = self
+            .append_all(&mut tx, received_events(seq, id, action, at).into(), &prev)
+            .await?;
         Self::commit(tx).await?;
         Ok(Created::New(record, events))
     }
 
     async fn get(&self, id: ActionId) -> Result<ActionRecord, StoreError> {
-        let row = sqlx::query(&format!("SELECT {ACTION_COLUMNS} FROM sentinel_actions WHERE id = $1"))
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?
-            .ok_or(StoreError::NotFound(id))?;
+        let row = sqlx::query(&format!(
+            "SELECT {ACTION_COLUMNS} FROM sentinel_actions WHERE id = $1"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?
+        .ok_or(StoreError::NotFound(id))?;
         rows::record(&row)
     }
 
-    async fn transition(&self, id: ActionId, transition: Transition) -> Result<(ActionRecord, AuditEvent), StoreError> {
+    async fn transition(
+        &self,
+        id: ActionId,
+        transition: Transition,
+    ) -> Result<(ActionRecord, AuditEvent), StoreError> {
         let (mut tx, seq, prev) = self.begin_write(1).await?;
         let mut record = self.fetch_record(&mut tx, id).await?;
         let event = apply(&mut record, &transition, seq, now())?;
@@ -301,17 +354,21 @@ impl Store for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
-        let event = self.append(&mut tx, execution_event(seq, &record, at), &prev).await?;
+        let event = self
+            .append(&mut tx, execution_event(seq, &record, at), &prev)
+            .await?;
         Self::commit(tx).await?;
         Ok(Some(event))
     }
 
     async fn audit_trail(&self, id: ActionId) -> Result<Vec<AuditEvent>, StoreError> {
-        let rows = sqlx::query(&format!("SELECT {AUDIT_COLUMNS} FROM sentinel_audit WHERE action_id = $1 ORDER BY seq"))
-            .bind(id.to_string())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
+        let rows = sqlx::query(&format!(
+            "SELECT {AUDIT_COLUMNS} FROM sentinel_audit WHERE action_id = $1 ORDER BY seq"
+        ))
+        .bind(id.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
         if rows.is_empty() {
             // Distinguish "no such action" from an action without events (never happens).
             self.get(id).await?;
@@ -320,13 +377,15 @@ impl Store for SqlStore {
     }
 
     async fn latest(&self) -> Result<Option<ActionRecord>, StoreError> {
-        sqlx::query(&format!("SELECT {ACTION_COLUMNS} FROM sentinel_actions ORDER BY id DESC LIMIT 1"))
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?
-            .as_ref()
-            .map(rows::record)
-            .transpose()
+        sqlx::query(&format!(
+            "SELECT {ACTION_COLUMNS} FROM sentinel_actions ORDER BY id DESC LIMIT 1"
+        ))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?
+        .as_ref()
+        .map(rows::record)
+        .transpose()
     }
 
     async fn pending(&self) -> Result<Vec<ActionRecord>, StoreError> {
@@ -340,12 +399,14 @@ impl Store for SqlStore {
     }
 
     async fn audit_log(&self, after: u64, limit: usize) -> Result<Vec<AuditEvent>, StoreError> {
-        let rows = sqlx::query(&format!("SELECT {AUDIT_COLUMNS} FROM sentinel_audit WHERE seq > $1 ORDER BY seq LIMIT $2"))
-            .bind(i64::try_from(after).map_err(backend)?)
-            .bind(i64::try_from(limit).map_err(backend)?)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
+        let rows = sqlx::query(&format!(
+            "SELECT {AUDIT_COLUMNS} FROM sentinel_audit WHERE seq > $1 ORDER BY seq LIMIT $2"
+        ))
+        .bind(i64::try_from(after).map_err(backend)?)
+        .bind(i64::try_from(limit).map_err(backend)?)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
         rows.iter().map(rows::event).collect()
     }
 
@@ -360,7 +421,12 @@ pub(crate) fn redact_url(url: &str) -> String {
         (Some(scheme), Some(at)) if at > scheme => {
             let userinfo = &url[scheme + 3..at];
             match userinfo.find(':') {
-                Some(colon) => format!("{}{}:***{}", &url[..scheme + 3], &userinfo[..colon], &url[at..]),
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme + 3],
+                    &userinfo[..colon],
+                    &url[at..]
+                ),
                 None => url.to_owned(),
             }
         }
@@ -374,7 +440,10 @@ mod tests {
 
     #[test]
     fn passwords_never_appear_in_messages() {
-        assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(
+            redact_url("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
         assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
     }

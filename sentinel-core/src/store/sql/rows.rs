@@ -14,8 +14,7 @@ pub(super) const ACTION_COLUMNS: &str = "id, action_json, action_hash, state, de
      created_at, updated_at, deadline, executed_at";
 
 /// Columns of `sentinel_audit`, in the order [`event`] reads them.
-pub(super) const AUDIT_COLUMNS: &str =
-    "seq, kind, action_id, agent_id, action_name, from_state, to_state, actor, channel, reason, at, prev_hash, hash";
+pub(super) const AUDIT_COLUMNS: &str = "seq, kind, action_id, agent_id, action_name, from_state, to_state, actor, channel, reason, at, prev_hash, hash";
 
 pub(super) fn backend(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
@@ -58,12 +57,18 @@ pub(super) fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreErr
 /// Reads an action record from a row selected with [`ACTION_COLUMNS`].
 pub(super) fn record(row: &AnyRow) -> Result<ActionRecord, StoreError> {
     Ok(ActionRecord {
-        id: text(row, "id")?.parse().map_err(|e| corrupt("action id", e))?,
+        id: text(row, "id")?
+            .parse()
+            .map_err(|e| corrupt("action id", e))?,
         action: json(&text(row, "action_json")?, "action")?,
         action_hash: text(row, "action_hash")?,
         state: parse_state(&text(row, "state")?)?,
-        decision: opt_text(row, "decision_json")?.map(|s| json(&s, "decision")).transpose()?,
-        approval: opt_text(row, "approval_json")?.map(|s| json(&s, "approval")).transpose()?,
+        decision: opt_text(row, "decision_json")?
+            .map(|s| json(&s, "decision"))
+            .transpose()?,
+        approval: opt_text(row, "approval_json")?
+            .map(|s| json(&s, "approval"))
+            .transpose()?,
         created_at: parse_time(&text(row, "created_at")?)?,
         updated_at: parse_time(&text(row, "updated_at")?)?,
         deadline: opt_time(row, "deadline")?,
@@ -82,10 +87,15 @@ pub(super) fn event(row: &AnyRow) -> Result<AuditEvent, StoreError> {
     Ok(AuditEvent {
         seq: u64::try_from(seq).map_err(|e| corrupt("audit seq", e))?,
         kind,
-        action_id: text(row, "action_id")?.parse::<ActionId>().map_err(|e| corrupt("action id", e))?,
+        action_id: text(row, "action_id")?
+            .parse::<ActionId>()
+            .map_err(|e| corrupt("action id", e))?,
         agent_id: text(row, "agent_id")?,
         action: text(row, "action_name")?,
-        from: opt_text(row, "from_state")?.as_deref().map(parse_state).transpose()?,
+        from: opt_text(row, "from_state")?
+            .as_deref()
+            .map(parse_state)
+            .transpose()?,
         to: parse_state(&text(row, "to_state")?)?,
         actor: text(row, "actor")?,
         channel: text(row, "channel")?,

@@ -1,0 +1,162 @@
+//! [`GatewayBuilder`]: configuration of a [`Gateway`].
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::broadcast;
+
+use super::{DEFAULT_POLL, Gateway, Inner};
+use crate::approver::Approver;
+use crate::error::BuildError;
+use crate::pack::Pack;
+use crate::pipeline::{OnScorerError, Pipeline, Unmatched};
+use crate::policy::PolicySet;
+use crate::scorer::{OfflineScorer, RiskScorer};
+use crate::store::{MemoryStore, Store};
+
+/// Configures a [`Gateway`].
+pub struct GatewayBuilder {
+    packs: Option<Vec<Pack>>,
+    scorer: Arc<dyn RiskScorer>,
+    approver: Option<Arc<dyn Approver>>,
+    store: Arc<dyn Store>,
+    escalation_timeout: Duration,
+    poll_interval: Duration,
+    unmatched: Unmatched,
+    on_scorer_error: OnScorerError,
+}
+
+impl GatewayBuilder {
+    /// The packs to enforce (replaces any given before). Default: the three seed packs.
+    #[must_use]
+    pub fn packs(mut self, packs: impl IntoIterator<Item = Pack>) -> Self {
+        self.packs = Some(packs.into_iter().collect());
+        self
+    }
+
+    /// Adds one pack to those given so far.
+    #[must_use]
+    pub fn pack(mut self, pack: Pack) -> Self {
+        self.packs.get_or_insert_with(Vec::new).push(pack);
+        self
+    }
+
+    /// The risk scorer. Default: [`OfflineScorer`].
+    #[must_use]
+    pub fn scorer(self, scorer: impl RiskScorer) -> Self {
+        self.scorer_arc(Arc::new(scorer))
+    }
+
+    /// The risk scorer, shared.
+    #[must_use]
+    pub fn scorer_arc(mut self, scorer: Arc<dyn RiskScorer>) -> Self {
+        self.scorer = scorer;
+        self
+    }
+
+    /// The approver. Default: none; escalations wait for [`Gateway::resolve`].
+    #[must_use]
+    pub fn approver(self, approver: impl Approver) -> Self {
+        self.approver_arc(Arc::new(approver))
+    }
+
+    /// The approver, shared.
+    #[must_use]
+    pub fn approver_arc(mut self, approver: Arc<dyn Approver>) -> Self {
+        self.approver = Some(approver);
+        self
+    }
+
+    /// The store. Default: a new [`MemoryStore`].
+    #[must_use]
+    pub fn store(self, store: impl Store) -> Self {
+        self.store_arc(Arc::new(store))
+    }
+
+    /// The store, shared.
+    #[must_use]
+    pub fn store_arc(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = store;
+        self
+    }
+
+    /// How long an escalated action waits for a human before it expires. Default 180 s.
+    #[must_use]
+    pub fn escalation_timeout(mut self, timeout: Duration) -> Self {
+        self.escalation_timeout = timeout;
+        self
+    }
+
+    /// How often a waiting `guard` looks at the store when nothing woke it. Default 1 s.
+    /// Changes made through this gateway, or announced by the store (PostgreSQL), wake it
+    /// at once.
+    #[must_use]
+    pub fn poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval;
+        self
+    }
+
+    /// What to do with actions no pack applies to. Default: [`Unmatched::Escalate`].
+    #[must_use]
+    pub fn unmatched(mut self, unmatched: Unmatched) -> Self {
+        self.unmatched = unmatched;
+        self
+    }
+
+    /// What to do when the scorer fails. Default: [`OnScorerError::Escalate`].
+    #[must_use]
+    pub fn on_scorer_error(mut self, on_error: OnScorerError) -> Self {
+        self.on_scorer_error = on_error;
+        self
+    }
+
+    /// Checks the configuration and builds the gateway.
+    pub fn build(self) -> Result<Gateway, BuildError> {
+        if self.escalation_timeout.is_zero() {
+            return Err(BuildError::Setting {
+                setting: "escalation_timeout",
+                message: "must be longer than zero".to_owned(),
+            });
+        }
+        let packs = match self.packs {
+            Some(packs) => packs,
+            None => Pack::seed_packs()?,
+        };
+        let policy = PolicySet::new(packs)?;
+        let (events, _) = broadcast::channel(1024);
+        Ok(Gateway {
+            inner: Arc::new(Inner {
+                pipeline: Pipeline {
+                    policy,
+                    scorer: self.scorer,
+                    unmatched: self.unmatched,
+                    on_scorer_error: self.on_scorer_error,
+                },
+                approver: self.approver,
+                store: self.store,
+                escalation_timeout: self.escalation_timeout,
+                poll_interval: self.poll_interval.max(Duration::from_millis(10)),
+                events,
+                waiters: Mutex::new(HashMap::new()),
+                listening: std::sync::OnceLock::new(),
+            }),
+        })
+    }
+}
+
+impl Gateway {
+    /// Starts configuring a gateway.
+    pub fn builder() -> GatewayBuilder {
+        GatewayBuilder {
+            packs: None,
+            scorer: Arc::new(OfflineScorer),
+            approver: None,
+            store: Arc::new(MemoryStore::new()),
+            escalation_timeout: Duration::from_secs(180),
+            poll_interval: DEFAULT_POLL,
+            unmatched: Unmatched::default(),
+            on_scorer_error: OnScorerError::default(),
+        }
+    }
+}

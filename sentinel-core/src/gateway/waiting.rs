@@ -1,0 +1,152 @@
+//! Waiting for decisions: per-action wake-ups, the store's change feed, expiry and
+//! recovery after a restart.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{Notify, broadcast};
+
+use super::{Gateway, SYSTEM};
+use crate::action::ActionId;
+use crate::error::StoreError;
+use crate::state::State;
+use crate::store::{ActionRecord, Transition};
+
+impl Gateway {
+    /// Waits until the action is terminal or `timeout` passes (default: until its
+    /// deadline, when it expires), and returns its record.
+    pub async fn wait(
+        &self,
+        id: ActionId,
+        timeout: Option<Duration>,
+    ) -> Result<ActionRecord, StoreError> {
+        self.listen_to_store();
+        let until = timeout.map(|t| tokio::time::Instant::now() + t);
+        loop {
+            let notify = self.waiter(id);
+            let notified = notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let record = self.inner.store.get(id).await?;
+            if record.state.is_terminal() {
+                self.drop_waiter(id);
+                return Ok(record);
+            }
+            let now = tokio::time::Instant::now();
+            if until.is_some_and(|u| now >= u) {
+                return Ok(record);
+            }
+            let mut slice = self.inner.poll_interval;
+            if let Some(deadline) = record.deadline {
+                match (deadline - Utc::now()).to_std() {
+                    Ok(left) => slice = slice.min(left),
+                    Err(_) => {
+                        self.expire(id).await;
+                        continue;
+                    }
+                }
+            }
+            if let Some(u) = until {
+                slice = slice.min(u - now);
+            }
+            let _ = tokio::time::timeout(slice, notified).await;
+        }
+    }
+
+    pub(super) fn waiter(&self, id: ActionId) -> Arc<Notify> {
+        let mut waiters = self.inner.waiters.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(waiters.entry(id).or_default())
+    }
+
+    pub(super) fn drop_waiter(&self, id: ActionId) {
+        let mut waiters = self.inner.waiters.lock().unwrap_or_else(|p| p.into_inner());
+        waiters.remove(&id);
+    }
+
+    pub(super) fn wake(&self, id: ActionId) {
+        let waiters = self.inner.waiters.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = waiters.get(&id) {
+            n.notify_waiters();
+        }
+    }
+
+    /// Expires a pending action (no-op when it was decided meanwhile).
+    pub(super) async fn expire(&self, id: ActionId) {
+        let reason = format!(
+            "no decision within {} s",
+            self.inner.escalation_timeout.as_secs_f64()
+        );
+        match self
+            .transition(
+                id,
+                Transition::new(State::Expired, SYSTEM, "timeout", reason),
+            )
+            .await
+        {
+            Ok(_) | Err(StoreError::Transition(_)) => {}
+            Err(e) => tracing::warn!(action_id = %id, error = %e, "could not expire action"),
+        }
+    }
+
+    /// Expires the action at `deadline` unless it is decided before.
+    pub(super) fn schedule_expiry(&self, id: ActionId, deadline: DateTime<Utc>) {
+        let weak = Arc::downgrade(&self.inner);
+        let left = (deadline - Utc::now()).to_std().unwrap_or_default();
+        tokio::spawn(async move {
+            tokio::time::sleep(left).await;
+            if let Some(inner) = weak.upgrade() {
+                Gateway { inner }.expire(id).await;
+            }
+        });
+    }
+
+    /// Forwards the store's change feed (PostgreSQL `NOTIFY`) to waiting guards, once.
+    pub(super) fn listen_to_store(&self) {
+        if self.inner.listening.set(()).is_err() {
+            return;
+        }
+        let Some(mut changes) = self.inner.store.changes() else {
+            return;
+        };
+        let weak = Arc::downgrade(&self.inner);
+        tokio::spawn(async move {
+            loop {
+                let id = match changes.recv().await {
+                    Ok(id) => id,
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => return,
+                };
+                match weak.upgrade() {
+                    Some(inner) => Gateway { inner }.wake(id),
+                    None => return,
+                }
+            }
+        });
+    }
+
+    /// Picks up where a previous process left off: expiries of pending actions are
+    /// scheduled again from their stored deadlines (those already past expire now), and
+    /// waiting guards wake on changes made elsewhere. Call once at start with a durable
+    /// store. Returns the number of actions still pending.
+    pub async fn recover(&self) -> Result<usize, StoreError> {
+        self.listen_to_store();
+        let pending = self.inner.store.pending().await?;
+        let mut still = 0;
+        for record in &pending {
+            match record.deadline {
+                Some(deadline) if deadline > Utc::now() => {
+                    self.schedule_expiry(record.id, deadline);
+                    still += 1;
+                }
+                _ => self.expire(record.id).await,
+            }
+        }
+        tracing::info!(
+            pending = still,
+            expired = pending.len() - still,
+            "recovered pending approvals"
+        );
+        Ok(still)
+    }
+}
