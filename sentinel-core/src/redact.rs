@@ -133,6 +133,23 @@ pub fn redact_text(text: &str) -> Cow<'_, str> {
     out
 }
 
+/// The masks [`redact_text`] and [`redact_value`] write.
+pub const MASKS: [&str; 6] = [
+    "[SSN]",
+    "[CARD]",
+    "[EMAIL]",
+    "[PHONE]",
+    "[SECRET]",
+    "[REDACTED]",
+];
+
+/// Text to be read aloud: redacted, with each mask spoken as the word "redacted".
+pub fn redact_for_speech(text: &str) -> String {
+    MASKS.iter().fold(redact_text(text).into_owned(), |t, m| {
+        t.replace(m, "redacted")
+    })
+}
+
 /// Redacts every string in a JSON value, masks whole values under sensitive keys (`ssn`,
 /// `password`, `api_key`...) and card numbers sent as JSON numbers.
 pub fn redact_value(value: &Value) -> Value {

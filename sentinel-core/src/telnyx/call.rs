@@ -17,7 +17,7 @@ use super::conversation::{
 };
 use crate::action::ActionId;
 use crate::approver::{ApprovalHandle, Resolution};
-use crate::redact::redact_text;
+use crate::redact::{redact_for_speech, redact_text};
 
 /// Longest spoken answer, in characters (Telnyx allows 3,000).
 const MAX_ANSWER: usize = 1500;
@@ -202,17 +202,7 @@ pub(super) fn decode_state(text: &str) -> Option<ClientState> {
 
 /// The scorer's answer, redacted and cut to a speakable length.
 fn speakable_answer(answer: &str) -> String {
-    let redacted = redact_text(answer);
-    let text: String = [
-        "[SSN]",
-        "[CARD]",
-        "[EMAIL]",
-        "[PHONE]",
-        "[SECRET]",
-        "[REDACTED]",
-    ]
-    .iter()
-    .fold(redacted.into_owned(), |t, m| t.replace(m, "redacted"));
+    let text = redact_for_speech(answer);
     if text.chars().count() <= MAX_ANSWER {
         return text;
     }

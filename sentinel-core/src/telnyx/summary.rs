@@ -9,7 +9,7 @@
 use serde_json::{Map, Value};
 
 use crate::action::Action;
-use crate::redact::{redact_action, redact_text};
+use crate::redact::{redact_action, redact_for_speech};
 
 /// The key menu after the summary.
 pub const MENU: &str = "Press 1 to approve. Press 2 to ask questions.";
@@ -83,7 +83,7 @@ pub fn spoken_summary(action: &Action, risk_score: u8, redact_paths: &[String]) 
         format!("{risk} risk action detected: {words}, requested by agent {agent}.")
     };
     // Belt and braces: the whole sentence goes through redaction once more.
-    unmask(&redact_text(&text))
+    redact_for_speech(&text)
 }
 
 /// The summary followed by the key menu.
@@ -166,7 +166,7 @@ fn group(n: f64) -> String {
 /// Masks become the word "redacted"; only letters, digits and light punctuation remain;
 /// at most [`MAX_FIELD`] characters.
 fn speakable(text: &str) -> String {
-    let unmasked = unmask(text);
+    let unmasked = redact_for_speech(text);
     let cleaned: String = unmasked
         .chars()
         .map(|c| {
@@ -189,19 +189,6 @@ fn speakable(text: &str) -> String {
         out.push_str(w);
     }
     out
-}
-
-fn unmask(text: &str) -> String {
-    [
-        "[SSN]",
-        "[CARD]",
-        "[EMAIL]",
-        "[PHONE]",
-        "[SECRET]",
-        "[REDACTED]",
-    ]
-    .iter()
-    .fold(text.to_owned(), |t, m| t.replace(m, "redacted"))
 }
 
 #[cfg(test)]
