@@ -1,0 +1,505 @@
+//! The end-to-end demo: `sentinel-server demo`.
+//!
+//! Starts the server on embedded defaults (SQLite in a temporary directory, a free port),
+//! then an example agent runs the original scenarios through the HTTP API. Without Telnyx
+//! credentials the approval calls go to the local [`simulator`]; with `TELNYX_*` set, the
+//! same command places real calls and waits for the human.
+
+pub mod simulator;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sentinel_core::TelnyxConfig;
+use serde_json::{Value, json};
+use thiserror::Error;
+use tokio::net::TcpListener;
+
+use crate::config::{Config, ConfigError};
+use crate::server::{StartError, start};
+use simulator::{Script, Simulator};
+
+/// Where the demo's output goes: stdout (when `echo`) and a copy kept for tests.
+#[derive(Clone, Default)]
+pub struct Out {
+    echo: bool,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Out {
+    /// Output that prints (`echo`) and keeps every line.
+    pub fn new(echo: bool) -> Self {
+        Self { echo, lines: Arc::default() }
+    }
+
+    /// Prints one line.
+    pub fn line(&self, text: impl Into<String>) {
+        let text = text.into();
+        if self.echo {
+            println!("{text}");
+        }
+        self.lines.lock().unwrap_or_else(|p| p.into_inner()).push(text);
+    }
+
+    /// Every line so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.lines.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// How to run the demo.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct DemoOptions {
+    /// Real Telnyx settings; `None`: the local simulator.
+    pub telnyx: Option<TelnyxConfig>,
+    /// Where to listen; `None`: a free port on 127.0.0.1.
+    pub bind: Option<SocketAddr>,
+    /// How long a human may take.
+    pub escalation_timeout: Duration,
+    /// Print as it goes.
+    pub echo: bool,
+}
+
+impl DemoOptions {
+    /// The simulator, a free port, nothing printed (tests).
+    pub fn simulated() -> Self {
+        Self { telnyx: None, bind: None, escalation_timeout: Duration::from_secs(60), echo: false }
+    }
+
+    /// From the environment: with `TELNYX_*` credentials, real calls, listening on
+    /// `SENTINEL_BIND` (Telnyx must reach it through `SENTINEL_PUBLIC_URL`); otherwise the
+    /// simulator on a free port.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let config = Config::from_env()?;
+        let mut options = Self { echo: true, ..Self::simulated() };
+        if let Some(telnyx) = config.telnyx {
+            options.telnyx = Some(telnyx);
+            options.bind = Some(config.bind);
+            options.escalation_timeout = config.escalation_timeout;
+        }
+        Ok(options)
+    }
+}
+
+/// How one scenario ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Outcome {
+    /// What the scenario shows.
+    pub title: String,
+    /// The agent.
+    pub agent_id: String,
+    /// The action name.
+    pub action: String,
+    /// The action's id.
+    pub action_id: String,
+    /// The status `execute` answered.
+    pub first_status: String,
+    /// The status once decided.
+    pub final_status: String,
+    /// Who decided and through which channel (`policy` when nobody was asked).
+    pub decided_by: String,
+    /// True when the agent went ahead.
+    pub ran: bool,
+}
+
+/// What the demo did.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct DemoReport {
+    /// One entry per scenario, in order.
+    pub outcomes: Vec<Outcome>,
+    /// `GET /api/sentinel/status` at the end (the original shape).
+    pub final_status: Value,
+    /// Lifecycle events the admin's SSE stream received.
+    pub streamed_events: usize,
+    /// True when a retry with the same idempotency key returned the same action.
+    pub idempotent_retry: bool,
+    /// Everything printed.
+    pub transcript: Vec<String>,
+}
+
+/// The demo failed.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum DemoError {
+    /// The server did not start.
+    #[error(transparent)]
+    Start(#[from] StartError),
+    /// A setting is unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The simulator did not start.
+    #[error("telnyx simulator: {0}")]
+    Simulator(String),
+    /// An HTTP exchange with the server failed.
+    #[error("http: {0}")]
+    Http(String),
+}
+
+impl From<reqwest::Error> for DemoError {
+    fn from(e: reqwest::Error) -> Self {
+        Self::Http(e.to_string())
+    }
+}
+
+/// A random secret, 32 hex digits.
+fn secret() -> Result<String, DemoError> {
+    let mut bytes = [0u8; 16];
+    getrandom::getrandom(&mut bytes).map_err(|e| DemoError::Http(format!("no randomness: {e}")))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The HTTP side of the demo: an agent (one key per agent id) and the admin.
+struct Client {
+    http: reqwest::Client,
+    base: String,
+    keys: Vec<(&'static str, String)>,
+    admin: String,
+}
+
+impl Client {
+    fn key_for(&self, agent_id: &str) -> &str {
+        self.keys
+            .iter()
+            .find(|(a, _)| crate::auth::agent_matches(a, agent_id))
+            .map_or("", |(_, k)| k.as_str())
+    }
+
+    async fn call(&self, request: reqwest::RequestBuilder, key: &str) -> Result<Value, DemoError> {
+        let response = request.bearer_auth(key).send().await?;
+        let status = response.status();
+        let body: Value = response.json().await?;
+        if !status.is_success() {
+            return Err(DemoError::Http(format!("HTTP {status}: {body}")));
+        }
+        Ok(body)
+    }
+
+    async fn execute(&self, action: &Value) -> Result<Value, DemoError> {
+        let agent_id = action["agent_id"].as_str().unwrap_or_default();
+        let url = format!("{}/api/sentinel/execute", self.base);
+        self.call(self.http.post(url).json(action), self.key_for(agent_id)).await
+    }
+
+    async fn wait(&self, agent_id: &str, id: &str, timeout_s: u64) -> Result<Value, DemoError> {
+        let url = format!("{}/api/sentinel/actions/{id}/wait?timeout_s={timeout_s}", self.base);
+        self.call(self.http.get(url), self.key_for(agent_id)).await
+    }
+
+    async fn show(&self, id: &str) -> Result<Value, DemoError> {
+        self.call(self.http.get(format!("{}/api/sentinel/actions/{id}", self.base)), &self.admin).await
+    }
+
+    async fn resolve(&self, id: &str, decision: &str, reason: &str) -> Result<Value, DemoError> {
+        let url = format!("{}/api/sentinel/actions/{id}/resolve", self.base);
+        let body = json!({"decision": decision, "reason": reason, "by": "alice (on-call)"});
+        self.call(self.http.post(url).json(&body), &self.admin).await
+    }
+}
+
+/// One scenario: what the agent sends and, with the simulator, what the admin does.
+struct Scenario {
+    title: &'static str,
+    action: Value,
+    script: Option<Script>,
+    /// The admin decides on the web after the call (simulator only).
+    web_fallback: bool,
+}
+
+fn scenarios() -> Vec<Scenario> {
+    let act = |agent: &str, name: &str, payload: Value, why: &str| {
+        json!({"agent_id": agent, "action": name, "payload": payload, "reasoning": why})
+    };
+    vec![
+        Scenario {
+            title: "trusted small payment",
+            action: act("billing-bot", "PAY_INVOICE", json!({"amount": 120, "vendor": "AWS"}), "monthly hosting bill"),
+            script: None,
+            web_fallback: false,
+        },
+        Scenario {
+            title: "DROP_TABLE",
+            action: act("ops-bot", "DROP_TABLE", json!({"table": "users"}), "free up disk space"),
+            script: None,
+            web_fallback: false,
+        },
+        Scenario {
+            title: "200-record export",
+            action: act(
+                "data-bot",
+                "EXPORT_CSV",
+                json!({"record_count": 200, "contains_pii": false, "destination": "partner-sftp"}),
+                "a partner asked for the customer list",
+            ),
+            script: Some(Script::Talk { key: "2".to_owned(), lines: vec!["block it".to_owned()] }),
+            web_fallback: false,
+        },
+        Scenario {
+            title: "production DELETE_USER",
+            action: act("ops-bot", "DELETE_USER", json!({"user_id": "u-1842", "environment": "production"}), "GDPR erasure request"),
+            script: Some(Script::NoAnswer),
+            web_fallback: true,
+        },
+        Scenario {
+            title: "$10,000 to Unknown Corp",
+            action: act(
+                "session_7f3a",
+                "PAY_INVOICE",
+                json!({"amount": 10000, "vendor": "Unknown Corp"}),
+                "the vendor says the invoice is overdue; pay now",
+            ),
+            script: Some(Script::Talk {
+                key: "2".to_owned(),
+                lines: vec!["who is Unknown Corp?".to_owned(), "approve".to_owned()],
+            }),
+            web_fallback: false,
+        },
+    ]
+}
+
+/// Runs the demo and shuts the server down.
+pub async fn run(options: DemoOptions) -> Result<DemoReport, DemoError> {
+    let out = Out::new(options.echo);
+    let dir = tempfile::tempdir().map_err(|e| DemoError::Http(format!("cannot make a temporary directory: {e}")))?;
+    let listener = TcpListener::bind(options.bind.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0))))
+        .await
+        .map_err(|e| StartError::Listen { addr: format!("{:?}", options.bind), message: e.to_string() })?;
+    let addr = listener.local_addr().map_err(|e| DemoError::Http(e.to_string()))?;
+    let base = format!("http://{addr}");
+
+    let agents = ["billing-bot", "ops-bot", "data-bot", "session_*"];
+    let mut config = Config::new();
+    config.database_url = format!("sqlite://{}", dir.path().join("sentinel-demo.db").display());
+    config.escalation_timeout = options.escalation_timeout;
+    config.max_wait = Duration::from_secs(60);
+    let mut keys = Vec::new();
+    for agent in agents {
+        let key = secret()?;
+        config = config.with_agent_key(agent, key.clone());
+        keys.push((agent, key));
+    }
+    let admin = std::env::var("SENTINEL_ADMIN_TOKEN").ok().filter(|t| options.telnyx.is_some() && t.len() >= 16);
+    let admin = match admin {
+        Some(token) => token,
+        None => secret()?,
+    };
+    config = config.with_admin_token(admin.clone());
+    let simulator = match &options.telnyx {
+        Some(real) => {
+            config.telnyx = Some(real.clone());
+            None
+        }
+        None => {
+            let sim = Simulator::start(out.clone()).await.map_err(DemoError::Simulator)?;
+            let telnyx = TelnyxConfig::new("simulator-key-not-a-secret", "simulator-connection", "+15550100001", "+15550100002", sim.public_key())
+                .with_api_base(sim.api_base())
+                .with_public_url(&base);
+            config.telnyx = Some(telnyx);
+            Some(sim)
+        }
+    };
+
+    let server = start(config, listener).await?;
+    out.line("Sentinel demo: the webhook server and an example agent, over HTTP");
+    for line in server.banner() {
+        out.line(format!("  {line}"));
+    }
+    match &simulator {
+        Some(sim) => out.line(format!(
+            "  approval calls go to the LOCAL TELNYX SIMULATOR at {} (no account, no real phone); set TELNYX_* for real calls",
+            sim.api_base()
+        )),
+        None => out.line("  approval calls are REAL Telnyx calls: answer the phone to decide"),
+    }
+    out.line("");
+
+    let client = Client { http: reqwest::Client::new(), base: base.clone(), keys, admin };
+    let stream = client
+        .http
+        .get(format!("{base}/api/sentinel/events"))
+        .bearer_auth(&client.admin)
+        .send()
+        .await?;
+    let events = tokio::spawn(count_events(stream));
+
+    let mut outcomes = Vec::new();
+    let mut idempotent_retry = false;
+    for (i, scenario) in scenarios().into_iter().enumerate() {
+        let (outcome, retried) = run_scenario(&client, &out, simulator.as_ref(), i + 1, scenario, options.escalation_timeout).await?;
+        idempotent_retry |= retried;
+        outcomes.push(outcome);
+        out.line("");
+    }
+
+    let status = client.call(client.http.get(format!("{base}/api/sentinel/status")), &client.admin).await?;
+    out.line("GET /api/sentinel/status (the original API's shape):");
+    out.line(format!("  {status}"));
+    if let Some(last) = outcomes.last() {
+        let view = client.show(&last.action_id).await?;
+        out.line(format!("Audit trail of the {} (GET /api/sentinel/actions/{{id}}):", last.title));
+        for e in view["audit_trail"].as_array().into_iter().flatten() {
+            out.line(format!(
+                "  #{:<3} {:<22} → {:<22} by {} via {}{}",
+                e["seq"],
+                e["from"].as_str().unwrap_or("-"),
+                e["to"].as_str().unwrap_or("-"),
+                e["actor"].as_str().unwrap_or("-"),
+                e["channel"].as_str().unwrap_or("-"),
+                match e["reason"].as_str() {
+                    Some(r) if !r.is_empty() => format!(": {r}"),
+                    _ => String::new(),
+                }
+            ));
+        }
+    }
+
+    server.shutdown().await.map_err(|e| DemoError::Http(format!("shutdown: {e}")))?;
+    let streamed_events = events.await.unwrap_or(0);
+    summary(&out, &outcomes, streamed_events, idempotent_retry);
+    Ok(DemoReport { outcomes, final_status: status, streamed_events, idempotent_retry, transcript: out.lines() })
+}
+
+async fn run_scenario(
+    client: &Client,
+    out: &Out,
+    simulator: Option<&Simulator>,
+    n: usize,
+    scenario: Scenario,
+    timeout: Duration,
+) -> Result<(Outcome, bool), DemoError> {
+    let a = &scenario.action;
+    let agent_id = a["agent_id"].as_str().unwrap_or_default().to_owned();
+    let name = a["action"].as_str().unwrap_or_default().to_owned();
+    out.line(format!("[{n}] {}: agent `{agent_id}` → POST /api/sentinel/execute {name} {}", scenario.title, a["payload"]));
+    if let (Some(sim), Some(script)) = (simulator, &scenario.script) {
+        sim.expect(script.clone());
+    }
+    let mut retried = false;
+    let mut action = a.clone();
+    if n == 1 {
+        action["idempotency_key"] = json!("invoice-2024-117");
+    }
+    let ticket = client.execute(&action).await?;
+    let id = ticket["action_id"].as_str().unwrap_or_default().to_owned();
+    let first = ticket["status"].as_str().unwrap_or_default().to_owned();
+    out.line(format!("    ← {first} (risk {}): {}", ticket["risk_score"], ticket["analysis"].as_str().unwrap_or_default()));
+    if n == 1 {
+        let again = client.execute(&action).await?;
+        retried = again["action_id"] == ticket["action_id"] && again["replayed"] == json!(true);
+        out.line(format!("    retry with the same idempotency key → same action: {retried}"));
+    }
+
+    let mut record = ticket.clone();
+    if first == "BLOCKED_AWAITING_AUTH" {
+        let fallback = (scenario.web_fallback && simulator.is_some()).then(|| web_admin(client, out, &id));
+        out.line(format!("    agent long-polls GET /api/sentinel/actions/{{id}}/wait while a human is asked (up to {} s)", timeout.as_secs()));
+        let until = Instant::now() + timeout + Duration::from_secs(5);
+        let (waited, decided) = tokio::join!(
+            async {
+                loop {
+                    let r = client.wait(&agent_id, &id, 30).await?;
+                    if r["terminal"] == json!(true) || Instant::now() > until {
+                        return Ok::<Value, DemoError>(r);
+                    }
+                }
+            },
+            async {
+                match fallback {
+                    Some(f) => f.await,
+                    None => Ok(()),
+                }
+            }
+        );
+        decided?;
+        record = waited?;
+    }
+    if let Some(sim) = simulator {
+        // Let the call finish (goodbye, hang-up) before the next scenario.
+        sim.wait_idle(Duration::from_secs(10)).await;
+    }
+    let status = record["status"].as_str().unwrap_or_default().to_owned();
+    let approval = &record["approval"];
+    let decided_by = if approval.is_object() {
+        format!("{} via {}", approval["by"].as_str().unwrap_or("?"), approval["channel"].as_str().unwrap_or("?"))
+    } else if status == "EXPIRED" {
+        "nobody (timeout)".to_owned()
+    } else {
+        "policy".to_owned()
+    };
+    let ran = matches!(status.as_str(), "EXECUTED" | "APPROVED");
+    if first == "BLOCKED_AWAITING_AUTH" {
+        out.line(format!("    ← {status}, decided by {decided_by}"));
+    }
+    out.line(if ran {
+        format!("    agent: approved, going ahead with {name}")
+    } else {
+        format!("    agent: {status}, not doing {name}")
+    });
+    let outcome = Outcome {
+        title: scenario.title.to_owned(),
+        agent_id,
+        action: name,
+        action_id: id,
+        first_status: first,
+        final_status: status,
+        decided_by,
+        ran,
+    };
+    Ok((outcome, retried))
+}
+
+/// The on-call admin's web console: once the call has ended unanswered, approve with
+/// `POST /resolve`.
+async fn web_admin(client: &Client, out: &Out, id: &str) -> Result<(), DemoError> {
+    let until = Instant::now() + Duration::from_secs(20);
+    loop {
+        let view = client.show(id).await?;
+        if view["voice"]["call"]["phase"] == json!("ended") || view["terminal"] == json!(true) {
+            break;
+        }
+        if Instant::now() > until {
+            return Err(DemoError::Http("the simulated call did not end".to_owned()));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    out.line("    [web console] the call went unanswered; alice approves on the web: POST /api/sentinel/actions/{id}/resolve");
+    client.resolve(id, "approve", "erasure request verified in ticket GDPR-311").await?;
+    Ok(())
+}
+
+/// Counts the `lifecycle` events of the admin's SSE stream until it ends.
+async fn count_events(mut stream: reqwest::Response) -> usize {
+    let mut buffer = String::new();
+    let mut count = 0;
+    while let Ok(Some(chunk)) = stream.chunk().await {
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buffer.find("\n\n") {
+            let frame: String = buffer.drain(..end + 2).collect();
+            if frame.lines().any(|l| l == "event: lifecycle") {
+                count += 1;
+            }
+        }
+    }
+    count
+}
+
+fn summary(out: &Out, outcomes: &[Outcome], streamed: usize, retried: bool) {
+    out.line("");
+    out.line("Summary");
+    out.line(format!("  {:<26} {:<14} {:<14} {:<22} {:<15} {}", "scenario", "agent", "action", "first answer", "final", "decided by"));
+    for o in outcomes {
+        out.line(format!(
+            "  {:<26} {:<14} {:<14} {:<22} {:<15} {}",
+            o.title, o.agent_id, o.action, o.first_status, o.final_status, o.decided_by
+        ));
+    }
+    let ran = outcomes.iter().filter(|o| o.ran).count();
+    out.line(format!(
+        "  {ran} of {} actions ran; idempotent retry {}; {streamed} lifecycle events streamed over SSE to the admin",
+        outcomes.len(),
+        if retried { "returned the same action" } else { "FAILED" }
+    ));
+}

@@ -1,0 +1,98 @@
+//! `sentinel-server`: serves the Sentinel HTTP API (`sentinel-server` or
+//! `sentinel-server serve`), or runs the end-to-end demo (`sentinel-server demo`).
+
+use std::process::ExitCode;
+
+use sentinel_server::config::{Config, LogFormat};
+use sentinel_server::demo::{self, DemoOptions};
+use tracing_subscriber::EnvFilter;
+
+const USAGE: &str = "usage: sentinel-server [serve | demo | help]
+
+  serve  run the HTTP API (default); configuration from the environment and .env
+  demo   start the server on embedded defaults and run the scenarios end to end
+         (Telnyx simulator unless TELNYX_* credentials are set)";
+
+fn main() -> ExitCode {
+    let command = std::env::args().nth(1).unwrap_or_else(|| "serve".to_owned());
+    if matches!(command.as_str(), "help" | "--help" | "-h") {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match command.as_str() {
+        "serve" => runtime.block_on(serve()),
+        "demo" => runtime.block_on(run_demo()),
+        other => Err(format!("unknown command `{other}`\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(format: LogFormat, default: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().with_current_span(true).with_span_list(false).try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+async fn serve() -> Result<(), String> {
+    let config = Config::from_env().map_err(|e| e.to_string())?;
+    init_tracing(config.log_format, "info");
+    let server = sentinel_server::bind_and_start(config).await.map_err(|e| e.to_string())?;
+    for line in server.banner() {
+        tracing::info!("{line}");
+    }
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing requests in flight");
+    server.shutdown().await.map_err(|e| e.to_string())?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn run_demo() -> Result<(), String> {
+    let options = DemoOptions::from_env().map_err(|e| e.to_string())?;
+    init_tracing(LogFormat::Text, "warn");
+    let report = demo::run(options).await.map_err(|e| e.to_string())?;
+    if report.outcomes.iter().any(|o| o.final_status == "ERROR_TELNYX") {
+        return Err("an approval call could not be placed".to_owned());
+    }
+    Ok(())
+}
+
+/// Ctrl-C, or SIGTERM on Unix.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

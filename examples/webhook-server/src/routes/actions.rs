@@ -1,0 +1,98 @@
+//! Reading actions: one action, the long-poll, and the original `status` endpoint.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use serde_json::Value;
+
+use crate::auth::Principal;
+use crate::errors::ApiError;
+use crate::state::AppState;
+use crate::wire;
+
+/// Long-poll length when `timeout_s` is not given.
+const DEFAULT_WAIT: Duration = Duration::from_secs(30);
+
+/// `GET /api/sentinel/actions/{id}`: status, score, analysis, rules, approval (who,
+/// channel, when, reason), the call, and the audit trail.
+pub async fn show(State(app): State<AppState>, who: Principal, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    let id = super::action_id(&id)?;
+    let record = super::visible(&app, &who, id).await?;
+    Ok(Json(super::view(&app, &record).await?))
+}
+
+/// `GET /api/sentinel/actions/{id}/wait?timeout_s=N`: returns as soon as the action is
+/// terminal, or after `N` seconds (default 30, at most the configured maximum) with its
+/// current state. `terminal` in the answer tells which.
+pub async fn wait(
+    State(app): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let timeout = wait_timeout(query.as_deref(), app.max_wait)?;
+    let id = super::action_id(&id)?;
+    super::visible(&app, &who, id).await?;
+    let mut shutdown = app.shutdown.clone();
+    let record = tokio::select! {
+        waited = app.gateway.wait(id, Some(timeout)) => waited?,
+        () = async move { let _ = shutdown.wait_for(|stop| *stop).await; } => app.gateway.status(id).await?,
+    };
+    Ok(Json(super::view(&app, &record).await?))
+}
+
+/// `GET /api/sentinel/status`: the most recent action's state in the original shape
+/// `{status, risk_score, analysis, last_digit, last_question, last_answer}`. The admin sees
+/// the most recent action of all; an agent, its own most recent one.
+pub async fn status(State(app): State<AppState>, who: Principal) -> Result<Json<Value>, ApiError> {
+    let record = match &who {
+        Principal::Admin => app.gateway.store().latest().await?,
+        agent => match app.latest_of(agent) {
+            Some(id) => Some(app.gateway.status(id).await?),
+            None => None,
+        },
+    };
+    let note = record.as_ref().map(|r| app.notes.get(r.id, &r.action_hash)).unwrap_or_default();
+    Ok(Json(wire::legacy_status(record.as_ref(), &note)))
+}
+
+/// Reads `timeout_s` from the query string.
+fn wait_timeout(query: Option<&str>, max: Duration) -> Result<Duration, ApiError> {
+    let mut timeout = DEFAULT_WAIT.min(max);
+    for pair in query.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if key != "timeout_s" {
+            return Err(ApiError::invalid_field(key, format!("unknown query parameter `{key}`; only `timeout_s` is accepted")));
+        }
+        let seconds: f64 = value
+            .parse()
+            .ok()
+            .filter(|s: &f64| s.is_finite() && *s >= 0.0)
+            .ok_or_else(|| ApiError::invalid_field("timeout_s", format!("`timeout_s` must be a number of seconds, found `{value}`")))?;
+        if seconds > max.as_secs_f64() {
+            return Err(ApiError::invalid_field(
+                "timeout_s",
+                format!("`timeout_s` must be at most {} seconds, found `{value}`", max.as_secs()),
+            ));
+        }
+        timeout = Duration::from_secs_f64(seconds);
+    }
+    Ok(timeout)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_wait_timeout() {
+        let max = Duration::from_secs(60);
+        assert_eq!(wait_timeout(None, max).unwrap(), Duration::from_secs(30));
+        assert_eq!(wait_timeout(Some("timeout_s=2.5"), max).unwrap(), Duration::from_millis(2500));
+        for bad in ["timeout_s=-1", "timeout_s=abc", "timeout_s=61", "timeout=3"] {
+            assert_eq!(wait_timeout(Some(bad), max).unwrap_err().code, "invalid_field", "{bad}");
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! `POST /api/sentinel/actions/{id}/resolve`: the admin decides (the web fallback channel).
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use sentinel_core::Resolution;
+use serde_json::Value;
+
+use crate::auth::Principal;
+use crate::errors::ApiError;
+use crate::state::AppState;
+
+/// Channel recorded for decisions made here.
+pub const CHANNEL: &str = "web";
+
+/// Body `{"decision": "approve" | "decline", "reason": "...", "by": "alice"}` (`by`
+/// defaults to `admin`). Answers with the action's view; 409 when it was already decided.
+pub async fn resolve(
+    State(app): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    who.require_admin("resolving actions")?;
+    let id = super::action_id(&id)?;
+    let body = super::json(&app, raw)?;
+    let resolution = parse(body)?;
+    super::visible(&app, &who, id).await?;
+    let gateway = app.gateway.clone();
+    // Runs to its end even if the client goes away.
+    let record = tokio::spawn(async move { gateway.resolve(id, resolution).await })
+        .await
+        .map_err(|e| ApiError::unavailable(format!("the decision failed: {e}")))??;
+    tracing::info!(action_id = %id, status = %record.state, "resolved through the web");
+    Ok(Json(super::view(&app, &record).await?))
+}
+
+fn parse(body: Value) -> Result<Resolution, ApiError> {
+    let Value::Object(mut map) = body else {
+        return Err(ApiError::invalid_field("decision", "the body must be an object like `{\"decision\": \"approve\", \"reason\": \"...\"}`"));
+    };
+    let text = |map: &mut serde_json::Map<String, Value>, field: &'static str| match map.remove(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(ApiError::invalid_field(field, format!("field `{field}` must be a string"))),
+    };
+    let decision = text(&mut map, "decision")?.ok_or_else(|| ApiError::invalid_field("decision", "missing field `decision`"))?;
+    let reason = text(&mut map, "reason")?.unwrap_or_default();
+    let by = text(&mut map, "by")?.filter(|b| !b.trim().is_empty()).unwrap_or_else(|| "admin".to_owned());
+    if let Some(unknown) = map.keys().next() {
+        return Err(ApiError::invalid_field(unknown.clone(), format!("unknown field `{unknown}`, expected `decision`, `reason` or `by`")));
+    }
+    let resolution = match decision.to_ascii_lowercase().as_str() {
+        "approve" | "approved" => Resolution::approve(by, CHANNEL),
+        "decline" | "declined" => Resolution::decline(by, CHANNEL),
+        _ => {
+            return Err(ApiError::invalid_field("decision", format!("`decision` must be `approve` or `decline`, found `{decision}`")));
+        }
+    };
+    Ok(resolution.with_reason(reason))
+}

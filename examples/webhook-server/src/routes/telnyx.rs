@@ -1,0 +1,21 @@
+//! `POST /api/telnyx/webhook`: signed Telnyx call events for the voice approver.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, StatusCode};
+use serde_json::Value;
+
+use crate::errors::ApiError;
+use crate::state::AppState;
+
+/// No bearer key: the Ed25519 signature is the authentication. Unverified (bad, missing
+/// or stale signature) → 401 and nothing changes; a redelivered event → 200.
+pub async fn webhook(State(app): State<AppState>, headers: HeaderMap, raw: Result<Bytes, BytesRejection>) -> Result<Json<Value>, ApiError> {
+    let Some(voice) = &app.voice else {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "not_configured", "the telnyx voice approver is not configured"));
+    };
+    let body = super::body(&app, raw)?;
+    Ok(Json(voice.webhook(headers, body, app.notes.clone()).await?))
+}

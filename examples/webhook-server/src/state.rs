@@ -1,0 +1,73 @@
+//! What every request handler shares.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sentinel_core::{ActionId, Gateway};
+use tokio::sync::watch;
+
+use crate::auth::{Credentials, Principal};
+use crate::notes::CallNotes;
+use crate::voice::Voice;
+
+/// The server's shared state. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The gateway deciding every action.
+    pub gateway: Gateway,
+    /// Agent keys and the admin token.
+    pub credentials: Arc<Credentials>,
+    /// The voice approver, when configured.
+    pub voice: Option<Voice>,
+    /// Keys pressed and questions asked on approval calls.
+    pub notes: Arc<CallNotes>,
+    /// Longest long-poll.
+    pub max_wait: Duration,
+    /// Largest request body, for error messages.
+    pub max_body_bytes: usize,
+    /// Flips to `true` when the server shuts down: long-polls and event streams end.
+    pub shutdown: watch::Receiver<bool>,
+    /// Each agent id's latest action, for the original `status` endpoint.
+    latest: Arc<Mutex<HashMap<String, ActionId>>>,
+}
+
+impl AppState {
+    /// Shared state around `gateway`.
+    pub fn new(
+        gateway: Gateway,
+        credentials: Credentials,
+        voice: Option<Voice>,
+        notes: Arc<CallNotes>,
+        max_wait: Duration,
+        max_body_bytes: usize,
+        shutdown: watch::Receiver<bool>,
+    ) -> Self {
+        Self {
+            gateway,
+            credentials: Arc::new(credentials),
+            voice,
+            notes,
+            max_wait,
+            max_body_bytes,
+            shutdown,
+            latest: Arc::default(),
+        }
+    }
+
+    /// Remembers `id` as the latest action of `agent_id`.
+    pub fn remember(&self, agent_id: &str, id: ActionId) {
+        let mut latest = self.latest.lock().unwrap_or_else(|p| p.into_inner());
+        let slot = latest.entry(agent_id.to_owned()).or_insert(id);
+        // Ids are time-ordered (UUID v7): keep the newest, also for idempotent replays.
+        if id > *slot {
+            *slot = id;
+        }
+    }
+
+    /// The latest action an agent principal submitted through this server.
+    pub fn latest_of(&self, principal: &Principal) -> Option<ActionId> {
+        let latest = self.latest.lock().unwrap_or_else(|p| p.into_inner());
+        latest.iter().filter(|(agent, _)| principal.covers(agent)).map(|(_, id)| *id).max()
+    }
+}

@@ -1,0 +1,130 @@
+//! The one place the server touches the Telnyx voice approver: building it, passing
+//! verified webhooks to it, and reporting where a call stands.
+
+use std::sync::Arc;
+
+use axum::http::{HeaderMap, StatusCode};
+use sentinel_core::telnyx::{CallEvent, EventKind, WebhookError, WebhookOutcome};
+use sentinel_core::{ActionId, Approver, Pack, TelnyxConfig, TelnyxVoiceApprover};
+use serde_json::{Value, json};
+
+use crate::errors::ApiError;
+use crate::notes::CallNotes;
+
+/// The voice approver, shared by the gateway (which places calls) and the webhook route.
+#[derive(Debug, Clone)]
+pub struct Voice {
+    approver: TelnyxVoiceApprover,
+}
+
+impl Voice {
+    /// The approver for `config`, masking what `packs` declare in what is read aloud.
+    /// `public_url` (the server's base URL) sets the webhook URL unless `config` has one.
+    pub fn new(mut config: TelnyxConfig, packs: &[Pack], public_url: Option<&str>) -> Result<Self, String> {
+        if let (None, Some(url)) = (&config.webhook_url, public_url) {
+            config = config.with_public_url(url);
+        }
+        let approver = TelnyxVoiceApprover::new(config).map_err(|e| e.to_string())?.with_packs(packs);
+        Ok(Self { approver })
+    }
+
+    /// The approver, for the gateway.
+    pub fn approver(&self) -> Arc<dyn Approver> {
+        Arc::new(self.approver.clone())
+    }
+
+    /// What the start-up banner says: never a key.
+    pub fn describe(&self) -> String {
+        let c = self.approver.config();
+        let webhooks = c.webhook_url.as_deref().unwrap_or("the URL set on the Telnyx connection");
+        format!("telnyx-voice: calls {} from {} via {}; webhooks to {}", mask(&c.admin_number), c.from_number, c.api_base, webhooks)
+    }
+
+    /// Verifies and handles one webhook. The work runs in its own task, so a client that
+    /// goes away cannot cut a conversation step in half.
+    pub async fn webhook(&self, headers: HeaderMap, body: axum::body::Bytes, notes: Arc<CallNotes>) -> Result<Value, ApiError> {
+        let approver = self.approver.clone();
+        let outcome = tokio::spawn(async move {
+            let outcome = approver.handle_webhook(&headers, &body).await;
+            if let Ok(WebhookOutcome::Handled { action_id, .. }) = &outcome {
+                note_digit(&notes, *action_id, &body);
+            }
+            outcome
+        })
+        .await
+        .map_err(|e| ApiError::unavailable(format!("webhook handling failed: {e}")))?;
+        match outcome {
+            Ok(WebhookOutcome::Handled { event_id, event_type, action_id, phase }) => Ok(json!({
+                "result": "handled", "event_id": event_id, "event_type": event_type,
+                "action_id": action_id, "phase": snake(&format!("{phase:?}")),
+            })),
+            Ok(WebhookOutcome::Ignored { event_id, event_type, reason }) => Ok(json!({
+                "result": "ignored", "event_id": event_id, "event_type": event_type, "reason": snake(&format!("{reason:?}")),
+            })),
+            Ok(other) => Ok(json!({"result": format!("{other:?}")})),
+            // A redelivery of an event handled before: 200 stops Telnyx from retrying.
+            Err(e) if e.http_status() == 200 => Ok(json!({"result": "duplicate", "message": e.to_string()})),
+            Err(e) => Err(webhook_error(&e)),
+        }
+    }
+
+    /// Where the approval call about `id` stands, if one was placed.
+    pub async fn call(&self, id: ActionId) -> Option<Value> {
+        let report = self.approver.call_report(id).await?;
+        Some(json!({
+            "call_control_id": report.call_control_id,
+            "phase": snake(&format!("{:?}", report.phase)),
+            "outcome": report.outcome.map(|o| snake(&format!("{o:?}"))),
+        }))
+    }
+}
+
+fn webhook_error(e: &WebhookError) -> ApiError {
+    let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+    let code = match status {
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => "webhook_unverified",
+        StatusCode::BAD_GATEWAY => "telnyx_failed",
+        _ => "invalid_event",
+    };
+    if status.is_client_error() {
+        tracing::warn!(error = %e, "webhook refused");
+    }
+    ApiError::new(status, code, e.to_string())
+}
+
+/// Notes the key of a handled key-press event.
+fn note_digit(notes: &CallNotes, id: ActionId, body: &[u8]) {
+    let Ok(event) = CallEvent::parse(body) else { return };
+    match &event.kind {
+        EventKind::DtmfReceived { digit } => notes.digit(id, digit),
+        EventKind::GatherEnded { digits, .. } if !digits.is_empty() => notes.digit(id, digits),
+        _ => {}
+    }
+}
+
+/// `+15550100002` → `+1555…02`.
+fn mask(number: &str) -> String {
+    let chars: Vec<char> = number.chars().collect();
+    if chars.len() <= 6 {
+        return "…".to_owned();
+    }
+    let head: String = chars[..5].iter().collect();
+    let tail: String = chars[chars.len() - 2..].iter().collect();
+    format!("{head}…{tail}")
+}
+
+/// `NoAnswer` → `no_answer`.
+pub(crate) fn snake(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
