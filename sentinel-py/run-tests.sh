@@ -14,7 +14,7 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 # Pinned test tools (pip is quiet when they are already there).
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-    "maturin==1.16.0" "pytest==9.2.0" "mypy==2.4.1"
+    "maturin==1.16.0" "pytest==9.2.0" "mypy==2.4.1" "cryptography==50.0.2"
 
 echo "building sentinel-guard (release)"
 (cd "$here" && VIRTUAL_ENV="$venv" "$venv/bin/maturin" develop --release --quiet)

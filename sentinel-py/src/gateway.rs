@@ -7,59 +7,105 @@ use std::time::Duration;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyString, PyTuple};
-use sentinel_core::{ActionId, ActionRecord, GuardError, Pack, Permit, ResolveError, Resolution};
+use sentinel_core::{ActionId, ActionRecord, GuardError, Pack, Permit, ResolveError, Resolution, TelnyxVoiceApprover};
 
 use crate::aio::{self, Outcome};
 use crate::callback::CallContext;
 use crate::decision::Decision;
 use crate::errors::{self, Kind};
-use crate::{approver, convert, runtime, scorer};
+use crate::groq::{self, GroqScorer};
+use crate::telnyx::{self, TelnyxApprover};
+use crate::{approver, convert, runtime, scorer, store};
 
 /// The safety gateway: decides about actions and runs guarded functions only when allowed.
 ///
-/// `Gateway(packs=None, scorer=None, approver=None, escalation_timeout=180.0)`:
-/// `packs` is `None` (the three seed packs) or a list of built-in pack names, pack file
-/// paths and pack dicts; `scorer` is `None`/`"offline"` or an object with `assess`;
-/// `approver` is `None` or an object with `request`; `escalation_timeout` is how many
-/// seconds an escalated action waits for a human. Safe to share between threads.
+/// `Gateway(packs=None, scorer=None, approver=None, escalation_timeout=180.0, store=None,
+/// store_schema=None)`: `packs` is `None` (the three seed packs) or a list of built-in pack
+/// names, pack file paths and pack dicts; `scorer` is `None`/`"offline"`, `"groq"`, a
+/// `GroqScorer` or an object with `assess`; `approver` is `None`, `"telnyx"`, a
+/// `TelnyxApprover` or an object with `request`; `escalation_timeout` is how many seconds
+/// an escalated action waits for a human; `store` is `None` (in memory), a database URL or
+/// a SQLite file path. Safe to share between threads.
 #[pyclass(module = "sentinel_guard._native", name = "Gateway", subclass, frozen)]
 pub struct Gateway {
     inner: sentinel_core::Gateway,
+    groq: Option<Arc<sentinel_core::GroqScorer>>,
+    telnyx: Option<Arc<TelnyxVoiceApprover>>,
+    store: &'static str,
 }
 
 #[pymethods]
 impl Gateway {
     #[new]
-    #[pyo3(signature = (packs = None, scorer = None, approver = None, escalation_timeout = 180.0))]
+    #[pyo3(signature = (packs = None, scorer = None, approver = None, escalation_timeout = 180.0, store = None, store_schema = None))]
     fn new(
         py: Python<'_>,
         packs: Option<&Bound<'_, PyAny>>,
         scorer: Option<&Bound<'_, PyAny>>,
         approver: Option<&Bound<'_, PyAny>>,
         escalation_timeout: f64,
+        store: Option<&Bound<'_, PyAny>>,
+        store_schema: Option<String>,
     ) -> PyResult<Self> {
-        let mut builder = sentinel_core::Gateway::builder();
-        if let Some(packs) = packs.filter(|p| !p.is_none()) {
-            builder = builder.packs(load_packs(py, packs)?);
-        }
+        let packs = match packs.filter(|p| !p.is_none()) {
+            Some(packs) => load_packs(py, packs)?,
+            None => Pack::seed_packs().map_err(|e| errors::pack(py, &e))?,
+        };
+        let mut builder = sentinel_core::Gateway::builder().packs(packs.clone());
+        let mut groq = None;
         match scorer.filter(|s| !s.is_none()) {
             None => {}
-            Some(s) if s.is_instance_of::<PyString>() => {
-                let name = s.extract::<String>()?;
-                if name != "offline" {
-                    return Err(errors::new_err(py, Kind::Config, format!("unknown scorer `{name}`; use \"offline\" or a scorer object")));
-                }
-            }
-            Some(s) => builder = builder.scorer_arc(scorer::from_object(s)?),
+            Some(s) if s.is_instance_of::<PyString>() => match s.extract::<String>()?.as_str() {
+                "offline" => {}
+                "groq" => groq = Some(GroqScorer::from_env(py)?),
+                name => return Err(errors::new_err(py, Kind::Config, format!("unknown scorer `{name}`; use \"offline\", \"groq\" or a scorer object"))),
+            },
+            Some(s) => match s.cast::<GroqScorer>() {
+                Ok(configured) => groq = Some(Arc::clone(&configured.get().inner)),
+                Err(_) => builder = builder.scorer_arc(scorer::from_object(s)?),
+            },
         }
-        if let Some(a) = approver.filter(|a| !a.is_none()) {
-            builder = builder.approver_arc(approver::from_object(a)?);
+        if let Some(groq) = &groq {
+            builder = builder.scorer_arc(Arc::clone(groq) as Arc<dyn sentinel_core::RiskScorer>);
+        }
+        let mut telnyx = None;
+        match approver.filter(|a| !a.is_none()) {
+            None => {}
+            Some(a) if a.is_instance_of::<PyString>() => match a.extract::<String>()?.as_str() {
+                "telnyx" => telnyx = Some(telnyx::for_gateway(&TelnyxApprover::from_env(py)?, &packs)),
+                name => return Err(errors::new_err(py, Kind::Config, format!("unknown approver `{name}`; use \"telnyx\" or an approver object"))),
+            },
+            Some(a) => match a.cast::<TelnyxApprover>() {
+                Ok(configured) => telnyx = Some(telnyx::for_gateway(&configured.get().inner, &packs)),
+                Err(_) => builder = builder.approver_arc(approver::from_object(a)?),
+            },
+        }
+        if let Some(telnyx) = &telnyx {
+            builder = builder.approver_arc(Arc::clone(telnyx) as Arc<dyn sentinel_core::Approver>);
         }
         let timeout = Duration::try_from_secs_f64(escalation_timeout).map_err(|_| {
             errors::new_err(py, Kind::Config, format!("invalid setting `escalation_timeout`: `{escalation_timeout}` is not a number of seconds"))
         })?;
+        let mut kind = "memory";
+        let mut durable = false;
+        match store.filter(|s| !s.is_none()) {
+            Some(s) => {
+                let opened = store::open(py, s, store_schema)?;
+                builder = builder.store_arc(opened.store);
+                (kind, durable) = (opened.kind, true);
+            }
+            None if store_schema.is_some() => {
+                return Err(errors::new_err(py, Kind::Config, "invalid setting `store_schema`: schemas need a PostgreSQL `store`"));
+            }
+            None => {}
+        }
         let inner = builder.escalation_timeout(timeout).build().map_err(|e| errors::build(py, &e))?;
-        Ok(Self { inner })
+        if durable {
+            // Pending approvals of earlier processes: expiries rescheduled, waits woken.
+            let gateway = inner.clone();
+            runtime::block_on(py, async move { gateway.recover().await })?.map_err(|e| errors::store(py, &e))?;
+        }
+        Ok(Self { inner, groq, telnyx, store: kind })
     }
 
     /// Decides about an action (a dict in the wire form) without recording or running
@@ -150,6 +196,57 @@ impl Gateway {
         answer.map_err(|e| errors::store(py, &e))
     }
 
+    /// The action's audit trail, oldest first: a list of dicts (`seq`, `kind`, `from`,
+    /// `to`, `actor`, `channel`, `reason`, `at`, `prev_hash`, `hash`...).
+    fn audit_trail<'py>(&self, py: Python<'py>, action_id: &str) -> PyResult<Bound<'py, PyAny>> {
+        let id = parse_id(py, action_id)?;
+        let gateway = self.inner.clone();
+        let trail = runtime::block_on(py, async move { gateway.audit_trail(id).await })?;
+        let trail = trail.map_err(|e| errors::store(py, &e))?;
+        convert::serialize(py, &trail)
+    }
+
+    /// Marks a pending action as being discussed with a human (`QNA_MODE`), or, with
+    /// `on=False`, back to waiting. Returns its record; raises like `resolve`.
+    #[pyo3(signature = (action_id, on, *, by, channel = "python"))]
+    fn set_qna_mode<'py>(&self, py: Python<'py>, action_id: &str, on: bool, by: &str, channel: &str) -> PyResult<Bound<'py, PyAny>> {
+        let id = parse_id(py, action_id)?;
+        let (gateway, by, channel) = (self.inner.clone(), by.to_owned(), channel.to_owned());
+        let record = runtime::block_on(py, async move { gateway.set_qna_mode(id, on, &by, &channel).await })?;
+        record_or_raise(py, record)
+    }
+
+    /// Verifies and handles one Telnyx webhook (`POST /api/telnyx/webhook`) for this
+    /// gateway's `TelnyxApprover`: `headers` is any mapping with `items()`, `body` the raw
+    /// request body (bytes). Returns the HTTP status to answer with: 200 handled or
+    /// ignored, 401 bad signature or timestamp, 400 unreadable body, 502 a command to
+    /// Telnyx failed. Raises `ConfigError` when the approver is not a Telnyx one.
+    fn handle_telnyx_webhook(&self, py: Python<'_>, headers: &Bound<'_, PyAny>, body: &Bound<'_, PyAny>) -> PyResult<u16> {
+        telnyx::handle(py, self.telnyx_approver(py)?, headers, body)
+    }
+
+    /// `handle_telnyx_webhook` as an asyncio future.
+    fn _ahandle_telnyx_webhook<'py>(&self, py: Python<'py>, headers: &Bound<'py, PyAny>, body: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let approver = self.telnyx_approver(py)?.clone();
+        let (headers, body) = telnyx::request(headers, body)?;
+        aio::spawn(py, move |_context| async move {
+            let status = telnyx::status(approver.handle_webhook(&headers, &body).await);
+            Box::new(move |py: Python<'_>| Ok(status.into_pyobject(py)?.into_any().unbind())) as Outcome
+        })
+    }
+
+    /// The Groq scorer's counters (`calls`, `retries`, `cache_hits`, `failures`), or `None`
+    /// when the scorer is not the Groq one.
+    fn scorer_stats<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        self.groq.as_ref().map(|g| groq::stats_dict(py, g.stats())).transpose()
+    }
+
+    /// Where actions are kept: `"memory"`, `"sqlite"` or `"postgres"`.
+    #[getter]
+    fn store(&self) -> &'static str {
+        self.store
+    }
+
     /// Names of the packs this gateway enforces.
     #[getter]
     fn packs(&self) -> Vec<String> {
@@ -176,12 +273,21 @@ impl Gateway {
 
     fn __repr__(&self) -> String {
         format!(
-            "Gateway(packs={:?}, scorer={:?}, approver={:?}, escalation_timeout={})",
+            "Gateway(packs={:?}, scorer={:?}, approver={:?}, escalation_timeout={}, store={:?})",
             self.packs(),
             self.scorer(),
             self.approver(),
-            self.escalation_timeout()
+            self.escalation_timeout(),
+            self.store
         )
+    }
+}
+
+impl Gateway {
+    fn telnyx_approver(&self, py: Python<'_>) -> PyResult<&TelnyxVoiceApprover> {
+        self.telnyx.as_deref().ok_or_else(|| {
+            errors::new_err(py, Kind::Config, "this gateway has no Telnyx approver: build it with `approver=\"telnyx\"` or a `TelnyxApprover`")
+        })
     }
 }
 

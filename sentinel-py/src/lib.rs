@@ -11,14 +11,19 @@ mod convert;
 mod decision;
 mod errors;
 mod gateway;
+mod groq;
 mod runtime;
 mod scorer;
+mod store;
+mod telnyx;
 
 use pyo3::prelude::*;
 
 pub use approver::ApprovalHandle;
 pub use decision::Decision;
 pub use gateway::Gateway;
+pub use groq::GroqScorer;
+pub use telnyx::TelnyxApprover;
 
 /// The native module (private: import `sentinel_guard` instead).
 #[pymodule]
@@ -27,6 +32,8 @@ fn native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<Gateway>()?;
     module.add_class::<Decision>()?;
     module.add_class::<ApprovalHandle>()?;
+    module.add_class::<GroqScorer>()?;
+    module.add_class::<TelnyxApprover>()?;
     errors::register(module)?;
     runtime::install_hooks(module)?;
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;

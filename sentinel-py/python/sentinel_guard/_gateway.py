@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from typing import Any, Callable, Dict, Mapping, Optional, TypeVar, cast
+from typing import Any, Callable, Dict, Mapping, Optional, TypeVar, Union, cast
 
 from . import _native
 
@@ -14,16 +14,23 @@ F = TypeVar("F", bound=Callable[..., Any])
 class Gateway(_native.Gateway):
     """The safety gateway: decides about actions and runs guarded functions only when allowed.
 
-    ``Gateway(packs=None, scorer=None, approver=None, escalation_timeout=180.0)``
+    ``Gateway(packs=None, scorer=None, approver=None, escalation_timeout=180.0, store=None,
+    store_schema=None)``
 
     - ``packs``: ``None`` for the three seed packs (VaultKeeper, PrivacyShield, OpsGuard),
       or a list of built-in pack names, pack file paths and pack dicts.
-    - ``scorer``: ``None``/``"offline"`` (deterministic, no network), or an object with
+    - ``scorer``: ``None``/``"offline"`` (deterministic, no network); ``"groq"`` or a
+      ``GroqScorer(...)`` (the LLM scorer); or an object with
       ``assess(action) -> {"risk_score": int, "analysis": str}`` and optionally
       ``explain(action, assessment, question) -> str`` (``def`` or ``async def``).
-    - ``approver``: ``None`` (escalations wait for ``resolve``), or an object with
-      ``request(ticket)`` (``def`` or ``async def``) that starts asking a human and returns.
+    - ``approver``: ``None`` (escalations wait for ``resolve``); ``"telnyx"`` or a
+      ``TelnyxApprover(...)`` (phones the admin; webhooks go to ``handle_telnyx_webhook``);
+      or an object with ``request(ticket)`` (``def`` or ``async def``) that starts asking a
+      human and returns.
     - ``escalation_timeout``: seconds an escalated action waits for a human.
+    - ``store``: ``None`` (in memory), a database URL (``"sqlite://file.db"``,
+      ``"postgres://..."``) or a SQLite file path; ``store_schema``: a PostgreSQL schema.
+      With a database, pending approvals of earlier processes are recovered at once.
 
     Blocking methods release the GIL while they wait; ``a*`` methods never block the event
     loop. One gateway may be shared by many threads and tasks.
@@ -41,6 +48,10 @@ class Gateway(_native.Gateway):
         if inspect.isawaitable(result):
             result = await result
         return result
+
+    async def ahandle_telnyx_webhook(self, headers: Mapping[str, str], body: Union[bytes, str]) -> int:
+        """``handle_telnyx_webhook`` for asyncio (FastAPI, Starlette): returns the HTTP status."""
+        return await self._ahandle_telnyx_webhook(headers, body)
 
     def guarded(
         self,

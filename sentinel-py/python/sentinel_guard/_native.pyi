@@ -10,6 +10,8 @@ __all__ = [
     "Gateway",
     "Decision",
     "ApprovalHandle",
+    "GroqScorer",
+    "TelnyxApprover",
     "SentinelError",
     "InvalidActionError",
     "ActionTypeError",
@@ -59,6 +61,67 @@ class ApprovalHandle:
     def action_id(self) -> str: ...
     def resolve(self, *, approved: bool, by: str, channel: str = "python", reason: str = "") -> Dict[str, Any]: ...
 
+@final
+class GroqScorer:
+    """The Groq (OpenAI-compatible) LLM risk scorer, configured. ``None`` settings come from
+    ``GROQ_API_KEY``, ``GROQ_BASE_URL``, ``GROQ_MODEL``, then the defaults."""
+
+    def __new__(
+        cls,
+        api_key: Optional[str] = None,
+        *,
+        base_url: Optional[str] = None,
+        model: Optional[str] = None,
+        timeout: float = 15.0,
+        connect_timeout: float = 5.0,
+        deadline: float = 30.0,
+        max_retries: int = 2,
+        retry_backoff: float = 0.25,
+        concurrency: int = 8,
+        cache_ttl: Optional[float] = None,
+        redact_paths: Sequence[str] = ...,
+    ) -> "GroqScorer": ...
+    @property
+    def base_url(self) -> str: ...
+    @property
+    def model(self) -> str: ...
+    def stats(self) -> Dict[str, int]: ...
+
+_Headers = Mapping[str, str]
+
+@final
+class TelnyxApprover:
+    """The Telnyx voice approver, configured. Each ``None`` setting comes from its
+    environment variable (``TELNYX_API_KEY``, ``TELNYX_CONNECTION_ID``,
+    ``TELNYX_PHONE_NUMBER``, ``ADMIN_PHONE_NUMBER``, ``TELNYX_PUBLIC_KEY``,
+    ``SENTINEL_PUBLIC_URL``, ``TELNYX_API_BASE``, ``TELNYX_APPROVAL_PIN``...), then the default."""
+
+    def __new__(
+        cls,
+        *,
+        api_key: Optional[str] = None,
+        connection_id: Optional[str] = None,
+        from_number: Optional[str] = None,
+        admin_number: Optional[str] = None,
+        public_key: Optional[str] = None,
+        public_url: Optional[str] = None,
+        api_base: Optional[str] = None,
+        pin: Optional[str] = None,
+        gather_timeout: Optional[int] = None,
+        max_replays: Optional[int] = None,
+        ring_timeout: Optional[int] = None,
+        call_time_limit: Optional[int] = None,
+        voice: Optional[str] = None,
+        language: Optional[str] = None,
+    ) -> "TelnyxApprover": ...
+    @property
+    def admin_number(self) -> str: ...
+    @property
+    def api_base(self) -> str: ...
+    @property
+    def webhook_url(self) -> Optional[str]: ...
+    def handle_webhook(self, headers: _Headers, body: Union[bytes, str]) -> int: ...
+
 @disjoint_base
 class Gateway:
     """The native gateway; use ``sentinel_guard.Gateway``."""
@@ -69,6 +132,8 @@ class Gateway:
         scorer: Optional[object] = None,
         approver: Optional[object] = None,
         escalation_timeout: float = 180.0,
+        store: Union[None, str, "os.PathLike[str]"] = None,
+        store_schema: Optional[str] = None,
     ) -> "Gateway": ...
     def evaluate(self, action: Mapping[str, Any]) -> Decision: ...
     def _aevaluate(self, action: Mapping[str, Any]) -> "asyncio.Future[Decision]": ...
@@ -79,6 +144,13 @@ class Gateway:
     ) -> Dict[str, Any]: ...
     def status(self, action_id: str) -> Dict[str, Any]: ...
     def explain(self, action_id: str, question: str) -> str: ...
+    def audit_trail(self, action_id: str) -> List[Dict[str, Any]]: ...
+    def set_qna_mode(self, action_id: str, on: bool, *, by: str, channel: str = "python") -> Dict[str, Any]: ...
+    def handle_telnyx_webhook(self, headers: _Headers, body: Union[bytes, str]) -> int: ...
+    def _ahandle_telnyx_webhook(self, headers: _Headers, body: Union[bytes, str]) -> "asyncio.Future[int]": ...
+    def scorer_stats(self) -> Optional[Dict[str, int]]: ...
+    @property
+    def store(self) -> str: ...
     @property
     def packs(self) -> List[str]: ...
     @property

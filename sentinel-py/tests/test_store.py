@@ -1,0 +1,124 @@
+"""Durable stores as configuration: SQLite files and PostgreSQL (from DATABASE_URL)."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import threading
+import time
+import uuid
+from typing import Any, Dict, List
+
+import pytest
+
+from conftest import FORBIDDEN, RISKY, SAFE
+import sentinel_guard as sg
+
+
+def test_sqlite_file_keeps_decisions_and_audit(tmp_path: pathlib.Path) -> None:
+    db = tmp_path / "sentinel.db"
+    first = sg.Gateway(store=db, escalation_timeout=60)
+    assert first.store == "sqlite"
+    assert first.guard(SAFE, lambda: "ok") == "ok"
+    with pytest.raises(sg.Denied) as denied:
+        first.guard(FORBIDDEN, lambda: None)
+    with pytest.raises(sg.ApprovalTimeout):
+        sg.Gateway(store=f"sqlite://{db}", escalation_timeout=0.05).guard(RISKY, lambda: None)
+    pending = first.evaluate(RISKY)  # evaluate records nothing
+    with pytest.raises(sg.UnknownActionError):
+        first.status(pending.action_id)
+    trail = first.audit_trail(str(denied.value.action_id))
+    del first
+
+    second = sg.Gateway(store=str(db))  # a new process would see the same
+    record = second.status(str(denied.value.action_id))
+    assert record["state"] == "DECLINED" and record["decision"]["rules"]
+    assert second.audit_trail(str(denied.value.action_id)) == trail
+    kinds = [(e["from"], e["to"]) for e in trail]
+    assert kinds[0] == (None, "RECEIVED") and kinds[-1][1] == "DECLINED"
+    assert all(later["prev_hash"] == earlier["hash"] for earlier, later in zip(trail, trail[1:]))
+
+
+def test_idempotent_retry_on_a_second_gateway(tmp_path: pathlib.Path) -> None:
+    db = tmp_path / "retries.db"
+    keyed = dict(SAFE, idempotency_key="invoice-42")
+    runs: List[str] = []
+    first = sg.Gateway(store=db)
+    assert first.guard(keyed, lambda: runs.append("paid") or "paid") == "paid"
+    second = sg.Gateway(store=db)
+    with pytest.raises(sg.AlreadyExecuted) as again:
+        second.guard(keyed, lambda: runs.append("paid twice"))
+    assert runs == ["paid"]
+    assert second.audit_trail(str(again.value.action_id))[-1]["kind"] == "execution"
+    assert first.status(str(again.value.action_id))["executed_at"]
+    with pytest.raises(sg.ConflictError):  # same key, different action
+        second.guard(dict(keyed, payload={"amount": 121, "vendor": "AWS"}), lambda: None)
+
+
+def test_pending_approval_survives_a_restart(tmp_path: pathlib.Path) -> None:
+    db = tmp_path / "pending.db"
+    first = sg.Gateway(store=db, escalation_timeout=60)
+    out: Dict[str, Any] = {}
+    waiter = threading.Thread(target=lambda: out.update(result=first.guard(RISKY, lambda: "paid")))
+    waiter.start()
+    action_id = wait_for_pending(first, db)
+    second = sg.Gateway(store=db, escalation_timeout=60)  # recovers the pending action
+    assert second.set_qna_mode(action_id, True, by="alice")["state"] == "QNA_MODE"
+    assert second.set_qna_mode(action_id, False, by="alice")["state"] == "BLOCKED_AWAITING_AUTH"
+    second.resolve(action_id, approved=True, by="alice", channel="web")
+    waiter.join(10)  # SQLite has no NOTIFY: the waiting guard looks every second
+    assert out == {"result": "paid"}
+
+
+def wait_for_pending(gw: sg.Gateway, db: pathlib.Path) -> str:
+    import sqlite3
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with sqlite3.connect(db) as conn:
+            rows = conn.execute("SELECT id FROM sentinel_actions WHERE state = 'BLOCKED_AWAITING_AUTH'").fetchall()
+        if rows:
+            return str(rows[0][0])
+        time.sleep(0.02)
+    raise AssertionError("no pending action")
+
+
+def test_store_settings_are_checked(tmp_path: pathlib.Path) -> None:
+    assert sg.Gateway().store == "memory"
+    with pytest.raises(sg.ConfigError, match="store_schema"):
+        sg.Gateway(store=tmp_path / "x.db", store_schema="s")
+    with pytest.raises(sg.ConfigError, match="store_schema"):
+        sg.Gateway(store_schema="s")
+    with pytest.raises(sg.ConfigError, match="unsupported database url") as info:
+        sg.Gateway(store="mysql://root:hunter2@db/x")
+    assert "hunter2" not in str(info.value)
+    with pytest.raises(sg.ConfigError, match="schema name"):
+        sg.Gateway(store="postgres://root:hunter2@127.0.0.1:1/x", store_schema="no-dashes")
+    with pytest.raises(TypeError):
+        sg.Gateway(store=42)
+
+
+@pytest.mark.skipif(not os.environ.get("DATABASE_URL"), reason="DATABASE_URL is not set (PostgreSQL tests need a server)")
+def test_postgres_resolve_on_one_gateway_releases_a_guard_on_another() -> None:
+    url = os.environ["DATABASE_URL"]
+    schema = f"py_{uuid.uuid4().hex[:12]}"
+    other = sg.Gateway(store=url, store_schema=schema, escalation_timeout=60)
+    assert other.store == "postgres"
+    requested: List[str] = []
+
+    class Recorder:
+        def request(self, ticket: Dict[str, Any]) -> None:
+            requested.append(ticket["action_id"])
+
+    waiting = sg.Gateway(store=url, store_schema=schema, approver=Recorder(), escalation_timeout=60)
+    out: Dict[str, Any] = {}
+    thread = threading.Thread(target=lambda: out.update(result=waiting.guard(RISKY, lambda: "paid")))
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not requested:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    other.resolve(requested[0], approved=True, by="bob", channel="web")
+    thread.join(10)
+    assert out == {"result": "paid"}
+    assert other.status(requested[0])["approval"]["by"] == "bob"
