@@ -201,3 +201,36 @@ async fn an_approval_is_bound_to_the_packs_it_was_decided_under() {
         )
     );
 }
+
+#[tokio::test]
+async fn recover_decides_actions_left_half_decided() {
+    let store = std::sync::Arc::new(sentinel_core::MemoryStore::new());
+    // A submit that died after recording the action, before deciding it.
+    let id = ActionId::new();
+    sentinel_core::Store::create(store.as_ref(), id, &payment(9))
+        .await
+        .unwrap();
+    assert_eq!(
+        sentinel_core::Store::get(store.as_ref(), id)
+            .await
+            .unwrap()
+            .state,
+        State::Analyzing
+    );
+
+    // A live process may still be deciding it: a recent action is left alone.
+    let patient = Gateway::builder().store_arc(store.clone()).build().unwrap();
+    patient.recover().await.unwrap();
+    assert_eq!(patient.status(id).await.unwrap().state, State::Analyzing);
+
+    let gw = Gateway::builder()
+        .store_arc(store)
+        .analysis_timeout(Duration::ZERO)
+        .build()
+        .unwrap();
+    assert_eq!(gw.recover().await.unwrap(), 1);
+    let record = gw.status(id).await.unwrap();
+    assert_eq!(record.state, State::BlockedAwaitingAuth);
+    assert!(record.deadline.is_some());
+    assert_eq!(record.decision.unwrap().risk_score, 95);
+}

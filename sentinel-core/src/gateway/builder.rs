@@ -23,6 +23,7 @@ pub struct GatewayBuilder {
     store: Arc<dyn Store>,
     escalation_timeout: Duration,
     poll_interval: Duration,
+    analysis_timeout: Duration,
     unmatched: Unmatched,
     on_scorer_error: OnScorerError,
 }
@@ -97,6 +98,15 @@ impl GatewayBuilder {
         self
     }
 
+    /// How long an action may stay `ANALYZING` before [`Gateway::recover`] treats its
+    /// decision as abandoned and decides it again. Default 120 s (longer than any scorer
+    /// deadline, so a live process is never second-guessed).
+    #[must_use]
+    pub fn analysis_timeout(mut self, timeout: Duration) -> Self {
+        self.analysis_timeout = timeout;
+        self
+    }
+
     /// What to do with actions no pack applies to. Default: [`Unmatched::Escalate`].
     #[must_use]
     pub fn unmatched(mut self, unmatched: Unmatched) -> Self {
@@ -137,6 +147,7 @@ impl GatewayBuilder {
                 store: self.store,
                 escalation_timeout: self.escalation_timeout,
                 poll_interval: self.poll_interval.max(Duration::from_millis(10)),
+                analysis_timeout: self.analysis_timeout,
                 events,
                 waiters: Mutex::new(HashMap::new()),
                 listening: std::sync::OnceLock::new(),
@@ -155,6 +166,7 @@ impl Gateway {
             store: Arc::new(MemoryStore::new()),
             escalation_timeout: Duration::from_secs(180),
             poll_interval: DEFAULT_POLL,
+            analysis_timeout: Duration::from_secs(120),
             unmatched: Unmatched::default(),
             on_scorer_error: OnScorerError::default(),
         }

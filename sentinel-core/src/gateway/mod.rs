@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::{Notify, broadcast};
+use tracing::Instrument;
 
 use crate::action::{Action, ActionId};
 use crate::approver::{ApprovalHandle, ApprovalRequest, Approver, Resolution};
@@ -62,6 +63,7 @@ pub(crate) struct Inner {
     store: Arc<dyn Store>,
     escalation_timeout: Duration,
     poll_interval: Duration,
+    analysis_timeout: Duration,
     events: broadcast::Sender<AuditEvent>,
     waiters: Mutex<HashMap<ActionId, Arc<Notify>>>,
     /// Set once the store's change feed is forwarded to the waiters.
@@ -124,15 +126,24 @@ impl Gateway {
     /// Records an action, decides, and when a human must decide, starts the approver.
     /// Returns at once; an escalated action is `BLOCKED_AWAITING_AUTH` until resolved or
     /// expired.
+    ///
+    /// Run it to completion: a caller that drops it midway (e.g. a cancelled request)
+    /// leaves the action `ANALYZING` until [`recover`](Self::recover) decides it again.
+    /// Servers should submit from a task of their own.
     pub async fn submit(&self, action: Action) -> Result<Ticket, SubmitError> {
         let id = ActionId::new();
-        let inner = &self.inner;
-        match inner.store.create(id, &action).await? {
+        match self.inner.store.create(id, &action).await? {
             Created::Existing(record) => return Ok(replayed_ticket(record)),
             Created::New(_, events) => events.into_iter().for_each(|e| self.publish(e)),
         }
         let span = tracing::info_span!("action", action_id = %id, agent = %action.agent_id, action = %action.action);
-        let _enter = span.enter();
+        self.settle(id, action).instrument(span).await
+    }
+
+    /// Decides about a recorded, `ANALYZING` action and, when a human must decide, starts
+    /// the approver.
+    async fn settle(&self, id: ActionId, action: Action) -> Result<Ticket, SubmitError> {
+        let inner = &self.inner;
         let decision = inner.pipeline.decide(id, &action).await;
         tracing::info!(risk = decision.risk_score, status = %decision.status, rules = ?decision.rules, "decided");
 

@@ -126,11 +126,35 @@ impl Gateway {
     }
 
     /// Picks up where a previous process left off: expiries of pending actions are
-    /// scheduled again from their stored deadlines (those already past expire now), and
-    /// waiting guards wake on changes made elsewhere. Call once at start with a durable
-    /// store. Returns the number of actions still pending.
+    /// scheduled again from their stored deadlines (those already past expire now), actions
+    /// left `ANALYZING` for longer than the analysis timeout (their process died or gave up
+    /// mid-decision) are decided again, and waiting guards wake on changes made elsewhere.
+    /// Call once at start with a durable store. Returns the number of actions pending.
     pub async fn recover(&self) -> Result<usize, StoreError> {
         self.listen_to_store();
+        let stale = Utc::now()
+            - chrono::Duration::from_std(self.inner.analysis_timeout)
+                .unwrap_or(chrono::Duration::MAX);
+        for record in self
+            .inner
+            .store
+            .in_states(&[State::Received, State::Analyzing])
+            .await?
+        {
+            if record.updated_at > stale {
+                continue; // Another process may still be deciding it.
+            }
+            if record.state == State::Received {
+                let step = Transition::new(State::Analyzing, SYSTEM, "recovery", "");
+                if self.transition(record.id, step).await.is_err() {
+                    continue;
+                }
+            }
+            tracing::info!(action_id = %record.id, "deciding an action left half-decided");
+            if let Err(e) = self.settle(record.id, record.action).await {
+                tracing::warn!(action_id = %record.id, error = %e, "could not decide a recovered action");
+            }
+        }
         let pending = self.inner.store.pending().await?;
         let mut still = 0;
         for record in &pending {

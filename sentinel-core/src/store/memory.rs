@@ -12,6 +12,7 @@ use super::{
 };
 use crate::action::{Action, ActionId};
 use crate::error::StoreError;
+use crate::state::State;
 
 /// Keeps everything in memory. Safe to share between threads and tasks.
 #[derive(Debug, Default)]
@@ -140,16 +141,16 @@ impl Store for MemoryStore {
         Ok(inner.latest.and_then(|id| inner.records.get(&id).cloned()))
     }
 
-    async fn pending(&self) -> Result<Vec<ActionRecord>, StoreError> {
+    async fn in_states(&self, states: &[State]) -> Result<Vec<ActionRecord>, StoreError> {
         let inner = self.lock()?;
-        let mut pending: Vec<_> = inner
+        let mut found: Vec<_> = inner
             .records
             .values()
-            .filter(|r| r.state.is_pending())
+            .filter(|r| states.contains(&r.state))
             .cloned()
             .collect();
-        pending.sort_by_key(|r| r.id);
-        Ok(pending)
+        found.sort_by_key(|r| r.id);
+        Ok(found)
     }
 
     async fn audit_log(&self, after: u64, limit: usize) -> Result<Vec<AuditEvent>, StoreError> {

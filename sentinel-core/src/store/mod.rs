@@ -224,8 +224,14 @@ pub trait Store: Send + Sync + 'static {
     /// The most recently received action.
     async fn latest(&self) -> Result<Option<ActionRecord>, StoreError>;
 
+    /// Actions in any of `states`, oldest first.
+    async fn in_states(&self, states: &[State]) -> Result<Vec<ActionRecord>, StoreError>;
+
     /// Actions waiting for a human, oldest first.
-    async fn pending(&self) -> Result<Vec<ActionRecord>, StoreError>;
+    async fn pending(&self) -> Result<Vec<ActionRecord>, StoreError> {
+        self.in_states(&[State::BlockedAwaitingAuth, State::QnaMode])
+            .await
+    }
 
     /// Up to `limit` events of the whole audit log with `seq > after`, in `seq` order (for
     /// verifying the hash chain with [`chain::verify`]).

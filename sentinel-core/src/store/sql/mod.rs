@@ -20,6 +20,7 @@ use super::{
 };
 use crate::action::{Action, ActionId};
 use crate::error::StoreError;
+use crate::state::State;
 use rows::{ACTION_COLUMNS, AUDIT_COLUMNS, backend, kind_name, opt_time_text, to_json};
 
 /// A store on SQLite or PostgreSQL, chosen by the URL:
@@ -388,13 +389,20 @@ impl Store for SqlStore {
         .transpose()
     }
 
-    async fn pending(&self) -> Result<Vec<ActionRecord>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {ACTION_COLUMNS} FROM sentinel_actions WHERE state IN ('BLOCKED_AWAITING_AUTH', 'QNA_MODE') ORDER BY id"
-        ))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(backend)?;
+    async fn in_states(&self, states: &[State]) -> Result<Vec<ActionRecord>, StoreError> {
+        if states.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (1..=states.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT {ACTION_COLUMNS} FROM sentinel_actions WHERE state IN ({}) ORDER BY id",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for state in states {
+            query = query.bind(state.as_str());
+        }
+        let rows = query.fetch_all(&self.pool).await.map_err(backend)?;
         rows.iter().map(rows::record).collect()
     }
 
