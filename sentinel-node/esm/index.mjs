@@ -6,6 +6,7 @@ export const {
   Gateway,
   SentinelError,
   InputError,
+  ConfigError,
   PolicyError,
   DeniedError,
   TimeoutError,

@@ -22,6 +22,16 @@ pub fn failure(message: impl Into<String>) -> napi::Error {
     napi::Error::new(Status::GenericFailure, message.into())
 }
 
+/// A bad scorer, approver or store setting (or its environment variable): becomes a
+/// `ConfigError` (`SENTINEL_CONFIG`) whose `setting` is the backquoted name that follows
+/// the fixed prefix. Callers never put a secret's value in `message`.
+pub fn config_error(setting: &str, message: impl std::fmt::Display) -> napi::Error {
+    failure(format!("{CONFIG_PREFIX}`{setting}`: {message}"))
+}
+
+/// How every configuration error message starts (the TypeScript layer keys on it).
+pub const CONFIG_PREFIX: &str = "invalid configuration ";
+
 /// A gateway that cannot be built: a bad setting is bad input; a pack that does not load
 /// is a policy error (`GenericFailure`, message naming pack, rule and JSON pointer).
 pub fn build_error(e: BuildError) -> napi::Error {

@@ -11,7 +11,11 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use napi_derive::napi;
-use sentinel_core::{Gateway, GuardError, OnScorerError, Pack, Unmatched};
+use sentinel_core::groq::GroqScorer;
+use sentinel_core::{
+    Approver, Gateway, GatewayBuilder, GuardError, OnScorerError, Pack, RiskScorer,
+    TelnyxVoiceApprover, Unmatched,
+};
 
 use crate::approver::{ApprovalCall, JsApprover};
 use napi::Status;
@@ -22,8 +26,13 @@ use crate::callback::{CallbackReply, with_cause};
 use crate::codec::encode;
 use crate::convert::{ResolutionInput, parse_action, parse_id};
 use crate::decision::{ActionStatus, Decision};
-use crate::errors::{GuardOutcome, build_error, failure, input_error, resolve_error, store_error};
+use crate::errors::{
+    GuardOutcome, build_error, config_error, failure, input_error, resolve_error, store_error,
+};
+use crate::groq::GroqOptions;
 use crate::scorer::{AssessCall, ExplainCall, JsScorer};
+use crate::store::StoreSpec;
+use crate::telnyx::TelnyxOptions;
 
 /// Where a pack comes from: exactly one field is set.
 #[napi(object)]
@@ -53,13 +62,67 @@ pub struct NativeOptions {
     pub scorer_name: Option<String>,
     /// The JS approver's name (with `request`).
     pub approver_name: Option<String>,
+    /// The Groq (OpenAI-compatible) LLM scorer instead of the built-in one; `{}` reads
+    /// everything from the environment.
+    pub groq: Option<GroqOptions>,
+    /// The Telnyx voice approver; `{}` reads everything from the environment.
+    pub telnyx: Option<TelnyxOptions>,
+    /// A durable store: `sqlite://file`, a SQLite file path, or `postgres://...`; default
+    /// in memory. Opened by `open()`.
+    pub store: Option<String>,
+    /// With a PostgreSQL `store`: keep the tables in this schema (created if missing).
+    pub store_schema: Option<String>,
+}
+
+/// What a core gateway is built from, kept to build it again on the durable store.
+pub struct Parts {
+    packs: Vec<Pack>,
+    scorer: Option<Arc<dyn RiskScorer>>,
+    approver: Option<Arc<dyn Approver>>,
+    escalation_timeout: Option<Duration>,
+    unmatched: Unmatched,
+    on_scorer_error: OnScorerError,
+}
+
+impl Parts {
+    /// A core builder with these settings and the in-memory store.
+    pub fn builder(&self) -> GatewayBuilder {
+        let mut b = Gateway::builder()
+            .packs(self.packs.iter().cloned())
+            .unmatched(self.unmatched)
+            .on_scorer_error(self.on_scorer_error);
+        if let Some(timeout) = self.escalation_timeout {
+            b = b.escalation_timeout(timeout);
+        }
+        if let Some(scorer) = &self.scorer {
+            b = b.scorer_arc(Arc::clone(scorer));
+        }
+        if let Some(approver) = &self.approver {
+            b = b.approver_arc(Arc::clone(approver));
+        }
+        b
+    }
 }
 
 /// The safety gateway. Construct it through the `Gateway` class of `sentinel-guard`.
+///
+/// With a durable `store`, the gateway that records actions is built by `open()`; until
+/// then an in-memory twin with the same settings answers the getters and `evaluate`
+/// (which records nothing), and the other methods refuse.
 #[napi]
 pub struct NativeGateway {
-    inner: Gateway,
+    preview: Gateway,
+    /// The gateway on the durable store, once `open()` built it.
+    pub(crate) durable: tokio::sync::OnceCell<Gateway>,
+    /// The settings, for `open()`.
+    pub(crate) parts: Parts,
+    /// The durable store, when one is configured.
+    pub(crate) store: Option<StoreSpec>,
     sync_ok: bool,
+    /// The Groq scorer, when configured (for its counters).
+    pub(crate) groq: Option<Arc<GroqScorer>>,
+    /// The Telnyx approver, when configured (for its webhooks).
+    pub(crate) telnyx: Option<TelnyxVoiceApprover>,
 }
 
 #[napi]
@@ -95,54 +158,114 @@ impl NativeGateway {
         >,
     ) -> napi::Result<Self> {
         let options = options.unwrap_or_default();
-        let mut builder = Gateway::builder();
-        if let Some(sources) = &options.packs {
-            builder = builder.packs(load_packs(sources)?);
-        }
-        if let Some(ms) = options.escalation_timeout_ms {
-            if !ms.is_finite() || ms <= 0.0 {
+        let store = StoreSpec::parse(options.store.as_deref(), options.store_schema.clone())?;
+        let packs = match &options.packs {
+            Some(sources) => load_packs(sources)?,
+            None => Pack::seed_packs().map_err(|e| failure(e.to_string()))?,
+        };
+        let escalation_timeout = match options.escalation_timeout_ms {
+            Some(ms) if !ms.is_finite() || ms <= 0.0 => {
                 return Err(input_error(format!(
                     "option `escalationTimeoutMs` must be a positive number, found `{ms}`"
                 )));
             }
-            builder = builder.escalation_timeout(Duration::from_secs_f64(ms / 1000.0));
-        }
-        builder = match options.unmatched.as_deref() {
-            None | Some("escalate") => builder.unmatched(Unmatched::Escalate),
-            Some("deny") => builder.unmatched(Unmatched::Deny),
-            Some("score") => builder.unmatched(Unmatched::Score),
+            Some(ms) => Some(Duration::from_secs_f64(ms / 1000.0)),
+            None => None,
+        };
+        let unmatched = match options.unmatched.as_deref() {
+            None | Some("escalate") => Unmatched::Escalate,
+            Some("deny") => Unmatched::Deny,
+            Some("score") => Unmatched::Score,
             Some(other) => {
                 return Err(input_error(format!(
                     "option `unmatched` must be `escalate`, `deny` or `score`, found `{other}`"
                 )));
             }
         };
-        builder = match options.on_scorer_error.as_deref() {
-            None | Some("escalate") => builder.on_scorer_error(OnScorerError::Escalate),
-            Some("deny") => builder.on_scorer_error(OnScorerError::Deny),
+        let on_scorer_error = match options.on_scorer_error.as_deref() {
+            None | Some("escalate") => OnScorerError::Escalate,
+            Some("deny") => OnScorerError::Deny,
             Some(other) => {
                 return Err(input_error(format!(
                     "option `onScorerError` must be `escalate` or `deny`, found `{other}`"
                 )));
             }
         };
-        let sync_ok = assess.is_none();
-        if let Some(assess) = assess {
-            let name = options
-                .scorer_name
-                .clone()
-                .unwrap_or_else(|| "js".to_owned());
-            builder = builder.scorer_arc(Arc::new(JsScorer::new(name, assess, explain)));
+        let groq = options.groq.as_ref().map(crate::groq::build).transpose()?;
+        let scorer: Option<Arc<dyn RiskScorer>> = match (assess, &groq) {
+            (Some(_), Some(_)) => {
+                return Err(config_error(
+                    "scorer",
+                    "give either a scorer object or `groq`, not both",
+                ));
+            }
+            (Some(assess), None) => {
+                let name = options
+                    .scorer_name
+                    .clone()
+                    .unwrap_or_else(|| "js".to_owned());
+                Some(Arc::new(JsScorer::new(name, assess, explain)))
+            }
+            (None, Some(groq)) => Some(Arc::clone(groq) as Arc<dyn RiskScorer>),
+            (None, None) => None,
+        };
+        let sync_ok = scorer.is_none();
+        let telnyx = options
+            .telnyx
+            .as_ref()
+            .map(|t| crate::telnyx::build(t, &packs))
+            .transpose()?;
+        let approver: Option<Arc<dyn Approver>> = match (request, &telnyx) {
+            (Some(_), Some(_)) => {
+                return Err(config_error(
+                    "approver",
+                    "give either an approver object or `telnyx`, not both",
+                ));
+            }
+            (Some(request), None) => {
+                let name = options
+                    .approver_name
+                    .clone()
+                    .unwrap_or_else(|| "js".to_owned());
+                Some(Arc::new(JsApprover::new(name, request)))
+            }
+            (None, Some(telnyx)) => Some(Arc::new(telnyx.clone())),
+            (None, None) => None,
+        };
+        let parts = Parts {
+            packs,
+            scorer,
+            approver,
+            escalation_timeout,
+            unmatched,
+            on_scorer_error,
+        };
+        let preview = parts.builder().build().map_err(build_error)?;
+        Ok(Self {
+            preview,
+            durable: tokio::sync::OnceCell::new(),
+            parts,
+            store,
+            sync_ok,
+            groq,
+            telnyx,
+        })
+    }
+
+    /// The gateway that records actions: the durable one once opened.
+    pub(crate) fn gateway(&self) -> napi::Result<&Gateway> {
+        match (&self.store, self.durable.get()) {
+            (None, _) => Ok(&self.preview),
+            (Some(_), Some(durable)) => Ok(durable),
+            (Some(_), None) => Err(failure(
+                "the gateway's store is not open yet: `await gateway.ready()` first",
+            )),
         }
-        if let Some(request) = request {
-            let name = options
-                .approver_name
-                .clone()
-                .unwrap_or_else(|| "js".to_owned());
-            builder = builder.approver_arc(Arc::new(JsApprover::new(name, request)));
-        }
-        let inner = builder.build().map_err(build_error)?;
-        Ok(Self { inner, sync_ok })
+    }
+
+    /// The gateway that decides without recording: either one.
+    fn deciding(&self) -> &Gateway {
+        self.durable.get().unwrap_or(&self.preview)
     }
 
     /// Decides about a wire-form action (JSON text) without recording or running anything.
@@ -150,7 +273,7 @@ impl NativeGateway {
     /// Resolves to the decision in the compact encoding of `codec.rs`.
     pub async fn evaluate(&self, action: String) -> napi::Result<String> {
         let action = parse_action(&action)?;
-        let (decision, cause_id) = with_cause(self.inner.evaluate(&action)).await;
+        let (decision, cause_id) = with_cause(self.deciding().evaluate(&action)).await;
         Ok(encode(&decision, cause_id))
     }
 
@@ -165,7 +288,7 @@ impl NativeGateway {
             ));
         }
         let action = parse_action(&action)?;
-        match poll_once(self.inner.evaluate(&action)) {
+        match poll_once(self.deciding().evaluate(&action)) {
             Some(decision) => Ok(encode(&decision, None)),
             None => Err(failure(
                 "evaluation did not complete synchronously; use `evaluate`",
@@ -179,7 +302,8 @@ impl NativeGateway {
     #[napi]
     pub async fn authorize(&self, action: String) -> napi::Result<GuardOutcome> {
         let action = parse_action(&action)?;
-        let (result, cause_id) = with_cause(self.inner.authorize(action)).await;
+        let gateway = self.gateway()?;
+        let (result, cause_id) = with_cause(gateway.authorize(action)).await;
         Ok(match result {
             Ok(permit) => GuardOutcome {
                 action_id: permit.action_id.to_string(),
@@ -198,8 +322,7 @@ impl NativeGateway {
                 };
                 let mut outcome = GuardOutcome::refused(e, cause_id);
                 if let Some(id) = id {
-                    outcome.decision = self
-                        .inner
+                    outcome.decision = gateway
                         .status(id)
                         .await
                         .ok()
@@ -220,7 +343,7 @@ impl NativeGateway {
     ) -> napi::Result<ActionStatus> {
         let id = parse_id(&action_id)?;
         let record = self
-            .inner
+            .gateway()?
             .resolve(id, resolution.into())
             .await
             .map_err(resolve_error)?;
@@ -231,7 +354,7 @@ impl NativeGateway {
     #[napi]
     pub async fn status(&self, action_id: String) -> napi::Result<ActionStatus> {
         let id = parse_id(&action_id)?;
-        let record = self.inner.status(id).await.map_err(store_error)?;
+        let record = self.gateway()?.status(id).await.map_err(store_error)?;
         Ok(record.into())
     }
 
@@ -239,13 +362,16 @@ impl NativeGateway {
     #[napi]
     pub async fn explain(&self, action_id: String, question: String) -> napi::Result<String> {
         let id = parse_id(&action_id)?;
-        self.inner.explain(id, &question).await.map_err(store_error)
+        self.gateway()?
+            .explain(id, &question)
+            .await
+            .map_err(store_error)
     }
 
     /// The names of the packs this gateway enforces.
     #[napi(getter)]
     pub fn pack_names(&self) -> Vec<String> {
-        self.inner
+        self.preview
             .packs()
             .iter()
             .map(|p| p.name().to_owned())
@@ -255,19 +381,19 @@ impl NativeGateway {
     /// The scorer's name.
     #[napi(getter)]
     pub fn scorer_name(&self) -> String {
-        self.inner.scorer_name().to_owned()
+        self.preview.scorer_name().to_owned()
     }
 
     /// The approver's name, when one is configured.
     #[napi(getter)]
     pub fn approver_name(&self) -> Option<String> {
-        self.inner.approver_name().map(str::to_owned)
+        self.preview.approver_name().map(str::to_owned)
     }
 
     /// The escalation timeout in milliseconds.
     #[napi(getter)]
     pub fn escalation_timeout_ms(&self) -> f64 {
-        self.inner.escalation_timeout().as_secs_f64() * 1000.0
+        self.preview.escalation_timeout().as_secs_f64() * 1000.0
     }
 }
 

@@ -11,13 +11,20 @@
 //! Modules mirror the core: [`gateway`] (the exported class), [`decision`] (the JS shape
 //! of decisions and records), [`errors`] (core errors as JS errors), [`scorer`] and
 //! [`approver`] (JS callbacks behind the core traits), [`convert`] (actions, ids,
-//! resolutions), [`codec`] (the compact decision encoding of the hot path) and [`callback`] (the shared machinery for calling JS from Rust).
+//! resolutions), [`codec`] (the compact decision encoding of the hot path), [`callback`]
+//! (the shared machinery for calling JS from Rust), and configuration of the core's own
+//! implementations: [`groq`] (the LLM scorer), [`telnyx`] (the voice approver and its
+//! webhook), [`store`] (SQLite and PostgreSQL) and [`audit`] (the audit trail).
 
 pub mod approver;
+pub mod audit;
 pub mod callback;
 pub mod codec;
 pub mod convert;
 pub mod decision;
 pub mod errors;
 pub mod gateway;
+pub mod groq;
 pub mod scorer;
+pub mod store;
+pub mod telnyx;

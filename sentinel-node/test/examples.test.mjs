@@ -27,3 +27,8 @@ test('ai-sdk-tool.mjs: a guarded tool refuses in a way the model can read', () =
   assert.match(out, /"receipt":"rcpt-unknowncorp-10000"/);
   assert.match(out, /"refused":"Declined by alice via slack: too large for an agent\./);
 });
+
+test('voice-server.mjs (needs real credentials to run) is valid JavaScript', () => {
+  const out = spawnSync(process.execPath, ['--check', 'voice-server.mjs'], { cwd: examples, encoding: 'utf8' });
+  assert.equal(out.status, 0, out.stderr);
+});

@@ -60,3 +60,32 @@ test('a gateway that is never used does not hold the process', () => {
   assert.equal(status, 0);
   assert.ok(ms < 5000, `took ${ms} ms`);
 });
+
+test('durable stores and the core scorer and approver do not hold the process', () => {
+  const { status, signal, stdout, stderr, ms } = run(`
+    import { mkdtempSync } from 'node:fs';
+    import { tmpdir } from 'node:os';
+    import { join } from 'node:path';
+    import { generateKeyPairSync } from 'node:crypto';
+    import { Gateway } from 'sentinel-guard';
+    const der = generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'der' });
+    const file = join(mkdtempSync(join(tmpdir(), 'sentinel-exit-')), 's.db');
+    const pg = process.env.DATABASE_URL;
+    const stores = [file, ...(pg ? [pg] : [])];
+    for (const store of stores) {
+      const gw = await Gateway.open({
+        store, storeSchema: store === pg ? 'sentinel_node_exit_' + process.pid : undefined,
+        scorer: { groq: { apiKey: 'gsk_x', baseUrl: 'http://127.0.0.1:9/v1' } },
+        approver: { telnyx: { apiKey: 'k', connectionId: '1', fromNumber: '+15550000001',
+          adminNumber: '+15550000002', publicKey: der.subarray(-32).toString('base64') } },
+      });
+      await gw.guard({ agentId: 'billing-bot', action: 'PAY_INVOICE',
+        payload: { amount: 120, vendor: 'AWS' }, reasoning: '' }, () => 'paid');
+    }
+    console.log(stores.length);
+  `);
+  assert.equal(signal, null, `killed after ${ms} ms: ${stderr}`);
+  assert.equal(status, 0, stderr);
+  assert.equal(stdout.trim(), process.env.DATABASE_URL ? '2' : '1');
+  assert.ok(ms < 5000, `took ${ms} ms`);
+});

@@ -37,3 +37,60 @@ export function deferred() {
   const promise = new Promise((r) => { resolve = r; });
   return { promise, resolve };
 }
+
+/**
+ * A scripted HTTP server on 127.0.0.1 (port 0) that records every request. `reply(req)`
+ * returns `{ status, body }` (body: an object, sent as JSON). `close()` also drops the
+ * client's keep-alive connections.
+ */
+export async function fakeServer(reply) {
+  const { createServer } = await import('node:http');
+  const seen = [];
+  const server = createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks).toString('utf8');
+      let body = null;
+      try { body = JSON.parse(raw); } catch { /* not JSON */ }
+      const request = { method: req.method, path: req.url, headers: req.headers, raw, body };
+      seen.push(request);
+      const { status = 200, body: out = {} } = reply(request, seen.length - 1);
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(typeof out === 'string' ? out : JSON.stringify(out));
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  return {
+    url: `http://127.0.0.1:${port}`,
+    seen,
+    close() {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/** Polls `check` every 10 ms until it returns a truthy value (at most `ms`). */
+export async function until(check, ms = 5000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const value = check();
+    if (value) return value;
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Sets environment variables for the duration of `fn` (`undefined` unsets). */
+export async function withEnv(vars, fn) {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  const apply = (values) => {
+    for (const [k, v] of Object.entries(values)) {
+      if (v === undefined) delete process.env[k]; else process.env[k] = v;
+    }
+  };
+  apply(vars);
+  try { return await fn(); } finally { apply(saved); }
+}

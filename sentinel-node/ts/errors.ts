@@ -10,6 +10,7 @@ import type { Decision } from './types';
 /** The stable codes of Sentinel errors. */
 export type SentinelErrorCode =
   | 'SENTINEL_INPUT'
+  | 'SENTINEL_CONFIG'
   | 'SENTINEL_POLICY'
   | 'SENTINEL_DENIED'
   | 'SENTINEL_TIMEOUT'
@@ -60,6 +61,24 @@ export class InputError extends TypeError {
   constructor(message: string, options?: SentinelErrorOptions) {
     super(message, options);
     this.field = /field `([^`]+)`/.exec(message)?.[1];
+  }
+}
+
+/** How every configuration error message starts (also in the native addon). */
+const CONFIG_PREFIX = 'invalid configuration ';
+
+/**
+ * A bad scorer, approver or store setting, or a bad or missing environment variable
+ * behind one (`GROQ_API_KEY`, `TELNYX_PUBLIC_KEY`...). The message and `setting` name it;
+ * they never contain a key or PIN.
+ */
+export class ConfigError extends SentinelError {
+  /** The option (`scorer.groq.baseUrl`, `store`) or environment variable (`GROQ_API_KEY`). */
+  readonly setting: string | undefined;
+
+  constructor(message: string, options?: SentinelErrorOptions) {
+    super('SENTINEL_CONFIG', message, options);
+    this.setting = message.startsWith(CONFIG_PREFIX) ? /^`([^`]+)`/.exec(message.slice(CONFIG_PREFIX.length))?.[1] : undefined;
   }
 }
 
@@ -151,7 +170,7 @@ export class ResolveError extends SentinelError {
   }
 }
 
-for (const cls of [SentinelError, InputError, PolicyError, DeniedError, TimeoutError, ApproverError, ScorerError,
+for (const cls of [SentinelError, InputError, ConfigError, PolicyError, DeniedError, TimeoutError, ApproverError, ScorerError,
   AlreadyExecutedError, NotFoundError, ResolveError]) {
   Object.defineProperty(cls.prototype, 'name', { value: cls.name, configurable: true, writable: true });
 }
@@ -161,6 +180,7 @@ export function fromNative(err: unknown, kind: 'policy' | 'resolve' | 'other' = 
   const e = err as { code?: unknown; message?: unknown } | null;
   const message = typeof e?.message === 'string' ? e.message : String(err);
   if (e?.code === 'InvalidArg') return new InputError(message);
+  if (message.startsWith(CONFIG_PREFIX)) return new ConfigError(message);
   if (message.startsWith('no action with id')) return new NotFoundError(message);
   if (kind === 'policy') return new PolicyError(message);
   if (kind === 'resolve') return new ResolveError(message);

@@ -13,8 +13,11 @@ import {
   AlreadyExecutedError, ApproverError, DeniedError, InputError, ScorerError, SentinelError, TimeoutError,
   fromNative,
 } from './errors';
+import { groqSettings, headerMap, isBuiltin, storeSettings, telnyxSettings } from './settings';
+import type { WebhookHeaders } from './settings';
 import type {
-  ActionInput, ActionStatus, CallOptions, Decision, GatewayOptions, PackSpec, Resolution, WrapOptions,
+  ActionInput, ActionStatus, Approver, AuditEvent, CallOptions, Decision, GatewayOptions, GroqStats, PackSpec,
+  Resolution, RiskScorer, WrapOptions,
 } from './types';
 
 /**
@@ -28,15 +31,34 @@ import type {
  *   payload: { amount: 10000, vendor: 'Unknown Corp' }, reasoning: 'overdue' });
  * d.status;                                       // 'BLOCKED_AWAITING_AUTH'
  * ```
+ *
+ * With a durable `store`, build it with `await Gateway.open(options)`: the store is
+ * connected (migrations run) and pending approvals from an earlier process are recovered
+ * before it returns. `new Gateway(options)` also works: it opens the store before the
+ * first call that needs it (`guard`, `resolve`, `status`, `explain`, `auditTrail`).
  */
 export class Gateway {
   readonly #native: NativeGateway;
   readonly #causes = new CauseTable();
+  readonly #durable: boolean;
+  #opening: Promise<void> | undefined;
 
   /**
-   * Builds a gateway.
+   * Builds a gateway and opens its durable store, if any, recovering the approvals that
+   * were pending in it.
+   *
+   * @throws {ConfigError} when the store cannot be opened (or any setting is bad).
+   */
+  static async open(options: GatewayOptions = {}): Promise<Gateway> {
+    return new Gateway(options).ready();
+  }
+
+  /**
+   * Builds a gateway. A durable `store` is opened later: see {@link Gateway.open}.
    *
    * @throws {InputError} on a bad option (e.g. a scorer without `assess`).
+   * @throws {ConfigError} on a bad `groq`, `telnyx` or `store` setting, or a missing or
+   *   bad environment variable behind one; the message names it.
    * @throws {PolicyError} when a pack does not load; the message names the pack, the rule
    *   and the JSON pointer of the offending part.
    */
@@ -54,10 +76,15 @@ export class Gateway {
     }
     if (options.unmatched !== undefined) native.unmatched = String(options.unmatched);
     if (options.onScorerError !== undefined) native.onScorerError = String(options.onScorerError);
-    const scorer = options.scorer === undefined ? undefined : wrapScorer(options.scorer, this.#causes);
-    const approver = options.approver === undefined
-      ? undefined
-      : wrapApprover(options.approver, new WeakRef(this), this.#causes);
+    Object.assign(native, storeSettings(options.store, options.storeSchema));
+    let scorer;
+    if (isBuiltin(options.scorer, 'groq', 'assess')) native.groq = groqSettings(options.scorer);
+    else if (options.scorer !== undefined) scorer = wrapScorer(options.scorer as RiskScorer, this.#causes);
+    let approver;
+    if (isBuiltin(options.approver, 'telnyx', 'request')) native.telnyx = telnyxSettings(options.approver);
+    else if (options.approver !== undefined) {
+      approver = wrapApprover(options.approver as Approver, new WeakRef(this), this.#causes);
+    }
     if (scorer) native.scorerName = scorer.name;
     if (approver) native.approverName = approver.name;
     try {
@@ -65,6 +92,7 @@ export class Gateway {
     } catch (err) {
       throw fromNative(err, 'policy');
     }
+    this.#durable = this.#native.durable;
   }
 
   /** The names of the packs this gateway enforces. */
@@ -85,6 +113,77 @@ export class Gateway {
   /** How long an escalated action waits for a human, in milliseconds. */
   get escalationTimeoutMs(): number {
     return this.#native.escalationTimeoutMs;
+  }
+
+  /**
+   * Opens the durable store, once, and recovers the approvals pending in it (their
+   * expiries are scheduled again; on PostgreSQL, guards waiting here wake when another
+   * process decides). Resolves at once without a durable store. A failed open is retried
+   * by the next call.
+   *
+   * @throws {ConfigError} when the store cannot be opened; the message names `store` and
+   *   never shows a password.
+   */
+  async ready(): Promise<this> {
+    if (this.#durable) {
+      this.#opening ??= this.#native.open().then(
+        () => undefined,
+        (err: unknown) => {
+          this.#opening = undefined;
+          throw fromNative(err);
+        },
+      );
+      await this.#opening;
+    }
+    return this;
+  }
+
+  /** The Groq scorer's counters (calls, retries, cache hits, failures), when it is the scorer. */
+  groqStats(): GroqStats | undefined {
+    return this.#native.groqStats() ?? undefined;
+  }
+
+  /**
+   * Hands one Telnyx webhook to the voice approver and resolves to the HTTP status to
+   * answer: 200 when handled (or already handled, or about no call of ours), 401 for a bad
+   * signature or a stale timestamp (nothing changes), 400 for an unreadable body, 502 when
+   * a command to Telnyx failed. Pass the raw body bytes, unparsed:
+   *
+   * ```ts
+   * app.post('/api/telnyx/webhook', express.raw({ type: '*\/*' }), async (req, res) => {
+   *   res.sendStatus(await gw.handleTelnyxWebhook(req.headers, req.body));
+   * });
+   * ```
+   *
+   * @throws {ConfigError} when the gateway has no Telnyx approver.
+   * @throws {InputError} when `body` is not a `Buffer` / `Uint8Array`.
+   */
+  async handleTelnyxWebhook(headers: WebhookHeaders, body: Uint8Array): Promise<number> {
+    if (!(body instanceof Uint8Array)) {
+      throw new InputError('the webhook body must be the raw bytes (a Buffer or Uint8Array)');
+    }
+    if (typeof headers !== 'object' || headers === null) throw new InputError('the webhook headers must be an object');
+    try {
+      return await this.#native.handleTelnyxWebhook(headerMap(headers), body);
+    } catch (err) {
+      throw fromNative(err);
+    }
+  }
+
+  /**
+   * The audit trail of one action, oldest first: each state change and the execution,
+   * with who, through which channel, why and when, hash-chained.
+   *
+   * @throws {InputError} on a malformed id.
+   */
+  async auditTrail(actionId: string): Promise<AuditEvent[]> {
+    checkId(actionId);
+    if (this.#durable) await this.ready();
+    try {
+      return (await this.#native.auditTrail(actionId)) as AuditEvent[];
+    } catch (err) {
+      throw fromNative(err);
+    }
   }
 
   /**
@@ -145,6 +244,7 @@ export class Gateway {
       throw new InputError(`the guarded function must be a function, found ${typeof fn}`);
     }
     const wire = toWire(action, options?.strict);
+    if (this.#durable) await this.ready();
     let out: GuardOutcome;
     try {
       out = await this.#native.authorize(wire);
@@ -203,6 +303,7 @@ export class Gateway {
     if (typeof resolution.by !== 'string' || resolution.by === '') {
       throw new InputError('field `by` must be a non-empty string');
     }
+    if (this.#durable) await this.ready();
     try {
       return toStatus(await this.#native.resolve(actionId, {
         approved: resolution.approved,
@@ -222,6 +323,7 @@ export class Gateway {
    */
   async status(actionId: string): Promise<ActionStatus> {
     checkId(actionId);
+    if (this.#durable) await this.ready();
     try {
       return toStatus(await this.#native.status(actionId));
     } catch (err) {
@@ -232,6 +334,7 @@ export class Gateway {
   /** Answers a human's question about a recorded action, through the scorer. */
   async explain(actionId: string, question: string): Promise<string> {
     checkId(actionId);
+    if (this.#durable) await this.ready();
     try {
       return await this.#native.explain(actionId, String(question));
     } catch (err) {

@@ -17,12 +17,13 @@
 
 export { Gateway } from './gateway';
 export {
-  AlreadyExecutedError, ApproverError, DeniedError, InputError, NotFoundError, PolicyError, ResolveError,
+  AlreadyExecutedError, ApproverError, ConfigError, DeniedError, InputError, NotFoundError, PolicyError, ResolveError,
   ScorerError, SentinelError, TimeoutError,
 } from './errors';
 export type { SentinelErrorCode, SentinelErrorOptions } from './errors';
 export type {
-  Action, ActionInput, ActionState, ActionStatus, Approval, ApprovalRequest, Approver, Assessment, CallOptions,
-  Decision, DecisionStatus, GatewayOptions, PackRef, PackSpec, Resolution, RiskScorer, RuleMatch, ScoreContext,
-  ScorerOutcome, Timings, WrapOptions,
+  Action, ActionInput, ActionState, ActionStatus, Approval, ApprovalRequest, Approver, Assessment, AuditEvent,
+  CallOptions, Decision, DecisionStatus, GatewayOptions, GroqOptions, GroqStats, PackRef, PackSpec, Resolution,
+  RiskScorer, RuleMatch, ScoreContext, ScorerOutcome, TelnyxOptions, Timings, WrapOptions,
 } from './types';
+export type { WebhookHeaders } from './settings';

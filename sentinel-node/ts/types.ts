@@ -243,14 +243,144 @@ export interface Approver {
  */
 export type PackSpec = string | { builtin: string } | { path: string } | { json: string | object };
 
+/**
+ * Settings of the Groq scorer (any OpenAI-compatible chat completions API). Each one left
+ * out comes from its environment variable, then the core's default. Prompts, redaction
+ * (SSNs, cards, e-mails, phones, secrets, pack paths), retries and parsing are the core's;
+ * a failed or unusable reply fails the action closed (see `onScorerError`).
+ */
+export interface GroqOptions {
+  /** The API key. Default `GROQ_API_KEY` (required one way or the other). Never printed. */
+  apiKey?: string;
+  /** The API's base URL. Default `GROQ_BASE_URL`, else `https://api.groq.com/openai/v1`. */
+  baseUrl?: string;
+  /** The model. Default `GROQ_MODEL`, else `llama-3.3-70b-versatile`. */
+  model?: string;
+  /** Time limit of one HTTP attempt, ms. Default 15000. */
+  timeoutMs?: number;
+  /** Time limit for opening a connection, ms. Default 5000. */
+  connectTimeoutMs?: number;
+  /** Time limit of a whole assessment, retries and waits included, ms. Default 30000. */
+  deadlineMs?: number;
+  /** Retries after a 429, a 5xx, a timeout or a connection error. Default 2. */
+  maxRetries?: number;
+  /** The first wait between retries (doubled each time, with jitter), ms. Default 250. */
+  retryBackoffMs?: number;
+  /** Requests in flight at most. Default 8. */
+  concurrency?: number;
+  /** Caches the assessment of an identical action for this long, ms. Default: no cache. */
+  cacheTtlMs?: number;
+  /** Paths masked in every prompt besides those the packs declare, e.g. `payload.iban`. */
+  redactPaths?: string[];
+}
+
+/** What the Groq scorer did since the gateway was built ({@link Gateway.groqStats}). */
+export interface GroqStats {
+  /** HTTP requests sent, retries included (what is billed). */
+  calls: number;
+  /** Of `calls`, the retries. */
+  retries: number;
+  /** Assessments answered from the cache, without a call. */
+  cacheHits: number;
+  /** Assessments and answers that failed (the gateway failed closed). */
+  failures: number;
+}
+
+/**
+ * Settings of the Telnyx voice approver, which phones the admin about each escalated
+ * action. Each one left out comes from its environment variable (in brackets), then the
+ * core's default. The call flow, webhook signature checks and decisions are the core's.
+ */
+export interface TelnyxOptions {
+  /** API key (`TELNYX_API_KEY`). Never printed. */
+  apiKey?: string;
+  /** The Call Control application that places the call (`TELNYX_CONNECTION_ID`). */
+  connectionId?: string;
+  /** The number calling, E.164 (`TELNYX_PHONE_NUMBER`). */
+  fromNumber?: string;
+  /** The admin who is called, E.164 (`ADMIN_PHONE_NUMBER`). */
+  adminNumber?: string;
+  /** Webhook signing key, base64 of the 32 raw Ed25519 bytes (`TELNYX_PUBLIC_KEY`). */
+  publicKey?: string;
+  /** This server's public base URL; webhooks go to `{publicUrl}/api/telnyx/webhook` (`SENTINEL_PUBLIC_URL`). */
+  publicUrl?: string;
+  /** Telnyx API base URL (`TELNYX_API_BASE`, default `https://api.telnyx.com/v2`). */
+  apiBase?: string;
+  /** 4 to 12 digits also needed to approve (`TELNYX_APPROVAL_PIN`). Never printed. */
+  pin?: string;
+  /** How long the menu waits for a key, s (`TELNYX_GATHER_TIMEOUT_SECS`, 1-120, default 10). */
+  gatherTimeoutSecs?: number;
+  /** Menu replays after silence or a wrong key (`TELNYX_MAX_REPLAYS`, 0-10, default 2). */
+  maxReplays?: number;
+  /** How long the phone rings, s (`TELNYX_RING_TIMEOUT_SECS`, 5-120, default 30). */
+  ringTimeoutSecs?: number;
+  /** The longest call, s (`TELNYX_CALL_TIME_LIMIT_SECS`, 30-14400, default 600). */
+  callTimeLimitSecs?: number;
+  /** Text-to-speech voice (`TELNYX_VOICE`, default `female`). */
+  voice?: string;
+  /** Text-to-speech language (`TELNYX_LANGUAGE`, default `en-US`). */
+  language?: string;
+  /** Paths masked in what is read aloud, besides those the packs declare. */
+  redactPaths?: string[];
+}
+
+/** One entry of an action's append-only audit trail ({@link Gateway.auditTrail}). */
+export interface AuditEvent {
+  /** Position in the store's trail, starting at 1. */
+  seq: number;
+  /** `transition` (a state change) or `execution` (the guarded function started). */
+  kind: 'transition' | 'execution';
+  /** The action's id. */
+  actionId: string;
+  /** The acting agent. */
+  agentId: string;
+  /** The action name. */
+  action: string;
+  /** The state before (absent when the action was received). */
+  from?: ActionState;
+  /** The state after. */
+  to: ActionState;
+  /** Who caused it: `sentinel` for the gateway itself, else the person (a phone number for voice). */
+  actor: string;
+  /** Through which channel: `policy`, `timeout`, `voice/dtmf`, `web`... */
+  channel: string;
+  /** Why. */
+  reason: string;
+  /** When, in milliseconds since the Unix epoch. */
+  atMs: number;
+  /** Hash of the store's previous audit event (the hash chain). */
+  prevHash: string;
+  /** Hash of this event. */
+  hash: string;
+}
+
 /** Options of {@link Gateway}. */
 export interface GatewayOptions {
   /** The packs to enforce. Default: the three seed packs. */
   packs?: PackSpec[];
-  /** A custom risk scorer. Default: the built-in offline scorer (the packs' base risks). */
-  scorer?: RiskScorer;
-  /** Who asks a human about escalated actions. Default: none; use {@link Gateway.resolve}. */
-  approver?: Approver;
+  /**
+   * The risk scorer. Default: the built-in offline scorer (the packs' base risks).
+   * `'groq'`: the core's LLM scorer configured from the environment; `{ groq: {...} }`:
+   * the same with settings; or a custom {@link RiskScorer} object.
+   */
+  scorer?: RiskScorer | 'groq' | { groq: GroqOptions };
+  /**
+   * Who asks a human about escalated actions. Default: none; use {@link Gateway.resolve}.
+   * `'telnyx'`: the core's voice approver configured from the environment;
+   * `{ telnyx: {...} }`: the same with settings (mount {@link Gateway.handleTelnyxWebhook});
+   * or a custom {@link Approver} object.
+   */
+  approver?: Approver | 'telnyx' | { telnyx: TelnyxOptions };
+  /**
+   * Where actions, decisions, approvals and the audit trail are kept. Default: in memory.
+   * `sqlite:///var/lib/app/sentinel.db` or a file path: SQLite (created if missing);
+   * `postgres://user@host/db`: PostgreSQL, shared by several processes. Opened, and
+   * pending approvals recovered, by {@link Gateway.open} / {@link Gateway.ready}, or
+   * before the first call that needs it.
+   */
+  store?: string;
+  /** With a PostgreSQL `store`: keep the tables in this schema (created if missing). */
+  storeSchema?: string;
   /** How long an escalated action waits for a human, in ms. Default 180000. */
   escalationTimeoutMs?: number;
   /** Actions no pack covers: `escalate` (default), `deny`, or `score` (the scorer decides). */

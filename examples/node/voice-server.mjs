@@ -1,0 +1,45 @@
+// A Sentinel voice-approval server in one Node process: the gateway (SQLite store, Groq
+// scorer, Telnyx voice approver, all configured from the environment) and the Telnyx
+// webhook endpoint, on node:http. Needs real credentials (see sentinel-node/README.md):
+//
+//   GROQ_API_KEY=... TELNYX_API_KEY=... TELNYX_CONNECTION_ID=... TELNYX_PHONE_NUMBER=+1...
+//   ADMIN_PHONE_NUMBER=+1... TELNYX_PUBLIC_KEY=... SENTINEL_PUBLIC_URL=https://your.host \
+//   node examples/node/voice-server.mjs
+//
+// then POST an action to /guard to have the admin phoned about it.
+import { createServer } from 'node:http';
+import { Gateway, SentinelError } from 'sentinel-guard';
+
+const gw = await Gateway.open({
+  store: process.env.SENTINEL_DB ?? 'sqlite://sentinel.db', // pending approvals survive restarts
+  scorer: 'groq',
+  approver: 'telnyx',
+});
+
+/** The whole request body, as raw bytes (the webhook signature covers them exactly). */
+async function body(req) {
+  const chunks = [];
+  for await (const chunk of req) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+const server = createServer(async (req, res) => {
+  if (req.method === 'POST' && req.url === '/api/telnyx/webhook') {
+    res.writeHead(await gw.handleTelnyxWebhook(req.headers, await body(req))).end();
+    return;
+  }
+  if (req.method === 'POST' && req.url === '/guard') {
+    try {
+      const action = JSON.parse((await body(req)).toString('utf8'));
+      const result = await gw.guard(action, async () => ({ ran: action.action }));
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(result));
+    } catch (err) {
+      const code = err instanceof SentinelError ? err.code : 'ERROR';
+      res.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ code, message: err.message }));
+    }
+    return;
+  }
+  res.writeHead(404).end();
+});
+
+server.listen(Number(process.env.PORT ?? 3000), () => console.log(`listening on :${server.address().port}`));
