@@ -90,11 +90,10 @@ test('postgres: a resolve on one gateway releases the guard waiting on another',
   let runs = 0;
   const guarded = a.guard(bigPayment(), () => { runs += 1; return 'paid'; });
   const id = await asked.promise;
-  const started = Date.now();
   await b.resolve(id, { approved: true, by: 'bob', channel: 'web', reason: 'checked' });
+  // How fast (LISTEN/NOTIFY) is proven in Rust (sentinel-core/tests/postgres_wake.rs) with
+  // a one-minute poll; a timed assertion here would flake on a loaded machine.
   assert.equal(await guarded, 'paid');
-  const waited = Date.now() - started;
-  assert.ok(waited < 900, `woke after ${waited} ms: LISTEN/NOTIFY, not the 1 s poll`);
   assert.equal(runs, 1);
   const status = await b.status(id);
   assert.equal(status.approval.by, 'bob');
