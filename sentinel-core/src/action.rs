@@ -181,12 +181,20 @@ impl Action {
     /// Object keys are sorted, so two actions that differ only in key order hash alike.
     /// Idempotency checks and approval receipts compare these hashes.
     pub fn canonical_hash(&self) -> String {
-        let canonical = serde_json::json!({
-            "agent_id": self.agent_id,
-            "action": self.action,
-            "payload": self.payload,
-            "reasoning": self.reasoning,
-        });
+        /// Fields in alphabetical order, as a sorted JSON object would have them.
+        #[derive(Serialize)]
+        struct Canonical<'a> {
+            action: &'a str,
+            agent_id: &'a str,
+            payload: &'a Map<String, Value>,
+            reasoning: &'a str,
+        }
+        let canonical = Canonical {
+            action: &self.action,
+            agent_id: &self.agent_id,
+            payload: &self.payload,
+            reasoning: &self.reasoning,
+        };
         let bytes = serde_json::to_vec(&canonical).unwrap_or_default();
         hex(&Sha256::digest(bytes))
     }

@@ -219,7 +219,17 @@ impl Gateway {
     /// the single execution. Bindings use it to run a function in their own language.
     pub async fn authorize(&self, action: Action) -> Result<Permit, GuardError> {
         let ticket = self.submit(action.clone()).await?;
-        self.authorize_submitted(ticket.action_id, &action).await
+        if ticket.replayed {
+            // An earlier submission: check that this is what it decided on.
+            return self.authorize_submitted(ticket.action_id, &action).await;
+        }
+        // Decided on this very action just now: only the packs could differ, and they cannot.
+        let record = if ticket.status.is_terminal() {
+            self.inner.store.get(ticket.action_id).await?
+        } else {
+            self.wait(ticket.action_id, None).await?
+        };
+        self.permit(record, None).await
     }
 
     /// Waits for the decision on an action submitted earlier (by this process or another,
@@ -232,10 +242,22 @@ impl Gateway {
         action: &Action,
     ) -> Result<Permit, GuardError> {
         let record = self.wait(id, None).await?;
-        let decision = record.decision.clone();
+        self.permit(record, Some(action)).await
+    }
+
+    /// Turns a decided record into a permit (claiming the single execution) or the error
+    /// that says why not; checks the receipt against `action` when given.
+    async fn permit(
+        &self,
+        record: ActionRecord,
+        action: Option<&Action>,
+    ) -> Result<Permit, GuardError> {
+        let id = record.id;
         match record.state {
             State::Executed | State::Approved => {
-                self.check_receipt(&record, action)?;
+                if let Some(action) = action {
+                    self.check_receipt(&record, action)?;
+                }
                 match self.inner.store.claim_execution(id).await? {
                     Some(event) => {
                         self.publish(event);
@@ -252,7 +274,7 @@ impl Gateway {
                 action_id: id,
                 message: self.last_reason(id).await,
             }),
-            _ => match decision {
+            _ => match record.decision.clone() {
                 Some(d) => Err(GuardError::Denied(Box::new(declined_decision(&record, d)))),
                 None => Err(GuardError::Store(StoreError::Backend(format!(
                     "action `{id}` has no decision"

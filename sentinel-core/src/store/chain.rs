@@ -3,49 +3,38 @@
 
 use std::fmt;
 
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::AuditEvent;
+use super::{AuditEvent, AuditKind};
 use crate::action::hex;
+use crate::state::State;
 
 /// `prev_hash` of the first event of a store.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// The hash of an event: SHA-256 over its predecessor's hash and its own content (every
-/// field but `hash`).
+/// field but `hash`), each field length-prefixed so that no two events hash alike.
 pub fn event_hash(event: &AuditEvent) -> String {
-    #[derive(Serialize)]
-    struct Content<'a> {
-        seq: u64,
-        kind: super::AuditKind,
-        action_id: String,
-        agent_id: &'a str,
-        action: &'a str,
-        from: Option<crate::State>,
-        to: crate::State,
-        actor: &'a str,
-        channel: &'a str,
-        reason: &'a str,
-        at: String,
-    }
-    let content = Content {
-        seq: event.seq,
-        kind: event.kind,
-        action_id: event.action_id.to_string(),
-        agent_id: &event.agent_id,
-        action: &event.action,
-        from: event.from,
-        to: event.to,
-        actor: &event.actor,
-        channel: &event.channel,
-        reason: &event.reason,
-        at: super::format_time(event.at),
-    };
     let mut hasher = Sha256::new();
-    hasher.update(event.prev_hash.as_bytes());
-    hasher.update(b"\n");
-    hasher.update(serde_json::to_vec(&content).unwrap_or_default());
+    let mut field = |bytes: &[u8]| {
+        hasher.update((bytes.len() as u64).to_le_bytes());
+        hasher.update(bytes);
+    };
+    field(event.prev_hash.as_bytes());
+    field(&event.seq.to_le_bytes());
+    field(match event.kind {
+        AuditKind::Transition => b"transition",
+        AuditKind::Execution => b"execution",
+    });
+    field(event.action_id.to_string().as_bytes());
+    field(event.agent_id.as_bytes());
+    field(event.action.as_bytes());
+    field(event.from.map_or("", State::as_str).as_bytes());
+    field(event.to.as_str().as_bytes());
+    field(event.actor.as_bytes());
+    field(event.channel.as_bytes());
+    field(event.reason.as_bytes());
+    field(super::format_time(event.at).as_bytes());
     hex(&hasher.finalize())
 }
 
