@@ -46,6 +46,11 @@ pub struct ScoreContext {
     pub redact_paths: Vec<String>,
 }
 
+/// What is said when a question about an action cannot be answered (the scorer failed):
+/// honest, and pointing the human at a safe choice.
+pub const EXPLAIN_FALLBACK: &str = "I could not get an answer to that right now. \
+    Please decide based on the summary you heard, or decline if unsure.";
+
 /// Judges the risk of actions, and answers questions about them (voice Q&A).
 ///
 /// Implementations must treat the action's payload and reasoning as untrusted data. The

@@ -61,6 +61,14 @@ async fn records_round_trip_with_their_trail() {
             .submit(risky("session_1").with_reasoning("urgent"))
             .await
             .unwrap();
+        gw.note(
+            ticket.action_id,
+            "alice",
+            "phone",
+            "called the vendor: invoice is genuine",
+        )
+        .await
+        .unwrap();
         gw.resolve(
             ticket.action_id,
             Resolution::approve("alice", "web").with_reason("ok"),
@@ -86,8 +94,14 @@ async fn records_round_trip_with_their_trail() {
                 State::Received,
                 State::Analyzing,
                 State::BlockedAwaitingAuth,
+                State::BlockedAwaitingAuth,
                 State::Approved
             ],
+            "{name}"
+        );
+        assert_eq!(trail[3].kind, sentinel_core::AuditKind::Note, "{name}");
+        assert_eq!(
+            trail[3].reason, "called the vendor: invoice is genuine",
             "{name}"
         );
         assert_eq!(
@@ -103,7 +117,7 @@ async fn records_round_trip_with_their_trail() {
             ),
             "{name}"
         );
-        assert_eq!(check_chain(name, store.as_ref()).await, 4, "{name}");
+        assert_eq!(check_chain(name, store.as_ref()).await, 5, "{name}");
     }
 }
 

@@ -198,6 +198,26 @@ async fn press_2_question_answer_then_approve_it() {
     let trail = h.gateway.audit_trail(id).await.unwrap();
     let qna = trail.iter().find(|e| e.to == State::QnaMode).unwrap();
     assert_eq!((qna.actor.as_str(), qna.channel.as_str()), (ADMIN, "voice"));
+    // What the admin asked and heard is on the record, before the approval.
+    let note = trail
+        .iter()
+        .position(|e| e.kind == sentinel_core::AuditKind::Note)
+        .unwrap();
+    let approval = trail.iter().position(|e| e.to == State::Approved).unwrap();
+    assert!(note < approval);
+    let note = &trail[note];
+    assert_eq!(
+        (note.actor.as_str(), note.channel.as_str()),
+        (ADMIN, "voice/speech")
+    );
+    assert!(
+        note.reason.starts_with(
+            "asked: \"Who is Unknown Corp?\"; answered: \"Unknown Corp was added yesterday"
+        ),
+        "{}",
+        note.reason
+    );
+    assert_eq!(note.to, State::QnaMode);
     assert_requests_match_spec(&h.fake.requests());
 }
 

@@ -1,7 +1,7 @@
 //! The audit trail of an action as JS sees it (camelCase, plain objects).
 
 use napi_derive::napi;
-use sentinel_core::{AuditEvent, AuditKind};
+use sentinel_core::AuditEvent;
 
 use crate::convert::parse_id;
 use crate::errors::store_error;
@@ -43,11 +43,7 @@ impl From<AuditEvent> for AuditEventView {
     fn from(e: AuditEvent) -> Self {
         Self {
             seq: e.seq as f64,
-            kind: match e.kind {
-                AuditKind::Execution => "execution",
-                _ => "transition",
-            }
-            .to_owned(),
+            kind: e.kind.as_str().to_owned(),
             action_id: e.action_id.to_string(),
             agent_id: e.agent_id,
             action: e.action,

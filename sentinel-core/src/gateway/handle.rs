@@ -32,4 +32,14 @@ impl ApprovalHandle {
     pub async fn explain(&self, question: &str) -> Result<String, StoreError> {
         self.gateway()?.explain(self.action_id, question).await
     }
+
+    /// Answers a question asked by `by` through `channel`, and records both in the audit
+    /// trail (a note), so the record shows what the human knew when deciding.
+    pub async fn ask(&self, question: &str, by: &str, channel: &str) -> Result<String, StoreError> {
+        let gateway = self.gateway()?;
+        let answer = gateway.explain(self.action_id, question).await?;
+        let text = format!("asked: \"{question}\"; answered: \"{answer}\"");
+        gateway.note(self.action_id, by, channel, &text).await?;
+        Ok(answer)
+    }
 }

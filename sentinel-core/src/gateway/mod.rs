@@ -389,10 +389,31 @@ impl Gateway {
                 analysis: String::new(),
             });
         let scorer = &self.inner.pipeline.scorer;
-        Ok(scorer.explain(&record.action, &assessment, question).await.unwrap_or_else(|e| {
-            tracing::warn!(scorer = scorer.name(), error = %e, "explain failed");
-            "I could not get an answer to that right now. Please decide based on the summary you heard, or decline if unsure.".to_owned()
-        }))
+        Ok(scorer
+            .explain(&record.action, &assessment, question)
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(scorer = scorer.name(), error = %e, "explain failed");
+                crate::scorer::EXPLAIN_FALLBACK.to_owned()
+            }))
+    }
+
+    /// Adds a note to the action's audit trail without changing its state: what an
+    /// approver asked and heard, that a message was delivered, and so on.
+    pub async fn note(
+        &self,
+        id: ActionId,
+        actor: &str,
+        channel: &str,
+        text: &str,
+    ) -> Result<AuditEvent, StoreError> {
+        let event = self
+            .inner
+            .store
+            .append_note(id, actor, channel, text)
+            .await?;
+        self.publish(event.clone());
+        Ok(event)
     }
 
     /// The action's record.

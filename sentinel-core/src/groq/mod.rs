@@ -55,8 +55,7 @@ pub const DEFAULT_BASE_URL: &str = "https://api.groq.com/openai/v1";
 pub const DEFAULT_MODEL: &str = "llama-3.3-70b-versatile";
 /// What [`explain`](RiskScorer::explain) answers when the model cannot be reached or its
 /// answer cannot be used.
-pub const EXPLAIN_FALLBACK: &str = "Sorry, I can't answer questions about this action right now. \
-Please decide from the summary you heard, and decline if you are unsure.";
+pub use crate::scorer::EXPLAIN_FALLBACK;
 
 /// How long the pack-declared redaction paths of an assessed action are remembered for
 /// [`explain`](RiskScorer::explain).

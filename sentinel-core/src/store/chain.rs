@@ -5,7 +5,7 @@ use std::fmt;
 
 use sha2::{Digest, Sha256};
 
-use super::{AuditEvent, AuditKind};
+use super::AuditEvent;
 use crate::action::hex;
 use crate::state::State;
 
@@ -22,10 +22,7 @@ pub fn event_hash(event: &AuditEvent) -> String {
     };
     field(event.prev_hash.as_bytes());
     field(&event.seq.to_le_bytes());
-    field(match event.kind {
-        AuditKind::Transition => b"transition",
-        AuditKind::Execution => b"execution",
-    });
+    field(event.kind.as_str().as_bytes());
     field(event.action_id.to_string().as_bytes());
     field(event.agent_id.as_bytes());
     field(event.action.as_bytes());

@@ -7,8 +7,8 @@ use async_trait::async_trait;
 
 use super::chain::{GENESIS, seal};
 use super::{
-    ActionRecord, AuditEvent, Created, Store, Transition, apply, execution_event, new_record, now,
-    received_events,
+    ActionRecord, AuditEvent, Created, Store, Transition, apply, execution_event, new_record,
+    note_event, now, received_events,
 };
 use crate::action::{Action, ActionId};
 use crate::error::StoreError;
@@ -125,6 +125,20 @@ impl Store for MemoryStore {
         record.executed_at = Some(at);
         let event = execution_event(seq, record, at);
         Ok(Some(inner.append(event)))
+    }
+
+    async fn append_note(
+        &self,
+        id: ActionId,
+        actor: &str,
+        channel: &str,
+        text: &str,
+    ) -> Result<AuditEvent, StoreError> {
+        let mut inner = self.lock()?;
+        let seq = inner.next_seq();
+        let record = inner.record(id)?;
+        let event = note_event(seq, record, actor, channel, text, now());
+        Ok(inner.append(event))
     }
 
     async fn audit_trail(&self, id: ActionId) -> Result<Vec<AuditEvent>, StoreError> {

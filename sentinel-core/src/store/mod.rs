@@ -74,6 +74,27 @@ pub enum AuditKind {
     Transition,
     /// The guarded function was started.
     Execution,
+    /// Something said or done about a pending action without changing its state: a
+    /// question the approver asked and the answer it heard.
+    Note,
+}
+
+impl AuditKind {
+    /// The wire name: `transition`, `execution` or `note`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditKind::Transition => "transition",
+            AuditKind::Execution => "execution",
+            AuditKind::Note => "note",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(name: &str) -> Option<Self> {
+        [AuditKind::Transition, AuditKind::Execution, AuditKind::Note]
+            .into_iter()
+            .find(|k| k.as_str() == name)
+    }
 }
 
 /// One entry of the append-only audit trail.
@@ -217,6 +238,16 @@ pub trait Store: Send + Sync + 'static {
     /// Marks the guarded function as started. Returns the audit event the first time, for
     /// an action whose state permits execution; `None` on every later call.
     async fn claim_execution(&self, id: ActionId) -> Result<Option<AuditEvent>, StoreError>;
+
+    /// Appends a note (see [`AuditKind::Note`]) to an action's trail; the state does not
+    /// change.
+    async fn append_note(
+        &self,
+        id: ActionId,
+        actor: &str,
+        channel: &str,
+        text: &str,
+    ) -> Result<AuditEvent, StoreError>;
 
     /// The action's audit trail, oldest first.
     async fn audit_trail(&self, id: ActionId) -> Result<Vec<AuditEvent>, StoreError>;
@@ -369,6 +400,24 @@ pub(crate) fn execution_event(seq: u64, record: &ActionRecord, now: DateTime<Utc
         at: now,
         prev_hash: String::new(),
         hash: String::new(),
+    }
+}
+
+/// The audit event of a note about an action (not sealed yet).
+pub(crate) fn note_event(
+    seq: u64,
+    record: &ActionRecord,
+    actor: &str,
+    channel: &str,
+    text: &str,
+    now: DateTime<Utc>,
+) -> AuditEvent {
+    AuditEvent {
+        kind: AuditKind::Note,
+        actor: actor.to_owned(),
+        channel: channel.to_owned(),
+        reason: text.to_owned(),
+        ..execution_event(seq, record, now)
     }
 }
 

@@ -57,11 +57,11 @@ impl TelnyxVoiceApprover {
                     self.speak(&call, action_id, &text, closing).await?
                 }
                 Effect::Answer { question } => {
-                    let answer = match state.handle.explain(&question).await {
+                    let answer = match state.handle.ask(&question, &admin, "voice/speech").await {
                         Ok(answer) => answer,
                         Err(e) => {
                             tracing::warn!(%action_id, error = %e, "could not answer the admin's question");
-                            "I could not get an answer to that right now. Please decide based on the summary you heard, or decline if unsure.".to_owned()
+                            crate::scorer::EXPLAIN_FALLBACK.to_owned()
                         }
                     };
                     let spoken = format!("{} {ANSWER_FOLLOW_UP}", speakable_answer(&answer));

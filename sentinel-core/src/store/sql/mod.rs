@@ -16,12 +16,12 @@ use tokio::sync::broadcast;
 use super::chain::seal;
 use super::{
     ActionRecord, AuditEvent, Created, Store, Transition, apply, execution_event, format_time,
-    new_record, now, received_events,
+    new_record, note_event, now, received_events,
 };
 use crate::action::{Action, ActionId};
 use crate::error::StoreError;
 use crate::state::State;
-use rows::{ACTION_COLUMNS, AUDIT_COLUMNS, backend, kind_name, opt_time_text, to_json};
+use rows::{ACTION_COLUMNS, AUDIT_COLUMNS, backend, opt_time_text, to_json};
 
 /// A store on SQLite or PostgreSQL, chosen by the URL:
 /// `sqlite://sentinel.db` (created if missing), `postgres://user@host/db`.
@@ -212,7 +212,7 @@ impl SqlStore {
             "INSERT INTO sentinel_audit ({AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
         ))
         .bind(i64::try_from(event.seq).map_err(backend)?)
-        .bind(kind_name(event.kind))
+        .bind(event.kind.as_str())
         .bind(event.action_id.to_string())
         .bind(&event.agent_id)
         .bind(&event.action)
@@ -360,6 +360,21 @@ impl Store for SqlStore {
             .await?;
         Self::commit(tx).await?;
         Ok(Some(event))
+    }
+
+    async fn append_note(
+        &self,
+        id: ActionId,
+        actor: &str,
+        channel: &str,
+        text: &str,
+    ) -> Result<AuditEvent, StoreError> {
+        let (mut tx, seq, prev) = self.begin_write(1).await?;
+        let record = self.fetch_record(&mut tx, id).await?;
+        let event = note_event(seq, &record, actor, channel, text, now());
+        let event = self.append(&mut tx, event, &prev).await?;
+        Self::commit(tx).await?;
+        Ok(event)
     }
 
     async fn audit_trail(&self, id: ActionId) -> Result<Vec<AuditEvent>, StoreError> {

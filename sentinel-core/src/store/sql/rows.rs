@@ -78,11 +78,8 @@ pub(super) fn record(row: &AnyRow) -> Result<ActionRecord, StoreError> {
 
 /// Reads an audit event from a row selected with [`AUDIT_COLUMNS`].
 pub(super) fn event(row: &AnyRow) -> Result<AuditEvent, StoreError> {
-    let kind = match text(row, "kind")?.as_str() {
-        "transition" => AuditKind::Transition,
-        "execution" => AuditKind::Execution,
-        other => return Err(corrupt("audit kind", format!("`{other}`"))),
-    };
+    let name = text(row, "kind")?;
+    let kind = AuditKind::parse(&name).ok_or_else(|| corrupt("audit kind", format!("`{name}`")))?;
     let seq = row.try_get::<i64, _>("seq").map_err(backend)?;
     Ok(AuditEvent {
         seq: u64::try_from(seq).map_err(|e| corrupt("audit seq", e))?,
@@ -104,13 +101,6 @@ pub(super) fn event(row: &AnyRow) -> Result<AuditEvent, StoreError> {
         prev_hash: text(row, "prev_hash")?,
         hash: text(row, "hash")?,
     })
-}
-
-pub(super) fn kind_name(kind: AuditKind) -> &'static str {
-    match kind {
-        AuditKind::Transition => "transition",
-        AuditKind::Execution => "execution",
-    }
 }
 
 pub(super) fn opt_time_text(t: Option<DateTime<Utc>>) -> Option<String> {
