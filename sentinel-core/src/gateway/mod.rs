@@ -18,7 +18,7 @@ use tracing::Instrument;
 use crate::action::{Action, ActionId};
 use crate::approver::{ApprovalHandle, ApprovalRequest, Approver, Resolution};
 use crate::decision::Decision;
-use crate::error::{GuardError, ResolveError, StoreError, SubmitError, TransitionError};
+use crate::error::{GuardError, ResolveError, StoreError, SubmitError};
 use crate::pack::Pack;
 use crate::pipeline::Pipeline;
 use crate::scorer::Assessment;
@@ -183,7 +183,10 @@ impl Gateway {
                     );
                     match self.transition(id, failed).await {
                         Ok((r, _)) => record = r,
-                        Err(StoreError::Transition(TransitionError::Terminal { .. })) => {
+                        // Decided or moved on meanwhile (a fast human, a Q&A already
+                        // started): what the store says stands; nothing was approved by
+                        // the failure.
+                        Err(StoreError::Transition(_)) => {
                             record = inner.store.get(id).await?;
                         }
                         Err(other) => return Err(other.into()),
