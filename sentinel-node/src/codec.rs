@@ -8,62 +8,75 @@
 //!
 //! Fields are separated by `\x1f`. A field that contains `\x1f` or `\x1b` has them escaped
 //! as `\x1bf` / `\x1bb`, and the first field is then `E` (else empty) so that the decoder
-//! only unescapes when needed. Layout, in order: flag, cause id, action id, status, risk
-//! score, analysis, scorer outcome and its fields (`skipped`: reason; `assessed`: scorer;
-//! `failed`: scorer, error), rules/scorer/total ns, then a count and the items of `rules`,
-//! of `matched` (rule, pack version, effect as JSON, reason) and of `packs` (name,
-//! version, hash).
+//! only unescapes when needed. Layout, in order: flag, cause id, action id, risk score,
+//! analysis, rules/scorer/total ns, the count of `matched` and each one's reason; then the
+//! *tail*, mostly the same from one action to the next (the decoder keeps the last
+//! few it parsed): status, scorer outcome and its fields (`skipped`: reason; `assessed`:
+//! scorer; `failed`: scorer, error), `rules` as a count and items (or `=` when it is
+//! exactly the `rule` of each `matched` item, as the core builds it), each `matched` item's
+//! rule, pack version and effect, and a count and the items of `packs` (name, version,
+//! hash). A rule effect is sent as its name (`deny`, `allow`, `escalate`) or as its name
+//! and number (`risk_floor:40`); the decoder rebuilds the JSON form (`{"risk_floor":40}`).
 
-use std::fmt::Write;
-
-use sentinel_core::{Decision, ScorerUse};
+use sentinel_core::{Decision, Effect, ScorerUse};
 
 const SEP: char = '\x1f';
-const ESC: char = '\x1b';
 
 /// Encodes `d` (and the id of a user error behind it) as one string.
 pub fn encode(d: &Decision, cause_id: Option<u32>) -> String {
     let mut e = Encoder {
-        out: String::with_capacity(512),
+        out: String::with_capacity(256 + d.analysis.len() * 2),
         escaped: false,
     };
     e.out.push(SEP); // the flag goes before this separator, once known
-    e.field(&cause_id.map(|c| c.to_string()).unwrap_or_default());
-    e.display(d.action_id);
-    e.field(d.status.as_str());
-    e.display(d.risk_score);
+    match cause_id {
+        Some(c) => e.number(u64::from(c)),
+        None => e.out.push(SEP),
+    }
+    e.action_id(d);
+    e.number(u64::from(d.risk_score));
     e.field(&d.analysis);
+    e.number(d.timings.rules_ns);
+    e.number(d.timings.scorer_ns);
+    e.number(d.timings.total_ns);
+    e.number(d.matched.len() as u64);
+    for m in &d.matched {
+        e.field(&m.reason);
+    }
+    // The tail: what actions decided by the same rules share.
+    e.raw(d.status.as_str());
     match &d.scorer {
         ScorerUse::Skipped { reason } => {
-            e.field("skipped");
+            e.raw("skipped");
             e.field(reason);
         }
         ScorerUse::Assessed { scorer } => {
-            e.field("assessed");
+            e.raw("assessed");
             e.field(scorer);
         }
         ScorerUse::Failed { scorer, error } => {
-            e.field("failed");
+            e.raw("failed");
             e.field(scorer);
             e.field(error);
         }
-        _ => e.field("unknown"),
+        _ => e.raw("unknown"),
     }
-    e.display(d.timings.rules_ns);
-    e.display(d.timings.scorer_ns);
-    e.display(d.timings.total_ns);
-    e.display(d.rules.len());
-    for rule in &d.rules {
-        e.field(rule);
+    let same_rules = d.rules.len() == d.matched.len()
+        && d.rules.iter().zip(&d.matched).all(|(r, m)| **r == *m.rule);
+    if same_rules {
+        e.raw("=");
+    } else {
+        e.number(d.rules.len() as u64);
+        for rule in &d.rules {
+            e.field(rule);
+        }
     }
-    e.display(d.matched.len());
     for m in &d.matched {
         e.field(&m.rule);
         e.field(&m.pack_version);
-        e.field(&serde_json::to_string(&m.effect).unwrap_or_else(|_| "null".to_owned()));
-        e.field(&m.reason);
+        e.effect(m.effect);
     }
-    e.display(d.packs.len());
+    e.number(d.packs.len() as u64);
     for p in &d.packs {
         e.field(&p.name);
         e.field(&p.version);
@@ -82,13 +95,14 @@ struct Encoder {
 }
 
 impl Encoder {
+    /// A field of any text, escaped when needed.
     fn field(&mut self, text: &str) {
-        if text.contains([SEP, ESC]) {
+        if text.bytes().any(|b| b == 0x1f || b == 0x1b) {
             self.escaped = true;
             for c in text.chars() {
                 match c {
-                    SEP => self.out.push_str("\x1bf"),
-                    ESC => self.out.push_str("\x1bb"),
+                    '\x1f' => self.out.push_str("\x1bf"),
+                    '\x1b' => self.out.push_str("\x1bb"),
                     c => self.out.push(c),
                 }
             }
@@ -98,8 +112,51 @@ impl Encoder {
         self.out.push(SEP);
     }
 
-    fn display(&mut self, value: impl std::fmt::Display) {
-        let _ = write!(self.out, "{value}");
+    /// A field known to need no escaping.
+    fn raw(&mut self, text: &str) {
+        self.out.push_str(text);
         self.out.push(SEP);
+    }
+
+    /// A decimal number, without the formatting machinery.
+    fn number(&mut self, mut n: u64) {
+        let mut buf = [0u8; 20];
+        let mut i = buf.len();
+        loop {
+            i -= 1;
+            buf[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        for &b in &buf[i..] {
+            self.out.push(char::from(b));
+        }
+        self.out.push(SEP);
+    }
+
+    fn action_id(&mut self, d: &Decision) {
+        use std::fmt::Write;
+        let _ = write!(self.out, "{}", d.action_id);
+        self.out.push(SEP);
+    }
+
+    fn effect(&mut self, effect: Effect) {
+        let (name, value) = match effect {
+            Effect::Deny => ("deny", None),
+            Effect::Allow => ("allow", None),
+            Effect::Escalate => ("escalate", None),
+            Effect::RiskFloor(n) => ("risk_floor", Some(n)),
+            Effect::RiskCeiling(n) => ("risk_ceiling", Some(n)),
+            Effect::SetRisk(n) => ("set_risk", Some(n)),
+        };
+        self.out.push_str(name);
+        if let Some(n) = value {
+            self.out.push(':');
+            self.number(u64::from(n));
+        } else {
+            self.out.push(SEP);
+        }
     }
 }

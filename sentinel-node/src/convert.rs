@@ -7,16 +7,177 @@
 //! core's [`Action::from_json_str`], so errors name the offending field exactly as the
 //! CLI and the Rust API do.
 
+use std::fmt;
+
 use napi_derive::napi;
 use sentinel_core::{Action, ActionId, Resolution, ScoreContext};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
 use crate::errors::input_error;
 
+/// In the `aliases` of [`parse_action`]: read a top-level `agentId` as `agent_id`.
+pub const ALIAS_AGENT_ID: u32 = 1;
+/// In the `aliases` of [`parse_action`]: read a top-level `idempotencyKey` as
+/// `idempotency_key`.
+pub const ALIAS_IDEMPOTENCY_KEY: u32 = 2;
+
 /// Parses a wire-form action from JSON text; bad input is an `InvalidArg` error whose
 /// message names the field.
-pub fn parse_action(json: &str) -> napi::Result<Action> {
-    Action::from_json_str(json).map_err(|e| input_error(e.to_string()))
+///
+/// `aliases` (bits `ALIAS_*`) names the camelCase keys to read as their snake_case names;
+/// the TypeScript layer sets a bit only when the object has the camelCase name and not the
+/// snake_case one, so that this is the same as renaming the key before `JSON.stringify`
+/// (without building a renamed copy of the object on the JS thread).
+///
+/// Well-formed input takes a direct path (the fields straight into an [`Action`], without
+/// the intermediate `serde_json::Value` of the whole object, about twice as fast); anything
+/// it does not accept is parsed again by the core's [`Action::from_json`], which is the
+/// only judge of bad input and the only author of its error messages.
+pub fn parse_action(json: &str, aliases: u32) -> napi::Result<Action> {
+    let mut de = serde_json::Deserializer::from_str(json);
+    let direct = DirectSeed { aliases }
+        .deserialize(&mut de)
+        .and_then(|action| de.end().map(|()| action));
+    match direct {
+        Ok(action) => Ok(action),
+        Err(_) => slow_parse(json, aliases).map_err(|e| input_error(e.to_string())),
+    }
+}
+
+/// The core's parsing, after renaming the aliased keys.
+fn slow_parse(json: &str, aliases: u32) -> Result<Action, sentinel_core::ActionError> {
+    if aliases == 0 {
+        return Action::from_json_str(json);
+    }
+    let mut value: Value = match serde_json::from_str(json) {
+        Ok(value) => value,
+        // A syntax error: the core words it.
+        Err(_) => return Action::from_json_str(json),
+    };
+    if let Value::Object(map) = &mut value {
+        for (bit, camel, snake) in [
+            (ALIAS_AGENT_ID, "agentId", "agent_id"),
+            (ALIAS_IDEMPOTENCY_KEY, "idempotencyKey", "idempotency_key"),
+        ] {
+            if aliases & bit != 0
+                && !map.contains_key(snake)
+                && let Some(v) = map.remove(camel)
+            {
+                map.insert(snake.to_owned(), v);
+            }
+        }
+    }
+    Action::from_json(value)
+}
+
+/// Reads an action field by field. Accepts a subset of what [`Action::from_json`] accepts
+/// and, on that subset, builds the same action: the same fields, the last of duplicate
+/// keys winning, `null` for an absent `idempotency_key` or `context`.
+struct DirectSeed {
+    aliases: u32,
+}
+
+/// A known top-level field.
+#[derive(Clone, Copy)]
+enum Field {
+    AgentId,
+    Action,
+    Payload,
+    Reasoning,
+    IdempotencyKey,
+    Context,
+}
+
+/// Reads a top-level key as a [`Field`].
+struct FieldSeed {
+    aliases: u32,
+}
+
+impl<'de> DeserializeSeed<'de> for FieldSeed {
+    type Value = Field;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Field, D::Error> {
+        d.deserialize_identifier(self)
+    }
+}
+
+impl Visitor<'_> for FieldSeed {
+    type Value = Field;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an action field")
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<Field, E> {
+        Ok(match key {
+            "agent_id" => Field::AgentId,
+            "action" => Field::Action,
+            "payload" => Field::Payload,
+            "reasoning" => Field::Reasoning,
+            "idempotency_key" => Field::IdempotencyKey,
+            "context" => Field::Context,
+            "agentId" if self.aliases & ALIAS_AGENT_ID != 0 => Field::AgentId,
+            "idempotencyKey" if self.aliases & ALIAS_IDEMPOTENCY_KEY != 0 => {
+                Field::IdempotencyKey
+            }
+            // Unknown: the core names it.
+            _ => return Err(E::custom("unknown field")),
+        })
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for DirectSeed {
+    type Value = Action;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Action, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for DirectSeed {
+    type Value = Action;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an action")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Action, A::Error> {
+        let (mut agent_id, mut action, mut reasoning) = (None, None, None);
+        let (mut payload, mut key, mut context) = (None, None, None);
+        // Both a name and its alias: the slow path decides.
+        let mut seen = 0u8;
+        while let Some(field) = map.next_key_seed(FieldSeed {
+            aliases: self.aliases,
+        })? {
+            let bit = 1 << field as u8;
+            if seen & bit != 0 && self.aliases != 0 {
+                return Err(de::Error::custom("repeated"));
+            }
+            seen |= bit;
+            match field {
+                Field::AgentId => agent_id = Some(map.next_value::<String>()?),
+                Field::Action => action = Some(map.next_value::<String>()?),
+                Field::Reasoning => reasoning = Some(map.next_value::<String>()?),
+                Field::Payload => payload = Some(map.next_value::<Map<String, Value>>()?),
+                Field::IdempotencyKey => key = map.next_value::<Option<String>>()?,
+                Field::Context => context = map.next_value::<Option<Map<String, Value>>>()?,
+            }
+        }
+        // Missing or empty fields: the core says which.
+        let refuse = || de::Error::custom("refused");
+        let agent_id = agent_id.filter(|s| !s.trim().is_empty()).ok_or_else(refuse)?;
+        let name = action.filter(|s| !s.trim().is_empty()).ok_or_else(refuse)?;
+        let mut out = Action::new(agent_id, name);
+        out.reasoning = reasoning.ok_or_else(refuse)?;
+        out.payload = payload.ok_or_else(refuse)?;
+        out.idempotency_key = match key {
+            Some(k) if k.is_empty() => return Err(refuse()),
+            k => k,
+        };
+        out.context = context.unwrap_or_default();
+        Ok(out)
+    }
 }
 
 /// Parses an action id.

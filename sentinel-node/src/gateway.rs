@@ -269,10 +269,11 @@ impl NativeGateway {
     }
 
     /// Decides about a wire-form action (JSON text) without recording or running anything.
+    /// `aliases`: the camelCase keys to read as snake_case (see `convert::parse_action`).
     #[napi]
     /// Resolves to the decision in the compact encoding of `codec.rs`.
-    pub async fn evaluate(&self, action: String) -> napi::Result<String> {
-        let action = parse_action(&action)?;
+    pub async fn evaluate(&self, action: String, aliases: Option<u32>) -> napi::Result<String> {
+        let action = parse_action(&action, aliases.unwrap_or(0))?;
         let (decision, cause_id) = with_cause(self.deciding().evaluate(&action)).await;
         Ok(encode(&decision, cause_id))
     }
@@ -281,13 +282,13 @@ impl NativeGateway {
     /// never waits: it takes a few microseconds and saves the thread hop of an async call.
     #[napi]
     /// Returns the decision in the compact encoding of `codec.rs`.
-    pub fn evaluate_sync(&self, action: String) -> napi::Result<String> {
+    pub fn evaluate_sync(&self, action: String, aliases: Option<u32>) -> napi::Result<String> {
         if !self.sync_ok {
             return Err(failure(
                 "`evaluateSync` needs the built-in scorer; use `evaluate` with a custom scorer",
             ));
         }
-        let action = parse_action(&action)?;
+        let action = parse_action(&action, aliases.unwrap_or(0))?;
         match poll_once(self.deciding().evaluate(&action)) {
             Some(decision) => Ok(encode(&decision, None)),
             None => Err(failure(
@@ -298,10 +299,14 @@ impl NativeGateway {
 
     /// Submits a wire-form action and waits for permission to run the guarded function:
     /// auto-approved, or approved by a human within the escalation timeout. Claims the
-    /// single execution; the caller then runs the function.
+    /// single execution; the caller then runs the function. `aliases`: as in `evaluate`.
     #[napi]
-    pub async fn authorize(&self, action: String) -> napi::Result<GuardOutcome> {
-        let action = parse_action(&action)?;
+    pub async fn authorize(
+        &self,
+        action: String,
+        aliases: Option<u32>,
+    ) -> napi::Result<GuardOutcome> {
+        let action = parse_action(&action, aliases.unwrap_or(0))?;
         let gateway = self.gateway()?;
         let (result, cause_id) = with_cause(gateway.authorize(action)).await;
         Ok(match result {

@@ -6,7 +6,7 @@
 
 import { NativeGateway } from '../native';
 import type { ActionStatus as NativeStatus, GuardOutcome, NativeOptions, PackSource } from '../native';
-import { toWire } from './action';
+import { aliasesOf, toWire } from './action';
 import { CauseTable, wrapApprover, wrapScorer } from './callbacks';
 import { decode } from './codec';
 import {
@@ -192,10 +192,11 @@ export class Gateway {
    * @throws {InputError} when the action is ill-formed; the message names the field.
    */
   async evaluate(action: ActionInput, options?: CallOptions): Promise<Decision> {
-    const wire = toWire(action, options?.strict);
+    const aliases = aliasesOf(action, options?.strict);
+    const wire = toWire(action, options?.strict, aliases);
     let encoded: string;
     try {
-      encoded = await this.#native.evaluate(wire);
+      encoded = await this.#native.evaluate(wire, aliases);
     } catch (err) {
       throw fromNative(err);
     }
@@ -218,9 +219,10 @@ export class Gateway {
    * @throws {SentinelError} with code `SENTINEL_UNSUPPORTED` when a custom scorer is set.
    */
   evaluateSync(action: ActionInput, options?: CallOptions): Decision {
-    const wire = toWire(action, options?.strict);
+    const aliases = aliasesOf(action, options?.strict);
+    const wire = toWire(action, options?.strict, aliases);
     try {
-      return decode(this.#native.evaluateSync(wire)).decision;
+      return decode(this.#native.evaluateSync(wire, aliases)).decision;
     } catch (err) {
       throw fromNative(err);
     }
@@ -243,11 +245,12 @@ export class Gateway {
     if (typeof fn !== 'function') {
       throw new InputError(`the guarded function must be a function, found ${typeof fn}`);
     }
-    const wire = toWire(action, options?.strict);
+    const aliases = aliasesOf(action, options?.strict);
+    const wire = toWire(action, options?.strict, aliases);
     if (this.#durable) await this.ready();
     let out: GuardOutcome;
     try {
-      out = await this.#native.authorize(wire);
+      out = await this.#native.authorize(wire, aliases);
     } catch (err) {
       throw fromNative(err);
     }
