@@ -46,7 +46,7 @@ pub(crate) fn luhn_ok(text: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 #[allow(clippy::expect_used)] // The patterns are constants, checked by the tests below.

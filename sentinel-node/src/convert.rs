@@ -118,9 +118,7 @@ impl Visitor<'_> for FieldSeed {
             "idempotency_key" => Field::IdempotencyKey,
             "context" => Field::Context,
             "agentId" if self.aliases & ALIAS_AGENT_ID != 0 => Field::AgentId,
-            "idempotencyKey" if self.aliases & ALIAS_IDEMPOTENCY_KEY != 0 => {
-                Field::IdempotencyKey
-            }
+            "idempotencyKey" if self.aliases & ALIAS_IDEMPOTENCY_KEY != 0 => Field::IdempotencyKey,
             // Unknown: the core names it.
             _ => return Err(E::custom("unknown field")),
         })
@@ -166,7 +164,9 @@ impl<'de> Visitor<'de> for DirectSeed {
         }
         // Missing or empty fields: the core says which.
         let refuse = || de::Error::custom("refused");
-        let agent_id = agent_id.filter(|s| !s.trim().is_empty()).ok_or_else(refuse)?;
+        let agent_id = agent_id
+            .filter(|s| !s.trim().is_empty())
+            .ok_or_else(refuse)?;
         let name = action.filter(|s| !s.trim().is_empty()).ok_or_else(refuse)?;
         let mut out = Action::new(agent_id, name);
         out.reasoning = reasoning.ok_or_else(refuse)?;

@@ -34,13 +34,23 @@ where
     let task = handle.spawn(async move {
         let outcome = work.await;
         Python::attach(move |py| {
-            let completion = Completion { future: future_ref, outcome: Mutex::new(Some(outcome)) };
+            let completion = Completion {
+                future: future_ref,
+                outcome: Mutex::new(Some(outcome)),
+            };
             // Fails only when the loop is closed: nobody is waiting any more.
-            let _ = loop_ref.bind(py).call_method1("call_soon_threadsafe", (completion,));
+            let _ = loop_ref
+                .bind(py)
+                .call_method1("call_soon_threadsafe", (completion,));
             drop(loop_ref);
         });
     });
-    future.call_method1("add_done_callback", (AbortOnDone { task: task.abort_handle() },))?;
+    future.call_method1(
+        "add_done_callback",
+        (AbortOnDone {
+            task: task.abort_handle(),
+        },),
+    )?;
     Ok(future)
 }
 
@@ -55,8 +65,14 @@ struct Completion {
 impl Completion {
     fn __call__(&self, py: Python<'_>) -> PyResult<()> {
         let future = self.future.bind(py);
-        let outcome = self.outcome.lock().unwrap_or_else(|p| p.into_inner()).take();
-        let Some(outcome) = outcome else { return Ok(()) };
+        let outcome = self
+            .outcome
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        let Some(outcome) = outcome else {
+            return Ok(());
+        };
         if future.call_method0("done")?.is_truthy()? {
             return Ok(());
         }

@@ -29,7 +29,10 @@ pub(crate) fn from_object(object: &Bound<'_, PyAny>) -> PyResult<Arc<dyn Approve
             convert::type_name(object)
         )));
     }
-    Ok(Arc::new(PyApprover { name: object_name(object), object: Arc::new(object.clone().unbind()) }))
+    Ok(Arc::new(PyApprover {
+        name: object_name(object),
+        object: Arc::new(object.clone().unbind()),
+    }))
 }
 
 #[async_trait]
@@ -43,12 +46,19 @@ impl Approver for PyApprover {
         let object = Arc::clone(&self.object);
         let result = call_python(
             label.clone(),
-            move |py| object.bind(py).call_method1("request", (ticket(py, request)?,)),
+            move |py| {
+                object
+                    .bind(py)
+                    .call_method1("request", (ticket(py, request)?,))
+            },
             move |_py, value| {
                 if value.is_none() {
                     Ok(())
                 } else {
-                    Err(Failure::message(format!("{label} must return None, found `{}`", convert::type_name(value))))
+                    Err(Failure::message(format!(
+                        "{label} must return None, found `{}`",
+                        convert::type_name(value)
+                    )))
                 }
             },
         )
@@ -65,7 +75,12 @@ fn ticket(py: Python<'_>, request: ApprovalRequest) -> PyResult<Bound<'_, PyDict
     ticket.set_item("action", convert::to_py(py, &request.action.to_json())?)?;
     ticket.set_item("decision", convert::serialize(py, &request.decision)?)?;
     ticket.set_item("deadline", request.deadline.to_rfc3339())?;
-    ticket.set_item("handle", ApprovalHandle { inner: request.handle })?;
+    ticket.set_item(
+        "handle",
+        ApprovalHandle {
+            inner: request.handle,
+        },
+    )?;
     Ok(ticket)
 }
 
@@ -87,7 +102,14 @@ impl ApprovalHandle {
     /// Approves or declines the action; returns its record as a dict. Raises
     /// `ConflictError` when it was already decided.
     #[pyo3(signature = (*, approved, by, channel = "python", reason = ""))]
-    fn resolve<'py>(&self, py: Python<'py>, approved: bool, by: &str, channel: &str, reason: &str) -> PyResult<Bound<'py, PyAny>> {
+    fn resolve<'py>(
+        &self,
+        py: Python<'py>,
+        approved: bool,
+        by: &str,
+        channel: &str,
+        reason: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let handle = self.inner.clone();
         let resolution = gateway::resolution(approved, by, channel, reason);
         let record = runtime::block_on(py, async move { handle.resolve(resolution).await })?;
@@ -95,6 +117,9 @@ impl ApprovalHandle {
     }
 
     fn __repr__(&self) -> String {
-        format!("ApprovalHandle(action_id={:?})", self.inner.action_id().to_string())
+        format!(
+            "ApprovalHandle(action_id={:?})",
+            self.inner.action_id().to_string()
+        )
     }
 }

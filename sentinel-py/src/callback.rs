@@ -36,7 +36,10 @@ impl CallContext {
 
     /// Context of a call awaited on `event_loop`.
     pub(crate) fn on_loop(event_loop: Py<PyAny>) -> Arc<Self> {
-        Arc::new(Self { event_loop: Some(Arc::new(event_loop)), ..Self::default() })
+        Arc::new(Self {
+            event_loop: Some(Arc::new(event_loop)),
+            ..Self::default()
+        })
     }
 
     /// Runs `future` with this context visible to the adapters.
@@ -46,12 +49,18 @@ impl CallContext {
 
     /// The exception the scorer raised during this call, if any (taken).
     pub(crate) fn take_scorer_failure(&self) -> Option<PyErr> {
-        self.scorer_failure.lock().unwrap_or_else(|p| p.into_inner()).take()
+        self.scorer_failure
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
     }
 
     /// The exception the approver raised during this call, if any (taken).
     pub(crate) fn take_approver_failure(&self) -> Option<PyErr> {
-        self.approver_failure.lock().unwrap_or_else(|p| p.into_inner()).take()
+        self.approver_failure
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
     }
 }
 
@@ -71,7 +80,10 @@ pub(crate) struct Failure {
 impl Failure {
     /// A failure without a Python exception (e.g. an invalid return value).
     pub(crate) fn message(message: String) -> Self {
-        Self { message, error: None }
+        Self {
+            message,
+            error: None,
+        }
     }
 
     /// Files the exception in the current call's context (first one wins) and returns the
@@ -93,7 +105,8 @@ impl Failure {
     }
 }
 
-type Finish<T> = Box<dyn FnOnce(Python<'_>, PyResult<Bound<'_, PyAny>>) -> Result<T, Failure> + Send>;
+type Finish<T> =
+    Box<dyn FnOnce(Python<'_>, PyResult<Bound<'_, PyAny>>) -> Result<T, Failure> + Send>;
 
 /// Calls Python: `call` under the GIL, then, once its result (awaited when it is a
 /// coroutine) is there, `finish` under the GIL. `label` (e.g. "`MyScorer.assess`") names
@@ -107,7 +120,10 @@ where
     let event_loop = CALL.try_with(|ctx| ctx.event_loop.clone()).ok().flatten();
     let failed = {
         let label = label.clone();
-        move |py: Python<'_>, e: PyErr| Failure { message: format!("{label} raised {}", describe(py, &e)), error: Some(e) }
+        move |py: Python<'_>, e: PyErr| Failure {
+            message: format!("{label} raised {}", describe(py, &e)),
+            error: Some(e),
+        }
     };
     let finish: Finish<T> = Box::new(move |py, result| match result {
         Ok(value) => finish(py, &value),
@@ -135,7 +151,9 @@ where
     .await;
     match started {
         Ok(Some(done)) => done,
-        Ok(None) => rx.await.unwrap_or_else(|_| Err(Failure::message(format!("{label} was cancelled")))),
+        Ok(None) => rx
+            .await
+            .unwrap_or_else(|_| Err(Failure::message(format!("{label} was cancelled")))),
         Err(e) => Err(Failure::message(format!("{label} could not run: {e}"))),
     }
 }
@@ -158,7 +176,12 @@ fn schedule<T: Send + 'static>(
         let _ = tx.send(finish(py, outcome));
     });
     // Should this fail, `tx` is dropped with it and the caller reports a cancelled call.
-    let Ok(done) = Bound::new(py, Done { deliver: Mutex::new(Some(deliver)) }) else {
+    let Ok(done) = Bound::new(
+        py,
+        Done {
+            deliver: Mutex::new(Some(deliver)),
+        },
+    ) else {
         return;
     };
     let scheduled = py
@@ -188,7 +211,11 @@ struct Done {
 
 impl Done {
     fn deliver(&self, py: Python<'_>, outcome: PyResult<Bound<'_, PyAny>>) {
-        let deliver = self.deliver.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let deliver = self
+            .deliver
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
         if let Some(deliver) = deliver {
             deliver(py, outcome);
         }
@@ -206,7 +233,11 @@ impl Done {
 fn is_coroutine(py: Python<'_>, value: &Bound<'_, PyAny>) -> bool {
     static ISCOROUTINE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
     ISCOROUTINE
-        .get_or_try_init(py, || py.import("asyncio").and_then(|m| m.getattr("iscoroutine")).map(Bound::unbind))
+        .get_or_try_init(py, || {
+            py.import("asyncio")
+                .and_then(|m| m.getattr("iscoroutine"))
+                .map(Bound::unbind)
+        })
         .and_then(|f| f.bind(py).call1((value,)))
         .and_then(|r| r.is_truthy())
         .unwrap_or(false)
@@ -214,7 +245,11 @@ fn is_coroutine(py: Python<'_>, value: &Bound<'_, PyAny>) -> bool {
 
 /// `ExcType: message`, as Python prints it.
 pub(crate) fn describe(py: Python<'_>, e: &PyErr) -> String {
-    let name = e.get_type(py).name().map(|n| n.to_string()).unwrap_or_else(|_| "exception".to_owned());
+    let name = e
+        .get_type(py)
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "exception".to_owned());
     match e.value(py).str() {
         Ok(text) if !text.to_string().is_empty() => format!("{name}: {text}"),
         _ => name,

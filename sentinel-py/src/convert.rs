@@ -5,8 +5,8 @@
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
-use serde_json::{Map, Number, Value};
 use sentinel_core::Action;
+use serde_json::{Map, Number, Value};
 
 use crate::errors::{self, Kind};
 
@@ -21,7 +21,10 @@ struct NotJson {
 
 impl NotJson {
     fn new(problem: String) -> Self {
-        Self { path: Vec::new(), problem }
+        Self {
+            path: Vec::new(),
+            problem,
+        }
     }
 
     fn at(mut self, segment: String) -> Self {
@@ -40,7 +43,11 @@ impl NotJson {
                 at.push_str(segment);
             }
         }
-        if at.is_empty() { self.problem } else { format!("field `{at}`: {}", self.problem) }
+        if at.is_empty() {
+            self.problem
+        } else {
+            format!("field `{at}`: {}", self.problem)
+        }
     }
 }
 
@@ -49,7 +56,10 @@ pub(crate) fn action(obj: &Bound<'_, PyAny>) -> PyResult<Action> {
     let py = obj.py();
     let value = to_json(obj, 0).map_err(|e| {
         let message = if e.path.is_empty() {
-            format!("an action must be a JSON object (a dict), found `{}`", type_name(obj))
+            format!(
+                "an action must be a JSON object (a dict), found `{}`",
+                type_name(obj)
+            )
         } else {
             e.message("")
         };
@@ -66,13 +76,18 @@ pub(crate) fn value(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Value> {
 
 fn to_json(obj: &Bound<'_, PyAny>, depth: usize) -> Result<Value, NotJson> {
     if depth > MAX_DEPTH {
-        return Err(NotJson::new(format!("nested deeper than {MAX_DEPTH} levels")));
+        return Err(NotJson::new(format!(
+            "nested deeper than {MAX_DEPTH} levels"
+        )));
     }
     if obj.is_none() {
         return Ok(Value::Null);
     }
     if let Ok(s) = obj.cast::<PyString>() {
-        return s.to_cow().map(|c| Value::String(c.into_owned())).map_err(|e| NotJson::new(e.to_string()));
+        return s
+            .to_cow()
+            .map(|c| Value::String(c.into_owned()))
+            .map_err(|e| NotJson::new(e.to_string()));
     }
     if let Ok(b) = obj.cast::<PyBool>() {
         return Ok(Value::Bool(b.is_true()));
@@ -87,18 +102,26 @@ fn to_json(obj: &Bound<'_, PyAny>, depth: usize) -> Result<Value, NotJson> {
         return Err(NotJson::new("integer does not fit in 64 bits".to_owned()));
     }
     if let Ok(f) = obj.cast::<PyFloat>() {
-        return Number::from_f64(f.value()).map(Value::Number).ok_or_else(|| {
-            let shown = obj.repr().map(|r| r.to_string()).unwrap_or_default();
-            NotJson::new(format!("`{shown}` is not a JSON number"))
-        });
+        return Number::from_f64(f.value())
+            .map(Value::Number)
+            .ok_or_else(|| {
+                let shown = obj.repr().map(|r| r.to_string()).unwrap_or_default();
+                NotJson::new(format!("`{shown}` is not a JSON number"))
+            });
     }
     if let Ok(dict) = obj.cast::<PyDict>() {
         let mut map = Map::with_capacity(dict.len());
         for (key, item) in dict.iter() {
             let Ok(key) = key.cast::<PyString>() else {
-                return Err(NotJson::new(format!("keys must be strings, found `{}`", type_name(&key))));
+                return Err(NotJson::new(format!(
+                    "keys must be strings, found `{}`",
+                    type_name(&key)
+                )));
             };
-            let key = key.to_cow().map_err(|e| NotJson::new(e.to_string()))?.into_owned();
+            let key = key
+                .to_cow()
+                .map_err(|e| NotJson::new(e.to_string()))?
+                .into_owned();
             match to_json(&item, depth + 1) {
                 Ok(v) => {
                     map.insert(key, v);
@@ -114,10 +137,16 @@ fn to_json(obj: &Bound<'_, PyAny>, depth: usize) -> Result<Value, NotJson> {
     if let Ok(tuple) = obj.cast::<PyTuple>() {
         return seq(tuple.iter(), depth);
     }
-    Err(NotJson::new(format!("`{}` is not JSON (use dict, list, str, int, float, bool or None)", type_name(obj))))
+    Err(NotJson::new(format!(
+        "`{}` is not JSON (use dict, list, str, int, float, bool or None)",
+        type_name(obj)
+    )))
 }
 
-fn seq<'py>(items: impl Iterator<Item = Bound<'py, PyAny>>, depth: usize) -> Result<Value, NotJson> {
+fn seq<'py>(
+    items: impl Iterator<Item = Bound<'py, PyAny>>,
+    depth: usize,
+) -> Result<Value, NotJson> {
     let mut out = Vec::new();
     for (i, item) in items.enumerate() {
         out.push(to_json(&item, depth + 1).map_err(|e| e.at(format!("[{i}]")))?);
@@ -127,7 +156,10 @@ fn seq<'py>(items: impl Iterator<Item = Bound<'py, PyAny>>, depth: usize) -> Res
 
 /// The Python type name of `obj`, for messages.
 pub(crate) fn type_name(obj: &Bound<'_, PyAny>) -> String {
-    obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "object".to_owned())
+    obj.get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "object".to_owned())
 }
 
 /// Converts JSON into Python (`dict`, `list`, `str`, `int`, `float`, `bool`, `None`).
@@ -163,8 +195,12 @@ pub(crate) fn to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, 
 }
 
 /// Serializes any core value (decision, record) into Python via its JSON form.
-pub(crate) fn serialize<'py, T: serde::Serialize>(py: Python<'py>, value: &T) -> PyResult<Bound<'py, PyAny>> {
-    let json = serde_json::to_value(value).map_err(|e| errors::new_err(py, Kind::Sentinel, format!("cannot serialize: {e}")))?;
+pub(crate) fn serialize<'py, T: serde::Serialize>(
+    py: Python<'py>,
+    value: &T,
+) -> PyResult<Bound<'py, PyAny>> {
+    let json = serde_json::to_value(value)
+        .map_err(|e| errors::new_err(py, Kind::Sentinel, format!("cannot serialize: {e}")))?;
     to_py(py, &json)
 }
 
@@ -174,9 +210,15 @@ mod tests {
 
     #[test]
     fn error_paths_read_like_python_access() {
-        let e = NotJson::new("bad".into()).at("[2]".into()).at("items".into()).at("payload".into());
+        let e = NotJson::new("bad".into())
+            .at("[2]".into())
+            .at("items".into())
+            .at("payload".into());
         assert_eq!(e.message(""), "field `payload.items[2]`: bad");
         assert_eq!(NotJson::new("bad".into()).message(""), "bad");
-        assert_eq!(NotJson::new("bad".into()).at("x".into()).message("result"), "field `result.x`: bad");
+        assert_eq!(
+            NotJson::new("bad".into()).at("x".into()).message("result"),
+            "field `result.x`: bad"
+        );
     }
 }

@@ -7,7 +7,9 @@ use std::time::Duration;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyString, PyTuple};
-use sentinel_core::{ActionId, ActionRecord, GuardError, Pack, Permit, ResolveError, Resolution, TelnyxVoiceApprover};
+use sentinel_core::{
+    ActionId, ActionRecord, GuardError, Pack, Permit, Resolution, ResolveError, TelnyxVoiceApprover,
+};
 
 use crate::aio::{self, Outcome};
 use crate::callback::CallContext;
@@ -58,7 +60,15 @@ impl Gateway {
             Some(s) if s.is_instance_of::<PyString>() => match s.extract::<String>()?.as_str() {
                 "offline" => {}
                 "groq" => groq = Some(GroqScorer::from_env(py)?),
-                name => return Err(errors::new_err(py, Kind::Config, format!("unknown scorer `{name}`; use \"offline\", \"groq\" or a scorer object"))),
+                name => {
+                    return Err(errors::new_err(
+                        py,
+                        Kind::Config,
+                        format!(
+                            "unknown scorer `{name}`; use \"offline\", \"groq\" or a scorer object"
+                        ),
+                    ));
+                }
             },
             Some(s) => match s.cast::<GroqScorer>() {
                 Ok(configured) => groq = Some(Arc::clone(&configured.get().inner)),
@@ -72,11 +82,21 @@ impl Gateway {
         match approver.filter(|a| !a.is_none()) {
             None => {}
             Some(a) if a.is_instance_of::<PyString>() => match a.extract::<String>()?.as_str() {
-                "telnyx" => telnyx = Some(telnyx::for_gateway(&TelnyxApprover::from_env(py)?, &packs)),
-                name => return Err(errors::new_err(py, Kind::Config, format!("unknown approver `{name}`; use \"telnyx\" or an approver object"))),
+                "telnyx" => {
+                    telnyx = Some(telnyx::for_gateway(&TelnyxApprover::from_env(py)?, &packs))
+                }
+                name => {
+                    return Err(errors::new_err(
+                        py,
+                        Kind::Config,
+                        format!("unknown approver `{name}`; use \"telnyx\" or an approver object"),
+                    ));
+                }
             },
             Some(a) => match a.cast::<TelnyxApprover>() {
-                Ok(configured) => telnyx = Some(telnyx::for_gateway(&configured.get().inner, &packs)),
+                Ok(configured) => {
+                    telnyx = Some(telnyx::for_gateway(&configured.get().inner, &packs))
+                }
                 Err(_) => builder = builder.approver_arc(approver::from_object(a)?),
             },
         }
@@ -95,17 +115,30 @@ impl Gateway {
                 (kind, durable) = (opened.kind, true);
             }
             None if store_schema.is_some() => {
-                return Err(errors::new_err(py, Kind::Config, "invalid setting `store_schema`: schemas need a PostgreSQL `store`"));
+                return Err(errors::new_err(
+                    py,
+                    Kind::Config,
+                    "invalid setting `store_schema`: schemas need a PostgreSQL `store`",
+                ));
             }
             None => {}
         }
-        let inner = builder.escalation_timeout(timeout).build().map_err(|e| errors::build(py, &e))?;
+        let inner = builder
+            .escalation_timeout(timeout)
+            .build()
+            .map_err(|e| errors::build(py, &e))?;
         if durable {
             // Pending approvals of earlier processes: expiries rescheduled, waits woken.
             let gateway = inner.clone();
-            runtime::block_on(py, async move { gateway.recover().await })?.map_err(|e| errors::store(py, &e))?;
+            runtime::block_on(py, async move { gateway.recover().await })?
+                .map_err(|e| errors::store(py, &e))?;
         }
-        Ok(Self { inner, groq, telnyx, store: kind })
+        Ok(Self {
+            inner,
+            groq,
+            telnyx,
+            store: kind,
+        })
     }
 
     /// Decides about an action (a dict in the wire form) without recording or running
@@ -115,17 +148,28 @@ impl Gateway {
         let action = convert::action(action)?;
         let gateway = self.inner.clone();
         let context = CallContext::blocking();
-        let decision = runtime::block_on(py, Arc::clone(&context).scope(async move { gateway.evaluate(&action).await }))?;
+        let decision = runtime::block_on(
+            py,
+            Arc::clone(&context).scope(async move { gateway.evaluate(&action).await }),
+        )?;
         checked(py, Decision::from(decision), &context)
     }
 
     /// `evaluate` as an asyncio future (use `await gw.aevaluate(action)`).
-    fn _aevaluate<'py>(&self, py: Python<'py>, action: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    fn _aevaluate<'py>(
+        &self,
+        py: Python<'py>,
+        action: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let action = convert::action(action)?;
         let gateway = self.inner.clone();
         aio::spawn(py, move |context| async move {
             let decision = Decision::from(gateway.evaluate(&action).await);
-            Box::new(move |py: Python<'_>| Ok(Bound::new(py, checked(py, decision, &context)?)?.into_any().unbind())) as Outcome
+            Box::new(move |py: Python<'_>| {
+                Ok(Bound::new(py, checked(py, decision, &context)?)?
+                    .into_any()
+                    .unbind())
+            }) as Outcome
         })
     }
 
@@ -143,19 +187,28 @@ impl Gateway {
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Py<PyAny>> {
         if is_coroutine_function(py, func)? {
-            return Err(pyo3::exceptions::PyTypeError::new_err("`func` is an async function: use `await gateway.aguard(...)`"));
+            return Err(pyo3::exceptions::PyTypeError::new_err(
+                "`func` is an async function: use `await gateway.aguard(...)`",
+            ));
         }
         let action = convert::action(action)?;
         let gateway = self.inner.clone();
         let context = CallContext::blocking();
-        let permit = runtime::block_on(py, Arc::clone(&context).scope(async move { gateway.authorize(action).await }))?;
+        let permit = runtime::block_on(
+            py,
+            Arc::clone(&context).scope(async move { gateway.authorize(action).await }),
+        )?;
         permitted(py, permit, &context)?;
         Ok(func.call(args, kwargs)?.unbind())
     }
 
     /// The waiting half of `aguard` as an asyncio future: resolves to the action id once
     /// the action may run, or raises like `guard`.
-    fn _aauthorize<'py>(&self, py: Python<'py>, action: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    fn _aauthorize<'py>(
+        &self,
+        py: Python<'py>,
+        action: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let action = convert::action(action)?;
         let gateway = self.inner.clone();
         aio::spawn(py, move |context| async move {
@@ -168,7 +221,15 @@ impl Gateway {
     /// Raises `UnknownActionError` for an unknown id and `ConflictError` when the action was
     /// already decided.
     #[pyo3(signature = (action_id, *, approved, by, channel = "python", reason = ""))]
-    fn resolve<'py>(&self, py: Python<'py>, action_id: &str, approved: bool, by: &str, channel: &str, reason: &str) -> PyResult<Bound<'py, PyAny>> {
+    fn resolve<'py>(
+        &self,
+        py: Python<'py>,
+        action_id: &str,
+        approved: bool,
+        by: &str,
+        channel: &str,
+        reason: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let id = parse_id(py, action_id)?;
         let resolution = resolution(approved, by, channel, reason);
         let gateway = self.inner.clone();
@@ -192,7 +253,10 @@ impl Gateway {
         let gateway = self.inner.clone();
         let question = question.to_owned();
         let context = CallContext::blocking();
-        let answer = runtime::block_on(py, Arc::clone(&context).scope(async move { gateway.explain(id, &question).await }))?;
+        let answer = runtime::block_on(
+            py,
+            Arc::clone(&context).scope(async move { gateway.explain(id, &question).await }),
+        )?;
         answer.map_err(|e| errors::store(py, &e))
     }
 
@@ -209,10 +273,19 @@ impl Gateway {
     /// Marks a pending action as being discussed with a human (`QNA_MODE`), or, with
     /// `on=False`, back to waiting. Returns its record; raises like `resolve`.
     #[pyo3(signature = (action_id, on, *, by, channel = "python"))]
-    fn set_qna_mode<'py>(&self, py: Python<'py>, action_id: &str, on: bool, by: &str, channel: &str) -> PyResult<Bound<'py, PyAny>> {
+    fn set_qna_mode<'py>(
+        &self,
+        py: Python<'py>,
+        action_id: &str,
+        on: bool,
+        by: &str,
+        channel: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let id = parse_id(py, action_id)?;
         let (gateway, by, channel) = (self.inner.clone(), by.to_owned(), channel.to_owned());
-        let record = runtime::block_on(py, async move { gateway.set_qna_mode(id, on, &by, &channel).await })?;
+        let record = runtime::block_on(py, async move {
+            gateway.set_qna_mode(id, on, &by, &channel).await
+        })?;
         record_or_raise(py, record)
     }
 
@@ -221,24 +294,38 @@ impl Gateway {
     /// request body (bytes). Returns the HTTP status to answer with: 200 handled or
     /// ignored, 401 bad signature or timestamp, 400 unreadable body, 502 a command to
     /// Telnyx failed. Raises `ConfigError` when the approver is not a Telnyx one.
-    fn handle_telnyx_webhook(&self, py: Python<'_>, headers: &Bound<'_, PyAny>, body: &Bound<'_, PyAny>) -> PyResult<u16> {
+    fn handle_telnyx_webhook(
+        &self,
+        py: Python<'_>,
+        headers: &Bound<'_, PyAny>,
+        body: &Bound<'_, PyAny>,
+    ) -> PyResult<u16> {
         telnyx::handle(py, self.telnyx_approver(py)?, headers, body)
     }
 
     /// `handle_telnyx_webhook` as an asyncio future.
-    fn _ahandle_telnyx_webhook<'py>(&self, py: Python<'py>, headers: &Bound<'py, PyAny>, body: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    fn _ahandle_telnyx_webhook<'py>(
+        &self,
+        py: Python<'py>,
+        headers: &Bound<'py, PyAny>,
+        body: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let approver = self.telnyx_approver(py)?.clone();
         let (headers, body) = telnyx::request(headers, body)?;
         aio::spawn(py, move |_context| async move {
             let status = telnyx::status(approver.handle_webhook(&headers, &body).await);
-            Box::new(move |py: Python<'_>| Ok(status.into_pyobject(py)?.into_any().unbind())) as Outcome
+            Box::new(move |py: Python<'_>| Ok(status.into_pyobject(py)?.into_any().unbind()))
+                as Outcome
         })
     }
 
     /// The Groq scorer's counters (`calls`, `retries`, `cache_hits`, `failures`), or `None`
     /// when the scorer is not the Groq one.
     fn scorer_stats<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
-        self.groq.as_ref().map(|g| groq::stats_dict(py, g.stats())).transpose()
+        self.groq
+            .as_ref()
+            .map(|g| groq::stats_dict(py, g.stats()))
+            .transpose()
     }
 
     /// Where actions are kept: `"memory"`, `"sqlite"` or `"postgres"`.
@@ -250,7 +337,11 @@ impl Gateway {
     /// Names of the packs this gateway enforces.
     #[getter]
     fn packs(&self) -> Vec<String> {
-        self.inner.packs().iter().map(|p| p.name().to_owned()).collect()
+        self.inner
+            .packs()
+            .iter()
+            .map(|p| p.name().to_owned())
+            .collect()
     }
 
     /// The scorer's name (`"offline"` or the object's `name`/class name).
@@ -296,16 +387,25 @@ fn checked(py: Python<'_>, decision: Decision, context: &CallContext) -> PyResul
     let Some(error) = decision.scorer_error().map(str::to_owned) else {
         return Ok(decision);
     };
-    let message = format!("risk scorer failed: {error}; the action fails closed ({})", decision.inner().status.as_str());
+    let message = format!(
+        "risk scorer failed: {error}; the action fails closed ({})",
+        decision.inner().status.as_str()
+    );
     let err = errors::scorer_failed(py, message, decision)?;
     Err(errors::caused_by(py, err, context.take_scorer_failure()))
 }
 
 /// `Ok(action_id)` when the action may run; otherwise the exception, chained to what a
 /// Python scorer or approver raised during the call.
-fn permitted(py: Python<'_>, permit: Result<Permit, GuardError>, context: &CallContext) -> PyResult<Py<PyAny>> {
+fn permitted(
+    py: Python<'_>,
+    permit: Result<Permit, GuardError>,
+    context: &CallContext,
+) -> PyResult<Py<PyAny>> {
     match permit {
-        Ok(permit) => Ok(PyString::new(py, &permit.action_id.to_string()).into_any().unbind()),
+        Ok(permit) => Ok(PyString::new(py, &permit.action_id.to_string())
+            .into_any()
+            .unbind()),
         Err(e) => {
             let cause = match &e {
                 GuardError::ApproverFailed { .. } => context.take_approver_failure(),
@@ -318,12 +418,19 @@ fn permitted(py: Python<'_>, permit: Result<Permit, GuardError>, context: &CallC
 
 /// A human decision.
 pub(crate) fn resolution(approved: bool, by: &str, channel: &str, reason: &str) -> Resolution {
-    let resolution = if approved { Resolution::approve(by, channel) } else { Resolution::decline(by, channel) };
+    let resolution = if approved {
+        Resolution::approve(by, channel)
+    } else {
+        Resolution::decline(by, channel)
+    };
     resolution.with_reason(reason)
 }
 
 /// The record as a dict, or the resolve error as an exception.
-pub(crate) fn record_or_raise<'py>(py: Python<'py>, record: Result<ActionRecord, ResolveError>) -> PyResult<Bound<'py, PyAny>> {
+pub(crate) fn record_or_raise<'py>(
+    py: Python<'py>,
+    record: Result<ActionRecord, ResolveError>,
+) -> PyResult<Bound<'py, PyAny>> {
     let record = record.map_err(|e| errors::resolve(py, &e))?;
     convert::serialize(py, &record)
 }
@@ -334,8 +441,13 @@ fn parse_id(py: Python<'_>, text: &str) -> PyResult<ActionId> {
 
 /// Loads packs from a list of built-in names, file paths (`str` or `os.PathLike`) and dicts.
 fn load_packs(py: Python<'_>, packs: &Bound<'_, PyAny>) -> PyResult<Vec<Pack>> {
-    if packs.is_instance_of::<PyString>() || packs.is_instance_of::<PyDict>() || packs.hasattr("__fspath__")? {
-        return Err(pyo3::exceptions::PyTypeError::new_err("`packs` must be a list of pack names, paths or dicts"));
+    if packs.is_instance_of::<PyString>()
+        || packs.is_instance_of::<PyDict>()
+        || packs.hasattr("__fspath__")?
+    {
+        return Err(pyo3::exceptions::PyTypeError::new_err(
+            "`packs` must be a list of pack names, paths or dicts",
+        ));
     }
     let mut loaded = Vec::new();
     for item in packs.try_iter()? {
@@ -344,8 +456,15 @@ fn load_packs(py: Python<'_>, packs: &Bound<'_, PyAny>) -> PyResult<Vec<Pack>> {
             let document = convert::value(&item, "pack")?;
             Pack::from_json_str(&document.to_string())
         } else {
-            let text = py.import("os")?.call_method1("fspath", (&item,))?.extract::<String>()?;
-            if Pack::builtin_source(&text).is_some() { Pack::builtin(&text) } else { Pack::from_file(&text) }
+            let text = py
+                .import("os")?
+                .call_method1("fspath", (&item,))?
+                .extract::<String>()?;
+            if Pack::builtin_source(&text).is_some() {
+                Pack::builtin(&text)
+            } else {
+                Pack::from_file(&text)
+            }
         };
         loaded.push(pack.map_err(|e| errors::pack(py, &e))?);
     }
@@ -354,6 +473,10 @@ fn load_packs(py: Python<'_>, packs: &Bound<'_, PyAny>) -> PyResult<Vec<Pack>> {
 
 fn is_coroutine_function(py: Python<'_>, func: &Bound<'_, PyAny>) -> PyResult<bool> {
     static CHECK: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-    let check = CHECK.get_or_try_init(py, || py.import("inspect").and_then(|m| m.getattr("iscoroutinefunction")).map(Bound::unbind))?;
+    let check = CHECK.get_or_try_init(py, || {
+        py.import("inspect")
+            .and_then(|m| m.getattr("iscoroutinefunction"))
+            .map(Bound::unbind)
+    })?;
     check.bind(py).call1((func,))?.is_truthy()
 }

@@ -66,7 +66,9 @@ impl GroqScorer {
             b = b.cache_ttl(seconds(py, "cache_ttl", ttl)?);
         }
         let scorer = b.build().map_err(|e| config_error(py, &e))?;
-        Ok(Self { inner: Arc::new(scorer) })
+        Ok(Self {
+            inner: Arc::new(scorer),
+        })
     }
 
     /// The API's base URL in use.
@@ -88,14 +90,20 @@ impl GroqScorer {
     }
 
     fn __repr__(&self) -> String {
-        format!("GroqScorer(base_url={:?}, model={:?})", self.inner.base_url(), self.inner.model())
+        format!(
+            "GroqScorer(base_url={:?}, model={:?})",
+            self.inner.base_url(),
+            self.inner.model()
+        )
     }
 }
 
 impl GroqScorer {
     /// `Gateway(scorer="groq")`: everything from the environment.
     pub(crate) fn from_env(py: Python<'_>) -> PyResult<Arc<CoreScorer>> {
-        CoreScorer::from_env().map(Arc::new).map_err(|e| config_error(py, &e))
+        CoreScorer::from_env()
+            .map(Arc::new)
+            .map_err(|e| config_error(py, &e))
     }
 }
 
@@ -112,7 +120,11 @@ pub(crate) fn stats_dict(py: Python<'_>, stats: GroqStats) -> PyResult<Bound<'_,
 /// A number of seconds as a `Duration`, or `ConfigError` naming the setting.
 pub(crate) fn seconds(py: Python<'_>, setting: &str, value: f64) -> PyResult<Duration> {
     Duration::try_from_secs_f64(value).map_err(|_| {
-        errors::new_err(py, Kind::Config, format!("invalid setting `{setting}`: `{value}` is not a number of seconds"))
+        errors::new_err(
+            py,
+            Kind::Config,
+            format!("invalid setting `{setting}`: `{value}` is not a number of seconds"),
+        )
     })
 }
 

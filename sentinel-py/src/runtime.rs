@@ -33,21 +33,31 @@ static FORKED: AtomicBool = AtomicBool::new(false);
 /// A handle to the module's runtime, starting it on first use.
 pub(crate) fn handle(py: Python<'_>) -> PyResult<Handle> {
     let mut slot = RUNTIME.lock().unwrap_or_else(|p| p.into_inner());
-    if FORKED.swap(false, Ordering::AcqRel) {
-        if let Slot::Running(stale) = std::mem::replace(&mut *slot, Slot::Unstarted) {
-            // Its threads were not copied into this process: never join them.
-            std::mem::forget(stale);
-        }
+    if FORKED.swap(false, Ordering::AcqRel)
+        && let Slot::Running(stale) = std::mem::replace(&mut *slot, Slot::Unstarted)
+    {
+        // Its threads were not copied into this process: never join them.
+        std::mem::forget(stale);
     }
     match &*slot {
         Slot::Running(rt) => Ok(rt.handle().clone()),
-        Slot::ShutDown => Err(errors::new_err(py, Kind::Sentinel, "the sentinel runtime has shut down (the interpreter is exiting)")),
+        Slot::ShutDown => Err(errors::new_err(
+            py,
+            Kind::Sentinel,
+            "the sentinel runtime has shut down (the interpreter is exiting)",
+        )),
         Slot::Unstarted => {
             let rt = Builder::new_multi_thread()
                 .thread_name("sentinel-worker")
                 .enable_all()
                 .build()
-                .map_err(|e| errors::new_err(py, Kind::Sentinel, format!("cannot start the sentinel runtime: {e}")))?;
+                .map_err(|e| {
+                    errors::new_err(
+                        py,
+                        Kind::Sentinel,
+                        format!("cannot start the sentinel runtime: {e}"),
+                    )
+                })?;
             let handle = rt.handle().clone();
             *slot = Slot::Running(rt);
             Ok(handle)
@@ -110,6 +120,7 @@ pub(crate) fn install_hooks(module: &Bound<'_, PyModule>) -> PyResult<()> {
     let after_fork = wrap_pyfunction!(_after_fork_in_child, module)?;
     let kwargs = pyo3::types::PyDict::new(py);
     kwargs.set_item("after_in_child", after_fork)?;
-    py.import("os")?.call_method("register_at_fork", (), Some(&kwargs))?;
+    py.import("os")?
+        .call_method("register_at_fork", (), Some(&kwargs))?;
     Ok(())
 }

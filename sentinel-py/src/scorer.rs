@@ -31,8 +31,15 @@ pub(crate) fn from_object(object: &Bound<'_, PyAny>) -> PyResult<Arc<dyn RiskSco
             convert::type_name(object)
         )));
     }
-    let scorer = PyScorer { name: object_name(object), object: Arc::new(object.clone().unbind()) };
-    Ok(if has_method(object, "explain")? { Arc::new(PyExplainingScorer(scorer)) } else { Arc::new(scorer) })
+    let scorer = PyScorer {
+        name: object_name(object),
+        object: Arc::new(object.clone().unbind()),
+    };
+    Ok(if has_method(object, "explain")? {
+        Arc::new(PyExplainingScorer(scorer))
+    } else {
+        Arc::new(scorer)
+    })
 }
 
 /// True when `object.<method>` exists and is callable.
@@ -54,13 +61,21 @@ impl RiskScorer for PyScorer {
         &self.name
     }
 
-    async fn assess(&self, action: &Action, _context: &ScoreContext) -> Result<Assessment, ScorerError> {
+    async fn assess(
+        &self,
+        action: &Action,
+        _context: &ScoreContext,
+    ) -> Result<Assessment, ScorerError> {
         let label = format!("`{}.assess`", self.name);
         let object = Arc::clone(&self.object);
         let action = action.to_json();
         let result = call_python(
             label.clone(),
-            move |py| object.bind(py).call_method1("assess", (convert::to_py(py, &action)?,)),
+            move |py| {
+                object
+                    .bind(py)
+                    .call_method1("assess", (convert::to_py(py, &action)?,))
+            },
             move |_py, value| parse_assessment(&label, value),
         )
         .await;
@@ -74,11 +89,20 @@ impl RiskScorer for PyExplainingScorer {
         self.0.name()
     }
 
-    async fn assess(&self, action: &Action, context: &ScoreContext) -> Result<Assessment, ScorerError> {
+    async fn assess(
+        &self,
+        action: &Action,
+        context: &ScoreContext,
+    ) -> Result<Assessment, ScorerError> {
         self.0.assess(action, context).await
     }
 
-    async fn explain(&self, action: &Action, assessment: &Assessment, question: &str) -> Result<String, ScorerError> {
+    async fn explain(
+        &self,
+        action: &Action,
+        assessment: &Assessment,
+        question: &str,
+    ) -> Result<String, ScorerError> {
         let label = format!("`{}.explain`", self.0.name);
         let object = Arc::clone(&self.0.object);
         let action = action.to_json();
@@ -87,11 +111,20 @@ impl RiskScorer for PyExplainingScorer {
         let result = call_python(
             label.clone(),
             move |py| {
-                let args = (convert::to_py(py, &action)?, convert::to_py(py, &assessment)?, question);
+                let args = (
+                    convert::to_py(py, &action)?,
+                    convert::to_py(py, &assessment)?,
+                    question,
+                );
                 object.bind(py).call_method1("explain", args)
             },
             move |_py, value| {
-                value.extract::<String>().map_err(|_| Failure::message(format!("{label} must return a str, found `{}`", convert::type_name(value))))
+                value.extract::<String>().map_err(|_| {
+                    Failure::message(format!(
+                        "{label} must return a str, found `{}`",
+                        convert::type_name(value)
+                    ))
+                })
             },
         )
         .await;
@@ -101,23 +134,41 @@ impl RiskScorer for PyExplainingScorer {
 
 /// Reads `{"risk_score": int 0..=100, "analysis": str}`.
 fn parse_assessment(label: &str, value: &Bound<'_, PyAny>) -> Result<Assessment, Failure> {
-    let bad = |why: String| Failure::message(format!("{label} returned an invalid assessment: {why}"));
+    let bad =
+        |why: String| Failure::message(format!("{label} returned an invalid assessment: {why}"));
     let Ok(dict) = value.cast::<PyDict>() else {
-        return Err(bad(format!("expected a dict with `risk_score` and `analysis`, found `{}`", convert::type_name(value))));
+        return Err(bad(format!(
+            "expected a dict with `risk_score` and `analysis`, found `{}`",
+            convert::type_name(value)
+        )));
     };
     let score = match dict.get_item("risk_score") {
-        Ok(Some(score)) if !score.is_instance_of::<pyo3::types::PyBool>() => score
-            .extract::<i64>()
-            .map_err(|_| bad(format!("`risk_score` must be an int, found `{}`", convert::type_name(&score))))?,
-        Ok(Some(score)) => return Err(bad(format!("`risk_score` must be an int, found `{}`", convert::type_name(&score)))),
+        Ok(Some(score)) if !score.is_instance_of::<pyo3::types::PyBool>() => {
+            score.extract::<i64>().map_err(|_| {
+                bad(format!(
+                    "`risk_score` must be an int, found `{}`",
+                    convert::type_name(&score)
+                ))
+            })?
+        }
+        Ok(Some(score)) => {
+            return Err(bad(format!(
+                "`risk_score` must be an int, found `{}`",
+                convert::type_name(&score)
+            )));
+        }
         _ => return Err(bad("missing `risk_score`".to_owned())),
     };
     let analysis = match dict.get_item("analysis") {
-        Ok(Some(text)) => text
-            .extract::<String>()
-            .map_err(|_| bad(format!("`analysis` must be a str, found `{}`", convert::type_name(&text))))?,
+        Ok(Some(text)) => text.extract::<String>().map_err(|_| {
+            bad(format!(
+                "`analysis` must be a str, found `{}`",
+                convert::type_name(&text)
+            ))
+        })?,
         _ => return Err(bad("missing `analysis`".to_owned())),
     };
-    let score = u8::try_from(score).map_err(|_| bad(format!("risk score `{score}` is outside 0..=100")))?;
+    let score =
+        u8::try_from(score).map_err(|_| bad(format!("risk score `{score}` is outside 0..=100")))?;
     Assessment::new(score, analysis).map_err(|e| bad(e.to_string()))
 }

@@ -21,19 +21,35 @@ pub(crate) struct Opened {
 
 /// Opens the store named by `store` (a URL, a path or `os.PathLike`), in `schema` on
 /// PostgreSQL. `ConfigError` when it cannot be opened (the message never shows a password).
-pub(crate) fn open(py: Python<'_>, store: &Bound<'_, PyAny>, schema: Option<String>) -> PyResult<Opened> {
+pub(crate) fn open(
+    py: Python<'_>,
+    store: &Bound<'_, PyAny>,
+    schema: Option<String>,
+) -> PyResult<Opened> {
     let text = if store.is_instance_of::<PyString>() {
         store.extract::<String>()?
     } else if store.hasattr("__fspath__")? {
-        py.import("os")?.call_method1("fspath", (store,))?.extract::<String>()?
+        py.import("os")?
+            .call_method1("fspath", (store,))?
+            .extract::<String>()?
     } else {
-        return Err(pyo3::exceptions::PyTypeError::new_err("`store` must be None, a database URL or a path to a SQLite file"));
+        return Err(pyo3::exceptions::PyTypeError::new_err(
+            "`store` must be None, a database URL or a path to a SQLite file",
+        ));
     };
     let postgres = text.starts_with("postgres://") || text.starts_with("postgresql://");
     // Anything with a scheme is a URL (the core rejects those it does not support).
-    let url = if text.contains("://") || text.starts_with("sqlite:") { text } else { format!("sqlite://{text}") };
+    let url = if text.contains("://") || text.starts_with("sqlite:") {
+        text
+    } else {
+        format!("sqlite://{text}")
+    };
     if schema.is_some() && !postgres {
-        return Err(errors::new_err(py, Kind::Config, "invalid setting `store_schema`: schemas need a PostgreSQL `store`"));
+        return Err(errors::new_err(
+            py,
+            Kind::Config,
+            "invalid setting `store_schema`: schemas need a PostgreSQL `store`",
+        ));
     }
     let connected = runtime::block_on(py, async move {
         match schema {
@@ -41,7 +57,15 @@ pub(crate) fn open(py: Python<'_>, store: &Bound<'_, PyAny>, schema: Option<Stri
             None => SqlStore::connect(&url).await,
         }
     })?;
-    let store = connected.map_err(|e| errors::new_err(py, Kind::Config, format!("invalid setting `store`: {e}")))?;
-    let kind = if store.is_postgres() { "postgres" } else { "sqlite" };
-    Ok(Opened { store: Arc::new(store), kind })
+    let store = connected
+        .map_err(|e| errors::new_err(py, Kind::Config, format!("invalid setting `store`: {e}")))?;
+    let kind = if store.is_postgres() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    Ok(Opened {
+        store: Arc::new(store),
+        kind,
+    })
 }

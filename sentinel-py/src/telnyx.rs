@@ -88,7 +88,9 @@ impl TelnyxApprover {
         ];
         let lookup = |var: &str| {
             let index = SETTINGS.iter().position(|(_, v)| *v == var);
-            index.and_then(|i| given[i].clone()).or_else(|| std::env::var(var).ok())
+            index
+                .and_then(|i| given[i].clone())
+                .or_else(|| std::env::var(var).ok())
         };
         let config = TelnyxConfig::from_lookup(lookup).map_err(|e| config_error(py, &e))?;
         Self::build(py, config)
@@ -114,13 +116,21 @@ impl TelnyxApprover {
 
     /// Verifies and handles one webhook; returns the HTTP status to answer with (see
     /// `Gateway.handle_telnyx_webhook`).
-    fn handle_webhook(&self, py: Python<'_>, headers: &Bound<'_, PyAny>, body: &Bound<'_, PyAny>) -> PyResult<u16> {
+    fn handle_webhook(
+        &self,
+        py: Python<'_>,
+        headers: &Bound<'_, PyAny>,
+        body: &Bound<'_, PyAny>,
+    ) -> PyResult<u16> {
         handle(py, &self.inner, headers, body)
     }
 
     fn __repr__(&self) -> String {
         let c = self.inner.config();
-        format!("TelnyxApprover(admin_number={:?}, api_base={:?})", c.admin_number, c.api_base)
+        format!(
+            "TelnyxApprover(admin_number={:?}, api_base={:?})",
+            c.admin_number, c.api_base
+        )
     }
 }
 
@@ -140,18 +150,29 @@ impl TelnyxApprover {
 
 /// The approver the gateway uses: shares calls with `approver` and masks what `packs`
 /// declare in what is read aloud.
-pub(crate) fn for_gateway(approver: &TelnyxVoiceApprover, packs: &[Pack]) -> Arc<TelnyxVoiceApprover> {
+pub(crate) fn for_gateway(
+    approver: &TelnyxVoiceApprover,
+    packs: &[Pack],
+) -> Arc<TelnyxVoiceApprover> {
     Arc::new(approver.clone().with_packs(packs))
 }
 
 /// Runs one webhook through `approver` and maps the result to an HTTP status: 200 when
 /// handled or ignored, else the core's status for the error (401 bad signature, 400 bad
 /// body, 502 Telnyx failed).
-pub(crate) fn handle(py: Python<'_>, approver: &TelnyxVoiceApprover, headers: &Bound<'_, PyAny>, body: &Bound<'_, PyAny>) -> PyResult<u16> {
+pub(crate) fn handle(
+    py: Python<'_>,
+    approver: &TelnyxVoiceApprover,
+    headers: &Bound<'_, PyAny>,
+    body: &Bound<'_, PyAny>,
+) -> PyResult<u16> {
     let (headers, body) = request(headers, body)?;
     let approver = approver.clone();
     let context = CallContext::blocking();
-    let result = runtime::block_on(py, Arc::clone(&context).scope(async move { approver.handle_webhook(&headers, &body).await }))?;
+    let result = runtime::block_on(
+        py,
+        Arc::clone(&context).scope(async move { approver.handle_webhook(&headers, &body).await }),
+    )?;
     Ok(status(result))
 }
 
@@ -165,7 +186,10 @@ pub(crate) type Headers = Vec<(String, String)>;
 
 /// Headers (any mapping with `items()`, e.g. Starlette's or Flask's) and the raw body
 /// (`bytes`, or `str` as UTF-8).
-pub(crate) fn request(headers: &Bound<'_, PyAny>, body: &Bound<'_, PyAny>) -> PyResult<(Headers, Vec<u8>)> {
+pub(crate) fn request(
+    headers: &Bound<'_, PyAny>,
+    body: &Bound<'_, PyAny>,
+) -> PyResult<(Headers, Vec<u8>)> {
     let mut pairs = Vec::new();
     for item in headers.call_method0("items")?.try_iter()? {
         let (name, value): (String, String) = item?.extract()?;
@@ -176,7 +200,9 @@ pub(crate) fn request(headers: &Bound<'_, PyAny>, body: &Bound<'_, PyAny>) -> Py
     } else if body.is_instance_of::<PyString>() {
         body.extract::<String>()?.into_bytes()
     } else {
-        return Err(pyo3::exceptions::PyTypeError::new_err("webhook body must be the raw request body as bytes"));
+        return Err(pyo3::exceptions::PyTypeError::new_err(
+            "webhook body must be the raw request body as bytes",
+        ));
     };
     Ok((pairs, body))
 }
@@ -189,6 +215,13 @@ fn config_error(py: Python<'_>, e: &TelnyxConfigError) -> PyErr {
         TelnyxConfigError::Invalid { var, message } => (*var, format!("is invalid: {message}")),
         other => return errors::new_err(py, Kind::Config, format!("telnyx approver: {other}")),
     };
-    let setting = SETTINGS.iter().find(|(_, v)| *v == var).map_or(var, |(s, _)| s);
-    errors::new_err(py, Kind::Config, format!("telnyx approver: setting `{setting}` (environment variable `{var}`) {problem}"))
+    let setting = SETTINGS
+        .iter()
+        .find(|(_, v)| *v == var)
+        .map_or(var, |(s, _)| s);
+    errors::new_err(
+        py,
+        Kind::Config,
+        format!("telnyx approver: setting `{setting}` (environment variable `{var}`) {problem}"),
+    )
 }

@@ -45,7 +45,9 @@ impl Principal {
     pub fn require_admin(&self, what: &str) -> Result<(), ApiError> {
         match self {
             Principal::Admin => Ok(()),
-            Principal::Agent(agent) => Err(ApiError::forbidden(format!("{what} needs the admin token; agent `{agent}` may not"))),
+            Principal::Agent(agent) => Err(ApiError::forbidden(format!(
+                "{what} needs the admin token; agent `{agent}` may not"
+            ))),
         }
     }
 
@@ -53,7 +55,9 @@ impl Principal {
     pub fn require_agent(&self, what: &str) -> Result<&str, ApiError> {
         match self {
             Principal::Agent(agent) => Ok(agent),
-            Principal::Admin => Err(ApiError::forbidden(format!("{what} needs an agent key, not the admin token"))),
+            Principal::Admin => Err(ApiError::forbidden(format!(
+                "{what} needs an agent key, not the admin token"
+            ))),
         }
     }
 }
@@ -78,7 +82,10 @@ impl Credentials {
     pub fn new(admin: Option<&str>, agents: &[AgentKey]) -> Self {
         Self {
             admin: admin.map(digest),
-            agents: agents.iter().map(|k| (k.agent.clone(), digest(k.key.expose()))).collect(),
+            agents: agents
+                .iter()
+                .map(|k| (k.agent.clone(), digest(k.key.expose())))
+                .collect(),
         }
     }
 
@@ -87,10 +94,10 @@ impl Credentials {
     pub fn identify(&self, token: &str) -> Option<Principal> {
         let given = digest(token);
         let mut found = None;
-        if let Some(admin) = &self.admin {
-            if constant_time_eq(admin, &given) {
-                found = Some(Principal::Admin);
-            }
+        if let Some(admin) = &self.admin
+            && constant_time_eq(admin, &given)
+        {
+            found = Some(Principal::Admin);
         }
         for (agent, key) in &self.agents {
             if constant_time_eq(key, &given) && found.is_none() {
@@ -118,18 +125,31 @@ fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let Some(value) = parts.headers.get(AUTHORIZATION) else {
-            return Err(ApiError::unauthorized("missing `Authorization: Bearer <key>` header"));
+            return Err(ApiError::unauthorized(
+                "missing `Authorization: Bearer <key>` header",
+            ));
         };
         let token = value
             .to_str()
             .ok()
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
             .map(str::trim)
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| ApiError::unauthorized("the `Authorization` header must be `Bearer <key>`"))?;
-        state.credentials.identify(token).ok_or_else(|| ApiError::unauthorized("the bearer key is not valid"))
+            .ok_or_else(|| {
+                ApiError::unauthorized("the `Authorization` header must be `Bearer <key>`")
+            })?;
+        state
+            .credentials
+            .identify(token)
+            .ok_or_else(|| ApiError::unauthorized("the bearer key is not valid"))
     }
 }
 
@@ -143,12 +163,21 @@ mod tests {
     #[test]
     fn identifies_admin_and_agents_and_patterns() {
         let keys = [
-            AgentKey { agent: "billing-bot".into(), key: Secret::new("key-billing-0123456789") },
-            AgentKey { agent: "session_*".into(), key: Secret::new("key-session-0123456789") },
+            AgentKey {
+                agent: "billing-bot".into(),
+                key: Secret::new("key-billing-0123456789"),
+            },
+            AgentKey {
+                agent: "session_*".into(),
+                key: Secret::new("key-session-0123456789"),
+            },
         ];
         let c = Credentials::new(Some("admin-token-0123456789"), &keys);
         assert_eq!(c.identify("admin-token-0123456789"), Some(Principal::Admin));
-        assert_eq!(c.identify("key-billing-0123456789"), Some(Principal::Agent("billing-bot".into())));
+        assert_eq!(
+            c.identify("key-billing-0123456789"),
+            Some(Principal::Agent("billing-bot".into()))
+        );
         assert_eq!(c.identify("key-billing-012345678"), None);
         let session = c.identify("key-session-0123456789").unwrap();
         assert!(session.covers("session_42"));

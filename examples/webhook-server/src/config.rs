@@ -32,7 +32,9 @@ pub struct AgentKey {
 
 impl fmt::Debug for AgentKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AgentKey").field("agent", &self.agent).finish_non_exhaustive()
+        f.debug_struct("AgentKey")
+            .field("agent", &self.agent)
+            .finish_non_exhaustive()
     }
 }
 
@@ -141,30 +143,56 @@ impl Config {
         match dotenvy::dotenv() {
             Ok(_) => {}
             Err(e) if e.not_found() => {}
-            Err(e) => return Err(ConfigError::Invalid { var: "SENTINEL_*", message: format!("cannot read `.env`: {e}") }),
+            Err(e) => {
+                return Err(ConfigError::Invalid {
+                    var: "SENTINEL_*",
+                    message: format!("cannot read `.env`: {e}"),
+                });
+            }
         }
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
     /// Reads every variable through `lookup` (unset and empty are alike).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |var: &str| lookup(var).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let get = |var: &str| {
+            lookup(var)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
         let mut c = Self::new();
         if let Some(bind) = get("SENTINEL_BIND") {
-            c.bind = bind.parse().map_err(|_| invalid("SENTINEL_BIND", format!("`{bind}` is not an address like `127.0.0.1:8000`")))?;
+            c.bind = bind.parse().map_err(|_| {
+                invalid(
+                    "SENTINEL_BIND",
+                    format!("`{bind}` is not an address like `127.0.0.1:8000`"),
+                )
+            })?;
         }
         if let Some(keys) = get("SENTINEL_AGENT_KEYS") {
-            c.agent_keys.extend(parse_keys("SENTINEL_AGENT_KEYS", keys.split(','))?);
+            c.agent_keys
+                .extend(parse_keys("SENTINEL_AGENT_KEYS", keys.split(','))?);
         }
         if let Some(path) = get("SENTINEL_AGENT_KEYS_FILE") {
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| invalid("SENTINEL_AGENT_KEYS_FILE", format!("cannot read `{path}`: {e}")))?;
-            let lines = text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#'));
-            c.agent_keys.extend(parse_keys("SENTINEL_AGENT_KEYS_FILE", lines)?);
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                invalid(
+                    "SENTINEL_AGENT_KEYS_FILE",
+                    format!("cannot read `{path}`: {e}"),
+                )
+            })?;
+            let lines = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'));
+            c.agent_keys
+                .extend(parse_keys("SENTINEL_AGENT_KEYS_FILE", lines)?);
         }
         if let Some(token) = get("SENTINEL_ADMIN_TOKEN") {
             if token.len() < MIN_SECRET_LEN {
-                return Err(invalid("SENTINEL_ADMIN_TOKEN", format!("must be at least {MIN_SECRET_LEN} characters")));
+                return Err(invalid(
+                    "SENTINEL_ADMIN_TOKEN",
+                    format!("must be at least {MIN_SECRET_LEN} characters"),
+                ));
             }
             c.admin_token = Some(Secret::new(token));
         }
@@ -174,36 +202,59 @@ impl Config {
         }
         c.packs_dir = get("SENTINEL_PACKS").map(PathBuf::from);
         if let Some(v) = get("SENTINEL_ESCALATION_TIMEOUT_S") {
-            c.escalation_timeout = Duration::from_secs(number("SENTINEL_ESCALATION_TIMEOUT_S", &v, 1, 86_400)?);
+            c.escalation_timeout =
+                Duration::from_secs(number("SENTINEL_ESCALATION_TIMEOUT_S", &v, 1, 86_400)?);
         }
         if let Some(v) = get("SENTINEL_REQUEST_TIMEOUT_S") {
-            c.request_timeout = Duration::from_secs(number("SENTINEL_REQUEST_TIMEOUT_S", &v, 1, 600)?);
+            c.request_timeout =
+                Duration::from_secs(number("SENTINEL_REQUEST_TIMEOUT_S", &v, 1, 600)?);
         }
         if let Some(v) = get("SENTINEL_MAX_WAIT_S") {
             c.max_wait = Duration::from_secs(number("SENTINEL_MAX_WAIT_S", &v, 1, 3600)?);
         }
         if let Some(v) = get("SENTINEL_MAX_BODY_BYTES") {
-            c.max_body_bytes = usize::try_from(number("SENTINEL_MAX_BODY_BYTES", &v, 256, 16 << 20)?).unwrap_or(64 * 1024);
+            c.max_body_bytes =
+                usize::try_from(number("SENTINEL_MAX_BODY_BYTES", &v, 256, 16 << 20)?)
+                    .unwrap_or(64 * 1024);
         }
         if let Some(url) = get("SENTINEL_PUBLIC_URL") {
             if !(url.starts_with("https://") || url.starts_with("http://")) {
-                return Err(invalid("SENTINEL_PUBLIC_URL", format!("`{url}` is not an http(s) URL")));
+                return Err(invalid(
+                    "SENTINEL_PUBLIC_URL",
+                    format!("`{url}` is not an http(s) URL"),
+                ));
             }
             c.public_url = Some(url.trim_end_matches('/').to_owned());
         }
         if let Some(api_key) = get("GROQ_API_KEY") {
-            c.scorer = ScorerSetup::Groq { api_key: Secret::new(api_key), base_url: get("GROQ_BASE_URL"), model: get("GROQ_MODEL") };
+            c.scorer = ScorerSetup::Groq {
+                api_key: Secret::new(api_key),
+                base_url: get("GROQ_BASE_URL"),
+                model: get("GROQ_MODEL"),
+            };
         }
-        let telnyx_vars = ["TELNYX_API_KEY", "TELNYX_CONNECTION_ID", "TELNYX_PHONE_NUMBER", "ADMIN_PHONE_NUMBER", "TELNYX_PUBLIC_KEY"];
+        let telnyx_vars = [
+            "TELNYX_API_KEY",
+            "TELNYX_CONNECTION_ID",
+            "TELNYX_PHONE_NUMBER",
+            "ADMIN_PHONE_NUMBER",
+            "TELNYX_PUBLIC_KEY",
+        ];
         if telnyx_vars.iter().any(|v| get(v).is_some()) {
-            let config = TelnyxConfig::from_lookup(&lookup).map_err(|e| ConfigError::Telnyx(e.to_string()))?;
+            let config = TelnyxConfig::from_lookup(&lookup)
+                .map_err(|e| ConfigError::Telnyx(e.to_string()))?;
             c.telnyx = Some(config);
         }
         if let Some(format) = get("SENTINEL_LOG_FORMAT") {
             c.log_format = match format.to_ascii_lowercase().as_str() {
                 "text" => LogFormat::Text,
                 "json" => LogFormat::Json,
-                _ => return Err(invalid("SENTINEL_LOG_FORMAT", format!("`{format}` is neither `text` nor `json`"))),
+                _ => {
+                    return Err(invalid(
+                        "SENTINEL_LOG_FORMAT",
+                        format!("`{format}` is neither `text` nor `json`"),
+                    ));
+                }
             };
         }
         Ok(c)
@@ -212,7 +263,10 @@ impl Config {
     /// Adds an agent key (used by the demo and tests).
     #[must_use]
     pub fn with_agent_key(mut self, agent: impl Into<String>, key: impl Into<String>) -> Self {
-        self.agent_keys.push(AgentKey { agent: agent.into(), key: Secret::new(key) });
+        self.agent_keys.push(AgentKey {
+            agent: agent.into(),
+            key: Secret::new(key),
+        });
         self
     }
 
@@ -227,7 +281,9 @@ impl Config {
     pub fn database_display(&self) -> String {
         let url = &self.database_url;
         match (url.find("://"), url.rfind('@')) {
-            (Some(scheme), Some(at)) if at > scheme => format!("{}://***@{}", &url[..scheme], &url[at + 1..]),
+            (Some(scheme), Some(at)) if at > scheme => {
+                format!("{}://***@{}", &url[..scheme], &url[at + 1..])
+            }
             _ => url.clone(),
         }
     }
@@ -246,29 +302,52 @@ fn invalid(var: &'static str, message: String) -> ConfigError {
 fn number(var: &'static str, value: &str, min: u64, max: u64) -> Result<u64, ConfigError> {
     match value.parse::<u64>() {
         Ok(n) if (min..=max).contains(&n) => Ok(n),
-        _ => Err(invalid(var, format!("`{value}` is not a whole number from {min} to {max}"))),
+        _ => Err(invalid(
+            var,
+            format!("`{value}` is not a whole number from {min} to {max}"),
+        )),
     }
 }
 
 /// Parses `agent_id=key` entries. Error messages name the agent, never the key.
-fn parse_keys<'a>(var: &'static str, entries: impl Iterator<Item = &'a str>) -> Result<Vec<AgentKey>, ConfigError> {
+fn parse_keys<'a>(
+    var: &'static str,
+    entries: impl Iterator<Item = &'a str>,
+) -> Result<Vec<AgentKey>, ConfigError> {
     let mut keys = Vec::new();
     for (i, entry) in entries.map(str::trim).filter(|e| !e.is_empty()).enumerate() {
         let Some((agent, key)) = entry.split_once('=') else {
-            return Err(invalid(var, format!("entry {} is not `agent_id=key`", i + 1)));
+            return Err(invalid(
+                var,
+                format!("entry {} is not `agent_id=key`", i + 1),
+            ));
         };
         let (agent, key) = (agent.trim(), key.trim());
         let valid_agent = !agent.is_empty()
             && agent != "*"
-            && agent.trim_end_matches('*').chars().all(|c| c.is_ascii_alphanumeric() || "_-.:@".contains(c))
+            && agent
+                .trim_end_matches('*')
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-.:@".contains(c))
             && agent.matches('*').count() <= 1;
         if !valid_agent {
-            return Err(invalid(var, format!("agent id `{agent}` must be letters, digits and `_-.:@`, optionally ending in `*`")));
+            return Err(invalid(
+                var,
+                format!(
+                    "agent id `{agent}` must be letters, digits and `_-.:@`, optionally ending in `*`"
+                ),
+            ));
         }
         if key.len() < MIN_SECRET_LEN {
-            return Err(invalid(var, format!("the key of agent `{agent}` must be at least {MIN_SECRET_LEN} characters")));
+            return Err(invalid(
+                var,
+                format!("the key of agent `{agent}` must be at least {MIN_SECRET_LEN} characters"),
+            ));
         }
-        keys.push(AgentKey { agent: agent.to_owned(), key: Secret::new(key) });
+        keys.push(AgentKey {
+            agent: agent.to_owned(),
+            key: Secret::new(key),
+        });
     }
     Ok(keys)
 }
@@ -277,10 +356,16 @@ fn parse_keys<'a>(var: &'static str, entries: impl Iterator<Item = &'a str>) -> 
 fn check_unique(c: &Config) -> Result<(), ConfigError> {
     for (i, a) in c.agent_keys.iter().enumerate() {
         if c.agent_keys[..i].iter().any(|b| b.key == a.key) {
-            return Err(invalid("SENTINEL_AGENT_KEYS", format!("agent `{}` shares its key with another agent", a.agent)));
+            return Err(invalid(
+                "SENTINEL_AGENT_KEYS",
+                format!("agent `{}` shares its key with another agent", a.agent),
+            ));
         }
         if c.admin_token.as_ref() == Some(&a.key) {
-            return Err(invalid("SENTINEL_ADMIN_TOKEN", format!("must differ from the key of agent `{}`", a.agent)));
+            return Err(invalid(
+                "SENTINEL_ADMIN_TOKEN",
+                format!("must differ from the key of agent `{}`", a.agent),
+            ));
         }
     }
     Ok(())
@@ -294,7 +379,10 @@ mod tests {
     use super::*;
 
     fn load(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let m: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         Config::from_lookup(|k| m.get(k).cloned())
     }
 
@@ -309,14 +397,39 @@ mod tests {
 
     #[test]
     fn reads_keys_and_refuses_weak_or_shared_ones_without_quoting_them() {
-        let c = load(&[("SENTINEL_AGENT_KEYS", "billing-bot=k-billing-0123456789, session_*=k-session-0123456789")]).unwrap();
-        assert_eq!(c.agent_keys.iter().map(|k| k.agent.as_str()).collect::<Vec<_>>(), ["billing-bot", "session_*"]);
-        let err = load(&[("SENTINEL_AGENT_KEYS", "bot=short")]).unwrap_err().to_string();
-        assert!(err.contains("agent `bot`") && !err.contains("short"), "{err}");
-        let err = load(&[("SENTINEL_AGENT_KEYS", "a=same-key-0123456789,b=same-key-0123456789")]).unwrap_err().to_string();
-        assert!(err.contains("shares its key") && !err.contains("same-key"), "{err}");
+        let c = load(&[(
+            "SENTINEL_AGENT_KEYS",
+            "billing-bot=k-billing-0123456789, session_*=k-session-0123456789",
+        )])
+        .unwrap();
+        assert_eq!(
+            c.agent_keys
+                .iter()
+                .map(|k| k.agent.as_str())
+                .collect::<Vec<_>>(),
+            ["billing-bot", "session_*"]
+        );
+        let err = load(&[("SENTINEL_AGENT_KEYS", "bot=short")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("agent `bot`") && !err.contains("short"),
+            "{err}"
+        );
+        let err = load(&[(
+            "SENTINEL_AGENT_KEYS",
+            "a=same-key-0123456789,b=same-key-0123456789",
+        )])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("shares its key") && !err.contains("same-key"),
+            "{err}"
+        );
         assert!(load(&[("SENTINEL_AGENT_KEYS", "*=k-everyone-0123456789")]).is_err());
-        assert!(format!("{c:?}").contains("billing-bot") && !format!("{c:?}").contains("k-billing"));
+        assert!(
+            format!("{c:?}").contains("billing-bot") && !format!("{c:?}").contains("k-billing")
+        );
     }
 
     #[test]
@@ -330,13 +443,22 @@ mod tests {
             let err = load(&[(var, value)]).unwrap_err();
             assert!(err.to_string().contains(var), "{err}");
         }
-        let err = load(&[("TELNYX_API_KEY", "KEY-secret-value")]).unwrap_err().to_string();
-        assert!(err.starts_with("telnyx voice approver: ") && !err.contains("secret-value"), "{err}");
+        let err = load(&[("TELNYX_API_KEY", "KEY-secret-value")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("telnyx voice approver: ") && !err.contains("secret-value"),
+            "{err}"
+        );
     }
 
     #[test]
     fn hides_database_passwords() {
-        let c = load(&[("SENTINEL_DATABASE_URL", "postgres://sentinel:hunter2@db:5432/sentinel")]).unwrap();
+        let c = load(&[(
+            "SENTINEL_DATABASE_URL",
+            "postgres://sentinel:hunter2@db:5432/sentinel",
+        )])
+        .unwrap();
         assert_eq!(c.database_display(), "postgres://***@db:5432/sentinel");
     }
 }

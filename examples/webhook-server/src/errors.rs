@@ -23,7 +23,12 @@ pub struct ApiError {
 impl ApiError {
     /// An error with `status`, `code` and `message`.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), field: None }
+        Self {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+        }
     }
 
     /// Names the input field at fault.
@@ -55,7 +60,11 @@ impl ApiError {
 
     /// 404: no such action (or not one the caller may see).
     pub fn action_not_found(id: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", format!("no action with id `{id}`"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no action with id `{id}`"),
+        )
     }
 
     /// 503: the store (or another dependency) failed; nothing was decided.
@@ -72,7 +81,9 @@ impl IntoResponse for ApiError {
         }
         let mut response = (self.status, Json(json!({ "error": error }))).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }
@@ -83,12 +94,16 @@ impl From<ActionError> for ApiError {
         let message = e.to_string();
         match &e {
             ActionError::Syntax { .. } => Self::invalid_json(message),
-            ActionError::NotAnObject { .. } => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", message),
-            ActionError::MissingField { field } | ActionError::WrongType { field, .. } | ActionError::Empty { field } => {
-                Self::invalid_field(*field, message)
+            ActionError::NotAnObject { .. } => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", message)
             }
+            ActionError::MissingField { field }
+            | ActionError::WrongType { field, .. }
+            | ActionError::Empty { field } => Self::invalid_field(*field, message),
             ActionError::UnknownField { field } => Self::invalid_field(field.clone(), message),
-            ActionError::BadId { .. } => Self::new(StatusCode::BAD_REQUEST, "invalid_id", message).with_field("id"),
+            ActionError::BadId { .. } => {
+                Self::new(StatusCode::BAD_REQUEST, "invalid_id", message).with_field("id")
+            }
             _ => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", message),
         }
     }
@@ -99,9 +114,12 @@ impl From<StoreError> for ApiError {
         match &e {
             StoreError::NotFound(id) => Self::action_not_found(&id.to_string()),
             StoreError::IdempotencyConflict { .. } => {
-                Self::new(StatusCode::CONFLICT, "idempotency_conflict", e.to_string()).with_field("idempotency_key")
+                Self::new(StatusCode::CONFLICT, "idempotency_conflict", e.to_string())
+                    .with_field("idempotency_key")
             }
-            StoreError::Transition(_) => Self::new(StatusCode::CONFLICT, "already_decided", e.to_string()),
+            StoreError::Transition(_) => {
+                Self::new(StatusCode::CONFLICT, "already_decided", e.to_string())
+            }
             _ => {
                 tracing::error!(error = %e, "store failed");
                 Self::unavailable(e.to_string())

@@ -14,12 +14,17 @@ const USAGE: &str = "usage: sentinel-server [serve | demo | help]
          (Telnyx simulator unless TELNYX_* credentials are set)";
 
 fn main() -> ExitCode {
-    let command = std::env::args().nth(1).unwrap_or_else(|| "serve".to_owned());
+    let command = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "serve".to_owned());
     if matches!(command.as_str(), "help" | "--help" | "-h") {
         println!("{USAGE}");
         return ExitCode::SUCCESS;
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -43,9 +48,16 @@ fn main() -> ExitCode {
 fn init_tracing(format: LogFormat, default: &str) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
     let _ = match format {
-        LogFormat::Json => builder.json().with_current_span(true).with_span_list(false).try_init(),
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
         LogFormat::Text => builder.try_init(),
     };
 }
@@ -53,7 +65,9 @@ fn init_tracing(format: LogFormat, default: &str) {
 async fn serve() -> Result<(), String> {
     let config = Config::from_env().map_err(|e| e.to_string())?;
     init_tracing(config.log_format, "info");
-    let server = sentinel_server::bind_and_start(config).await.map_err(|e| e.to_string())?;
+    let server = sentinel_server::bind_and_start(config)
+        .await
+        .map_err(|e| e.to_string())?;
     for line in server.banner() {
         tracing::info!("{line}");
     }
@@ -68,7 +82,11 @@ async fn run_demo() -> Result<(), String> {
     let options = DemoOptions::from_env().map_err(|e| e.to_string())?;
     init_tracing(LogFormat::Text, "warn");
     let report = demo::run(options).await.map_err(|e| e.to_string())?;
-    if report.outcomes.iter().any(|o| o.final_status == "ERROR_TELNYX") {
+    if report
+        .outcomes
+        .iter()
+        .any(|o| o.final_status == "ERROR_TELNYX")
+    {
         return Err("an approval call could not be placed".to_owned());
     }
     Ok(())

@@ -53,10 +53,24 @@ impl CallNotes {
 
     /// The notes about an action.
     pub fn get(&self, id: ActionId, hash: &str) -> Note {
-        let last_digit = self.digits.lock().unwrap_or_else(|p| p.into_inner()).get(&id).cloned();
-        let qa = self.answers.lock().unwrap_or_else(|p| p.into_inner()).get(hash).cloned();
+        let last_digit = self
+            .digits
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+            .cloned();
+        let qa = self
+            .answers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(hash)
+            .cloned();
         let (last_question, last_answer) = qa.map_or((None, None), |(q, a)| (Some(q), Some(a)));
-        Note { last_digit, last_question, last_answer }
+        Note {
+            last_digit,
+            last_question,
+            last_answer,
+        }
     }
 }
 
@@ -79,13 +93,23 @@ impl RiskScorer for NoteTakingScorer {
         self.inner.name()
     }
 
-    async fn assess(&self, action: &Action, context: &ScoreContext) -> Result<Assessment, ScorerError> {
+    async fn assess(
+        &self,
+        action: &Action,
+        context: &ScoreContext,
+    ) -> Result<Assessment, ScorerError> {
         self.inner.assess(action, context).await
     }
 
-    async fn explain(&self, action: &Action, assessment: &Assessment, question: &str) -> Result<String, ScorerError> {
+    async fn explain(
+        &self,
+        action: &Action,
+        assessment: &Assessment,
+        question: &str,
+    ) -> Result<String, ScorerError> {
         let answer = self.inner.explain(action, assessment, question).await?;
-        self.notes.answer(action.canonical_hash(), question, &answer);
+        self.notes
+            .answer(action.canonical_hash(), question, &answer);
         Ok(answer)
     }
 }

@@ -12,7 +12,9 @@ use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use sentinel_core::{Gateway, GroqScorer, MemoryStore, OfflineScorer, Pack, RiskScorer, SqlStore, Store};
+use sentinel_core::{
+    Gateway, GroqScorer, MemoryStore, OfflineScorer, Pack, RiskScorer, SqlStore, Store,
+};
 use thiserror::Error;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -103,18 +105,28 @@ impl Server {
 pub async fn bind_and_start(config: Config) -> Result<Server, StartError> {
     let listener = TcpListener::bind(config.bind)
         .await
-        .map_err(|e| StartError::Listen { addr: config.bind.to_string(), message: e.to_string() })?;
+        .map_err(|e| StartError::Listen {
+            addr: config.bind.to_string(),
+            message: e.to_string(),
+        })?;
     start(config, listener).await
 }
 
 /// Starts the server on `listener` (tests and the demo bind port 0 first).
 pub async fn start(config: Config, listener: TcpListener) -> Result<Server, StartError> {
-    let addr = listener.local_addr().map_err(|e| StartError::Listen { addr: config.bind.to_string(), message: e.to_string() })?;
+    let addr = listener.local_addr().map_err(|e| StartError::Listen {
+        addr: config.bind.to_string(),
+        message: e.to_string(),
+    })?;
     let packs = load_packs(config.packs_dir.as_deref())?;
     let notes = Arc::new(CallNotes::default());
     let scorer: Arc<dyn RiskScorer> = match &config.scorer {
         ScorerSetup::Offline => Arc::new(OfflineScorer),
-        ScorerSetup::Groq { api_key, base_url, model } => {
+        ScorerSetup::Groq {
+            api_key,
+            base_url,
+            model,
+        } => {
             let mut builder = GroqScorer::builder().api_key(api_key.expose());
             if let Some(url) = base_url {
                 builder = builder.base_url(url.clone());
@@ -122,21 +134,33 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Server, Star
             if let Some(model) = model {
                 builder = builder.model(model.clone());
             }
-            Arc::new(builder.build().map_err(|e| StartError::Scorer(e.to_string()))?)
+            Arc::new(
+                builder
+                    .build()
+                    .map_err(|e| StartError::Scorer(e.to_string()))?,
+            )
         }
     };
     let scorer_line = match &config.scorer {
         ScorerSetup::Groq { .. } => format!("scorer: groq ({})", scorer.name()),
-        _ => "scorer: offline (each pack's base risk; set GROQ_API_KEY for the LLM scorer)".to_owned(),
+        _ => "scorer: offline (each pack's base risk; set GROQ_API_KEY for the LLM scorer)"
+            .to_owned(),
     };
-    let store: Arc<dyn Store> = if config.database_url == "memory" || config.database_url == "memory:" {
-        Arc::new(MemoryStore::new())
-    } else {
-        Arc::new(SqlStore::connect(&config.database_url).await.map_err(|e| StartError::Store(e.to_string()))?)
-    };
+    let store: Arc<dyn Store> =
+        if config.database_url == "memory" || config.database_url == "memory:" {
+            Arc::new(MemoryStore::new())
+        } else {
+            Arc::new(
+                SqlStore::connect(&config.database_url)
+                    .await
+                    .map_err(|e| StartError::Store(e.to_string()))?,
+            )
+        };
     let public_url = config.public_url.clone();
     let voice = match &config.telnyx {
-        Some(telnyx) => Some(Voice::new(telnyx.clone(), &packs, public_url.as_deref()).map_err(StartError::Voice)?),
+        Some(telnyx) => Some(
+            Voice::new(telnyx.clone(), &packs, public_url.as_deref()).map_err(StartError::Voice)?,
+        ),
         None => None,
     };
     let mut builder = Gateway::builder()
@@ -147,13 +171,36 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Server, Star
     if let Some(voice) = &voice {
         builder = builder.approver_arc(voice.approver());
     }
-    let gateway = builder.build().map_err(|e| StartError::Gateway(e.to_string()))?;
-    let pending = gateway.recover().await.map_err(|e| StartError::Store(e.to_string()))?;
+    let gateway = builder
+        .build()
+        .map_err(|e| StartError::Gateway(e.to_string()))?;
+    let pending = gateway
+        .recover()
+        .await
+        .map_err(|e| StartError::Store(e.to_string()))?;
 
-    let credentials = Credentials::new(config.admin_token.as_ref().map(|t| t.expose()), &config.agent_keys);
-    let banner = banner(&config, &gateway, addr, &scorer_line, voice.as_ref(), pending);
+    let credentials = Credentials::new(
+        config.admin_token.as_ref().map(|t| t.expose()),
+        &config.agent_keys,
+    );
+    let banner = banner(
+        &config,
+        &gateway,
+        addr,
+        &scorer_line,
+        voice.as_ref(),
+        pending,
+    );
     let (stop, stopped) = watch::channel(false);
-    let state = AppState::new(gateway.clone(), credentials, voice, notes, config.max_wait, config.max_body_bytes, stopped.clone());
+    let state = AppState::new(
+        gateway.clone(),
+        credentials,
+        voice,
+        notes,
+        config.max_wait,
+        config.max_body_bytes,
+        stopped.clone(),
+    );
     let app = router(state, config.request_timeout, config.max_body_bytes);
     let mut until = stopped;
     let task = tokio::spawn(async move {
@@ -163,7 +210,13 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Server, Star
             })
             .await
     });
-    Ok(Server { addr, gateway, banner, stop, task })
+    Ok(Server {
+        addr,
+        gateway,
+        banner,
+        stop,
+        task,
+    })
 }
 
 /// The routes. Ordinary requests get `request_timeout`; the long-poll and the event
@@ -173,18 +226,30 @@ pub fn router(state: AppState, request_timeout: Duration, max_body_bytes: usize)
         .route("/api/sentinel/execute", post(routes::execute::execute))
         .route("/api/sentinel/status", get(routes::actions::status))
         .route("/api/sentinel/actions/{id}", get(routes::actions::show))
-        .route("/api/sentinel/actions/{id}/resolve", post(routes::resolve::resolve))
+        .route(
+            "/api/sentinel/actions/{id}/resolve",
+            post(routes::resolve::resolve),
+        )
         .route("/api/telnyx/webhook", post(routes::telnyx::webhook))
         .route("/healthz", get(routes::health::healthz))
         .layer(middleware::from_fn_with_state(request_timeout, timeout));
     let untimed = Router::new()
-        .route("/api/sentinel/actions/{id}/wait", get(routes::actions::wait))
+        .route(
+            "/api/sentinel/actions/{id}/wait",
+            get(routes::actions::wait),
+        )
         .route("/api/sentinel/events", get(routes::events::events));
     timed
         .merge(untimed)
-        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
+        .fallback(|| async {
+            ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+        })
         .method_not_allowed_fallback(|| async {
-            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this endpoint does not take that method")
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this endpoint does not take that method",
+            )
         })
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(state)
@@ -207,7 +272,8 @@ fn load_packs(dir: Option<&Path>) -> Result<Vec<Pack>, StartError> {
     let Some(dir) = dir else {
         return Pack::seed_packs().map_err(|e| StartError::Packs(e.to_string()));
     };
-    let entries = std::fs::read_dir(dir).map_err(|e| StartError::Packs(format!("cannot read `{}`: {e}", dir.display())))?;
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| StartError::Packs(format!("cannot read `{}`: {e}", dir.display())))?;
     let mut files: Vec<_> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
@@ -215,14 +281,36 @@ fn load_packs(dir: Option<&Path>) -> Result<Vec<Pack>, StartError> {
         .collect();
     files.sort();
     if files.is_empty() {
-        return Err(StartError::Packs(format!("no `*.json` pack in `{}`", dir.display())));
+        return Err(StartError::Packs(format!(
+            "no `*.json` pack in `{}`",
+            dir.display()
+        )));
     }
-    files.iter().map(|f| Pack::from_file(f).map_err(|e| StartError::Packs(e.to_string()))).collect()
+    files
+        .iter()
+        .map(|f| Pack::from_file(f).map_err(|e| StartError::Packs(e.to_string())))
+        .collect()
 }
 
-fn banner(config: &Config, gateway: &Gateway, addr: SocketAddr, scorer: &str, voice: Option<&Voice>, pending: usize) -> Vec<String> {
-    let packs: Vec<String> = gateway.packs().iter().map(|p| format!("{} {}", p.name(), p.version())).collect();
-    let source = config.packs_dir.as_ref().map_or("built-in seed packs".to_owned(), |d| d.display().to_string());
+fn banner(
+    config: &Config,
+    gateway: &Gateway,
+    addr: SocketAddr,
+    scorer: &str,
+    voice: Option<&Voice>,
+    pending: usize,
+) -> Vec<String> {
+    let packs: Vec<String> = gateway
+        .packs()
+        .iter()
+        .map(|p| format!("{} {}", p.name(), p.version()))
+        .collect();
+    let source = config
+        .packs_dir
+        .as_ref()
+        .map_or("built-in seed packs".to_owned(), |d| {
+            d.display().to_string()
+        });
     let agents: Vec<&str> = config.agent_keys.iter().map(|k| k.agent.as_str()).collect();
     let mut lines = vec![
         format!("sentinel-server listening on http://{addr}"),

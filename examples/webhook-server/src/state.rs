@@ -68,6 +68,10 @@ impl AppState {
     /// The latest action an agent principal submitted through this server.
     pub fn latest_of(&self, principal: &Principal) -> Option<ActionId> {
         let latest = self.latest.lock().unwrap_or_else(|p| p.into_inner());
-        latest.iter().filter(|(agent, _)| principal.covers(agent)).map(|(_, id)| *id).max()
+        latest
+            .iter()
+            .filter(|(agent, _)| principal.covers(agent))
+            .map(|(_, id)| *id)
+            .max()
     }
 }

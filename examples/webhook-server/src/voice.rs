@@ -20,11 +20,17 @@ pub struct Voice {
 impl Voice {
     /// The approver for `config`, masking what `packs` declare in what is read aloud.
     /// `public_url` (the server's base URL) sets the webhook URL unless `config` has one.
-    pub fn new(mut config: TelnyxConfig, packs: &[Pack], public_url: Option<&str>) -> Result<Self, String> {
+    pub fn new(
+        mut config: TelnyxConfig,
+        packs: &[Pack],
+        public_url: Option<&str>,
+    ) -> Result<Self, String> {
         if let (None, Some(url)) = (&config.webhook_url, public_url) {
             config = config.with_public_url(url);
         }
-        let approver = TelnyxVoiceApprover::new(config).map_err(|e| e.to_string())?.with_packs(packs);
+        let approver = TelnyxVoiceApprover::new(config)
+            .map_err(|e| e.to_string())?
+            .with_packs(packs);
         Ok(Self { approver })
     }
 
@@ -36,13 +42,27 @@ impl Voice {
     /// What the start-up banner says: never a key.
     pub fn describe(&self) -> String {
         let c = self.approver.config();
-        let webhooks = c.webhook_url.as_deref().unwrap_or("the URL set on the Telnyx connection");
-        format!("telnyx-voice: calls {} from {} via {}; webhooks to {}", mask(&c.admin_number), c.from_number, c.api_base, webhooks)
+        let webhooks = c
+            .webhook_url
+            .as_deref()
+            .unwrap_or("the URL set on the Telnyx connection");
+        format!(
+            "telnyx-voice: calls {} from {} via {}; webhooks to {}",
+            mask(&c.admin_number),
+            c.from_number,
+            c.api_base,
+            webhooks
+        )
     }
 
     /// Verifies and handles one webhook. The work runs in its own task, so a client that
     /// goes away cannot cut a conversation step in half.
-    pub async fn webhook(&self, headers: HeaderMap, body: axum::body::Bytes, notes: Arc<CallNotes>) -> Result<Value, ApiError> {
+    pub async fn webhook(
+        &self,
+        headers: HeaderMap,
+        body: axum::body::Bytes,
+        notes: Arc<CallNotes>,
+    ) -> Result<Value, ApiError> {
         let approver = self.approver.clone();
         let outcome = tokio::spawn(async move {
             let outcome = approver.handle_webhook(&headers, &body).await;
@@ -54,16 +74,27 @@ impl Voice {
         .await
         .map_err(|e| ApiError::unavailable(format!("webhook handling failed: {e}")))?;
         match outcome {
-            Ok(WebhookOutcome::Handled { event_id, event_type, action_id, phase }) => Ok(json!({
+            Ok(WebhookOutcome::Handled {
+                event_id,
+                event_type,
+                action_id,
+                phase,
+            }) => Ok(json!({
                 "result": "handled", "event_id": event_id, "event_type": event_type,
                 "action_id": action_id, "phase": snake(&format!("{phase:?}")),
             })),
-            Ok(WebhookOutcome::Ignored { event_id, event_type, reason }) => Ok(json!({
+            Ok(WebhookOutcome::Ignored {
+                event_id,
+                event_type,
+                reason,
+            }) => Ok(json!({
                 "result": "ignored", "event_id": event_id, "event_type": event_type, "reason": snake(&format!("{reason:?}")),
             })),
             Ok(other) => Ok(json!({"result": format!("{other:?}")})),
             // A redelivery of an event handled before: 200 stops Telnyx from retrying.
-            Err(e) if e.http_status() == 200 => Ok(json!({"result": "duplicate", "message": e.to_string()})),
+            Err(e) if e.http_status() == 200 => {
+                Ok(json!({"result": "duplicate", "message": e.to_string()}))
+            }
             Err(e) => Err(webhook_error(&e)),
         }
     }
@@ -94,7 +125,9 @@ fn webhook_error(e: &WebhookError) -> ApiError {
 
 /// Notes the key of a handled key-press event.
 fn note_digit(notes: &CallNotes, id: ActionId, body: &[u8]) {
-    let Ok(event) = CallEvent::parse(body) else { return };
+    let Ok(event) = CallEvent::parse(body) else {
+        return;
+    };
     match &event.kind {
         EventKind::DtmfReceived { digit } => notes.digit(id, digit),
         EventKind::GatherEnded { digits, .. } if !digits.is_empty() => notes.digit(id, digits),

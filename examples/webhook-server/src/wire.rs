@@ -34,7 +34,12 @@ pub fn event(e: &AuditEvent) -> Value {
 
 /// One action: what was asked, the decision, the approval, the audit trail and, for
 /// voice approvals, the call.
-pub fn action(record: &ActionRecord, trail: &[AuditEvent], note: &Note, call: Option<Value>) -> Value {
+pub fn action(
+    record: &ActionRecord,
+    trail: &[AuditEvent],
+    note: &Note,
+    call: Option<Value>,
+) -> Value {
     let d = record.decision.as_ref();
     json!({
         "action_id": record.id,

@@ -9,7 +9,13 @@ async fn the_demo_runs_every_scenario_to_its_documented_end() {
     let ends: Vec<(&str, &str, &str)> = report
         .outcomes
         .iter()
-        .map(|o| (o.action.as_str(), o.first_status.as_str(), o.final_status.as_str()))
+        .map(|o| {
+            (
+                o.action.as_str(),
+                o.first_status.as_str(),
+                o.final_status.as_str(),
+            )
+        })
         .collect();
     assert_eq!(
         ends,
@@ -44,5 +50,8 @@ async fn the_demo_runs_every_scenario_to_its_documented_end() {
     // Every lifecycle change reached the admin's SSE stream: 2 per action received, one
     // per decision, plus Q&A and human decisions.
     assert!(report.streamed_events >= 20, "{}", report.streamed_events);
-    assert!(!text.contains("webhook `"), "a simulator webhook failed:\n{text}");
+    assert!(
+        !text.contains("webhook `"),
+        "a simulator webhook failed:\n{text}"
+    );
 }

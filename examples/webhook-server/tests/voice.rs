@@ -63,7 +63,11 @@ impl FakeTelnyx {
         let log = self.log.lock().unwrap();
         log.iter()
             .map(|(path, body)| {
-                let action = if path == "/v2/calls" { "dial" } else { path.rsplit('/').next().unwrap() };
+                let action = if path == "/v2/calls" {
+                    "dial"
+                } else {
+                    path.rsplit('/').next().unwrap()
+                };
                 (action.to_owned(), body.clone())
             })
             .collect()
@@ -74,7 +78,12 @@ impl FakeTelnyx {
     }
 
     fn last(&self, action: &str) -> Value {
-        self.requests().into_iter().rev().find(|(a, _)| a == action).map(|(_, b)| b).unwrap_or_else(|| panic!("no {action}"))
+        self.requests()
+            .into_iter()
+            .rev()
+            .find(|(a, _)| a == action)
+            .map(|(_, b)| b)
+            .unwrap_or_else(|| panic!("no {action}"))
     }
 }
 
@@ -90,20 +99,38 @@ impl Voice {
         let fake = FakeTelnyx::default();
         let base = fake.start().await;
         let key = SigningKey::from_bytes(&[7; 32]);
-        let public = PublicKey::from_base64(&STANDARD.encode(key.verifying_key().as_bytes())).unwrap();
-        let telnyx = TelnyxConfig::new("KEYtest0123456789", "conn-1", "+15550000001", ADMIN_PHONE, public).with_api_base(base);
+        let public =
+            PublicKey::from_base64(&STANDARD.encode(key.verifying_key().as_bytes())).unwrap();
+        let telnyx = TelnyxConfig::new(
+            "KEYtest0123456789",
+            "conn-1",
+            "+15550000001",
+            ADMIN_PHONE,
+            public,
+        )
+        .with_api_base(base);
         let s = TestServer::start_with(move |mut c| {
             c.telnyx = Some(telnyx);
             c.public_url = Some("https://sentinel.example.com".to_owned());
             c
         })
         .await;
-        Self { s, fake, key, next: AtomicU64::new(1) }
+        Self {
+            s,
+            fake,
+            key,
+            next: AtomicU64::new(1),
+        }
     }
 
     /// A webhook body echoing the latest command's client state, as Telnyx does.
     fn event(&self, event_type: &str, extra: Value) -> String {
-        let client_state = self.fake.requests().last().map(|(_, b)| b["client_state"].clone()).unwrap_or(Value::Null);
+        let client_state = self
+            .fake
+            .requests()
+            .last()
+            .map(|(_, b)| b["client_state"].clone())
+            .unwrap_or(Value::Null);
         let mut payload = json!({"call_control_id": "v3:call-1", "call_leg_id": "leg-1", "call_session_id": "session-1",
             "client_state": client_state, "from": "+15550000001", "to": ADMIN_PHONE});
         if let (Value::Object(p), Value::Object(e)) = (&mut payload, extra) {
@@ -114,7 +141,11 @@ impl Voice {
     }
 
     async fn post(&self, body: &str, headers: &[(&str, String)]) -> (u16, Value) {
-        let mut request = self.s.http.post(format!("{}/api/telnyx/webhook", self.s.base)).body(body.to_owned());
+        let mut request = self
+            .s
+            .http
+            .post(format!("{}/api/telnyx/webhook", self.s.base))
+            .body(body.to_owned());
         for (k, v) in headers {
             request = request.header(*k, v);
         }
@@ -125,7 +156,10 @@ impl Voice {
     fn sign(&self, key: &SigningKey, timestamp: i64, body: &str) -> Headers {
         let signature = key.sign(format!("{timestamp}|{body}").as_bytes());
         vec![
-            ("telnyx-signature-ed25519", STANDARD.encode(signature.to_bytes())),
+            (
+                "telnyx-signature-ed25519",
+                STANDARD.encode(signature.to_bytes()),
+            ),
             ("telnyx-timestamp", timestamp.to_string()),
         ]
     }
@@ -133,13 +167,21 @@ impl Voice {
     /// Posts a signed event and expects it handled.
     async fn signed(&self, event_type: &str, extra: Value) -> Value {
         let body = self.event(event_type, extra);
-        let (status, answer) = self.post(&body, &self.sign(&self.key, chrono::Utc::now().timestamp(), &body)).await;
+        let (status, answer) = self
+            .post(
+                &body,
+                &self.sign(&self.key, chrono::Utc::now().timestamp(), &body),
+            )
+            .await;
         assert_eq!(status, 200, "{event_type}: {answer}");
         answer
     }
 
     async fn status(&self, id: &str) -> String {
-        let (_, view) = self.s.get(&format!("/api/sentinel/actions/{id}"), Some(ADMIN)).await;
+        let (_, view) = self
+            .s
+            .get(&format!("/api/sentinel/actions/{id}"), Some(ADMIN))
+            .await;
         view["status"].as_str().unwrap().to_owned()
     }
 }
@@ -147,46 +189,87 @@ impl Voice {
 #[tokio::test]
 async fn press_2_ask_a_question_then_approve_by_voice() {
     let v = Voice::start().await;
-    let (status, ticket) = v.s.execute(SESSION, &pay("session_42", 10_000, "Unknown Corp")).await;
+    let (status, ticket) =
+        v.s.execute(SESSION, &pay("session_42", 10_000, "Unknown Corp"))
+            .await;
     assert_eq!(status, 200);
     assert_eq!(ticket["status"], "BLOCKED_AWAITING_AUTH");
     let id = ticket["action_id"].as_str().unwrap().to_owned();
 
     let dial = v.fake.last("dial");
-    assert_eq!((dial["connection_id"].as_str(), dial["to"].as_str()), (Some("conn-1"), Some(ADMIN_PHONE)));
-    assert_eq!(dial["webhook_url"], "https://sentinel.example.com/api/telnyx/webhook");
+    assert_eq!(
+        (dial["connection_id"].as_str(), dial["to"].as_str()),
+        (Some("conn-1"), Some(ADMIN_PHONE))
+    );
+    assert_eq!(
+        dial["webhook_url"],
+        "https://sentinel.example.com/api/telnyx/webhook"
+    );
 
     // The agent long-polls while the admin is on the phone.
     let poll = {
-        let (http, url) = (v.s.http.clone(), format!("{}/api/sentinel/actions/{id}/wait?timeout_s=10", v.s.base));
-        tokio::spawn(async move { http.get(url).bearer_auth(SESSION).send().await.unwrap().json::<Value>().await.unwrap() })
+        let (http, url) = (
+            v.s.http.clone(),
+            format!("{}/api/sentinel/actions/{id}/wait?timeout_s=10", v.s.base),
+        );
+        tokio::spawn(async move {
+            http.get(url)
+                .bearer_auth(SESSION)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        })
     };
 
     let answered = v.signed("call.answered", json!({})).await;
-    assert_eq!((answered["result"].as_str(), answered["phase"].as_str()), (Some("handled"), Some("menu")));
+    assert_eq!(
+        (answered["result"].as_str(), answered["phase"].as_str()),
+        (Some("handled"), Some("menu"))
+    );
     let menu = v.fake.last("gather_using_speak");
-    assert_eq!(menu["payload"], "High risk payment detected: 10,000 dollars to Unknown Corp. Press 1 to approve. Press 2 to ask questions.");
+    assert_eq!(
+        menu["payload"],
+        "High risk payment detected: 10,000 dollars to Unknown Corp. Press 1 to approve. Press 2 to ask questions."
+    );
     assert_eq!(menu["valid_digits"], "12");
 
     v.signed("call.dtmf.received", json!({"digit": "2"})).await;
     assert_eq!(v.status(&id).await, "QNA_MODE");
     assert_eq!(v.fake.actions()[2..], ["speak", "transcription_start"]);
     // The same key reported again by the gather changes nothing.
-    let echo = v.signed("call.gather.ended", json!({"digits": "2", "status": "valid"})).await;
+    let echo = v
+        .signed(
+            "call.gather.ended",
+            json!({"digits": "2", "status": "valid"}),
+        )
+        .await;
     assert_eq!(echo["result"], "ignored");
 
     let transcript = |text: &str| json!({"transcription_data": {"transcript": text, "is_final": true, "confidence": 0.9}});
-    v.signed("call.transcription", transcript("who is Unknown Corp?")).await;
+    v.signed("call.transcription", transcript("who is Unknown Corp?"))
+        .await;
     let answer = v.fake.last("speak")["payload"].as_str().unwrap().to_owned();
-    assert!(answer.starts_with("PAY_INVOICE is rated 95 out of 100."), "{answer}");
+    assert!(
+        answer.starts_with("PAY_INVOICE is rated 95 out of 100."),
+        "{answer}"
+    );
     assert_eq!(v.status(&id).await, "QNA_MODE");
 
     v.signed("call.transcription", transcript("approve")).await;
     let waited = poll.await.unwrap();
     assert_eq!(waited["status"], "APPROVED");
     let approval = &waited["approval"];
-    assert_eq!((approval["by"].as_str(), approval["channel"].as_str()), (Some(ADMIN_PHONE), Some("voice/speech")));
-    assert_eq!(v.fake.last("speak")["payload"], "Approved. The action will now run. Goodbye.");
+    assert_eq!(
+        (approval["by"].as_str(), approval["channel"].as_str()),
+        (Some(ADMIN_PHONE), Some("voice/speech"))
+    );
+    assert_eq!(
+        v.fake.last("speak")["payload"],
+        "Approved. The action will now run. Goodbye."
+    );
     assert_eq!(waited["voice"]["call"]["outcome"], "approved");
 
     // The original status shape carries the call's last key, question and answer.
@@ -194,7 +277,12 @@ async fn press_2_ask_a_question_then_approve_by_voice() {
     assert_eq!(legacy["status"], "APPROVED");
     assert_eq!(legacy["last_digit"], "2");
     assert_eq!(legacy["last_question"], "who is Unknown Corp?");
-    assert!(legacy["last_answer"].as_str().unwrap().starts_with("PAY_INVOICE is rated 95"));
+    assert!(
+        legacy["last_answer"]
+            .as_str()
+            .unwrap()
+            .starts_with("PAY_INVOICE is rated 95")
+    );
 
     // Telnyx redelivers an event: 200, handled once.
     let body = v.event("call.speak.ended", json!({"status": "completed"}));
@@ -203,13 +291,18 @@ async fn press_2_ask_a_question_then_approve_by_voice() {
     assert_eq!(v.fake.actions().last().unwrap(), "hangup");
     let (status, again) = v.post(&body, &headers).await;
     assert_eq!((status, again["result"].as_str()), (200, Some("duplicate")));
-    assert_eq!(v.fake.actions().iter().filter(|a| *a == "hangup").count(), 1);
+    assert_eq!(
+        v.fake.actions().iter().filter(|a| *a == "hangup").count(),
+        1
+    );
 }
 
 #[tokio::test]
 async fn unverified_webhooks_are_refused_and_change_nothing() {
     let v = Voice::start().await;
-    let (_, ticket) = v.s.execute(SESSION, &pay("session_42", 10_000, "Unknown Corp")).await;
+    let (_, ticket) =
+        v.s.execute(SESSION, &pay("session_42", 10_000, "Unknown Corp"))
+            .await;
     let id = ticket["action_id"].as_str().unwrap().to_owned();
     v.signed("call.answered", json!({})).await;
     let before = v.fake.actions();
@@ -220,12 +313,35 @@ async fn unverified_webhooks_are_refused_and_change_nothing() {
     let tampered = press_1.replace("\"digit\":\"1\"", "\"digit\":\"1\",\"x\":1");
     let cases: Vec<(&str, String, Headers)> = vec![
         ("no signature", press_1.clone(), vec![]),
-        ("no timestamp", press_1.clone(), v.sign(&v.key, now, &press_1)[..1].to_vec()),
-        ("garbled signature", press_1.clone(), vec![("telnyx-signature-ed25519", "!!".to_owned()), ("telnyx-timestamp", now.to_string())]),
-        ("another key", press_1.clone(), v.sign(&forger, now, &press_1)),
+        (
+            "no timestamp",
+            press_1.clone(),
+            v.sign(&v.key, now, &press_1)[..1].to_vec(),
+        ),
+        (
+            "garbled signature",
+            press_1.clone(),
+            vec![
+                ("telnyx-signature-ed25519", "!!".to_owned()),
+                ("telnyx-timestamp", now.to_string()),
+            ],
+        ),
+        (
+            "another key",
+            press_1.clone(),
+            v.sign(&forger, now, &press_1),
+        ),
         ("tampered body", tampered, v.sign(&v.key, now, &press_1)),
-        ("stale timestamp", press_1.clone(), v.sign(&v.key, now - 3600, &press_1)),
-        ("future timestamp", press_1.clone(), v.sign(&v.key, now + 3600, &press_1)),
+        (
+            "stale timestamp",
+            press_1.clone(),
+            v.sign(&v.key, now - 3600, &press_1),
+        ),
+        (
+            "future timestamp",
+            press_1.clone(),
+            v.sign(&v.key, now + 3600, &press_1),
+        ),
     ];
     for (what, body, headers) in cases {
         let (status, answer) = v.post(&body, &headers).await;
@@ -248,13 +364,28 @@ async fn unverified_webhooks_are_refused_and_change_nothing() {
 async fn a_failed_dial_answers_error_telnyx() {
     let v = Voice::start().await;
     v.fake.fail_dial.store(true, Ordering::SeqCst);
-    let (status, ticket) = v.s.execute(SESSION, &pay("session_42", 10_000, "Unknown Corp")).await;
+    let (status, ticket) =
+        v.s.execute(SESSION, &pay("session_42", 10_000, "Unknown Corp"))
+            .await;
     assert_eq!(status, 200);
     assert_eq!(ticket["status"], "ERROR_TELNYX");
     let id = ticket["action_id"].as_str().unwrap();
-    let (_, view) = v.s.get(&format!("/api/sentinel/actions/{id}/wait?timeout_s=1"), Some(SESSION)).await;
+    let (_, view) =
+        v.s.get(
+            &format!("/api/sentinel/actions/{id}/wait?timeout_s=1"),
+            Some(SESSION),
+        )
+        .await;
     assert_eq!(view["status"], "ERROR_TELNYX");
-    let last = view["audit_trail"].as_array().unwrap().last().unwrap().clone();
-    assert_eq!((last["to"].as_str(), last["channel"].as_str()), (Some("ERROR_TELNYX"), Some("telnyx-voice")));
+    let last = view["audit_trail"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (last["to"].as_str(), last["channel"].as_str()),
+        (Some("ERROR_TELNYX"), Some("telnyx-voice"))
+    );
     tokio::time::sleep(Duration::from_millis(10)).await;
 }

@@ -259,11 +259,11 @@ impl Conversation {
 
     fn gather_ended(&mut self, digits: &str, status: &str, phase: CallPhase) -> Vec<Effect> {
         // The second report of a menu key already acted on.
-        if let Some(due) = &self.menu_echo_due {
-            if digits == due.as_str() {
-                self.menu_echo_due = None;
-                return Vec::new();
-            }
+        if let Some(due) = &self.menu_echo_due
+            && digits == due.as_str()
+        {
+            self.menu_echo_due = None;
+            return Vec::new();
         }
         match phase {
             CallPhase::Menu => match (status, digits) {

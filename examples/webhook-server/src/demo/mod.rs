@@ -30,7 +30,10 @@ pub struct Out {
 impl Out {
     /// Output that prints (`echo`) and keeps every line.
     pub fn new(echo: bool) -> Self {
-        Self { echo, lines: Arc::default() }
+        Self {
+            echo,
+            lines: Arc::default(),
+        }
     }
 
     /// Prints one line.
@@ -39,7 +42,10 @@ impl Out {
         if self.echo {
             println!("{text}");
         }
-        self.lines.lock().unwrap_or_else(|p| p.into_inner()).push(text);
+        self.lines
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(text);
     }
 
     /// Every line so far.
@@ -65,7 +71,12 @@ pub struct DemoOptions {
 impl DemoOptions {
     /// The simulator, a free port, nothing printed (tests).
     pub fn simulated() -> Self {
-        Self { telnyx: None, bind: None, escalation_timeout: Duration::from_secs(60), echo: false }
+        Self {
+            telnyx: None,
+            bind: None,
+            escalation_timeout: Duration::from_secs(60),
+            echo: false,
+        }
     }
 
     /// From the environment: with `TELNYX_*` credentials, real calls, listening on
@@ -73,7 +84,10 @@ impl DemoOptions {
     /// simulator on a free port.
     pub fn from_env() -> Result<Self, ConfigError> {
         let config = Config::from_env()?;
-        let mut options = Self { echo: true, ..Self::simulated() };
+        let mut options = Self {
+            echo: true,
+            ..Self::simulated()
+        };
         if let Some(telnyx) = config.telnyx {
             options.telnyx = Some(telnyx);
             options.bind = Some(config.bind);
@@ -181,22 +195,32 @@ impl Client {
     async fn execute(&self, action: &Value) -> Result<Value, DemoError> {
         let agent_id = action["agent_id"].as_str().unwrap_or_default();
         let url = format!("{}/api/sentinel/execute", self.base);
-        self.call(self.http.post(url).json(action), self.key_for(agent_id)).await
+        self.call(self.http.post(url).json(action), self.key_for(agent_id))
+            .await
     }
 
     async fn wait(&self, agent_id: &str, id: &str, timeout_s: u64) -> Result<Value, DemoError> {
-        let url = format!("{}/api/sentinel/actions/{id}/wait?timeout_s={timeout_s}", self.base);
+        let url = format!(
+            "{}/api/sentinel/actions/{id}/wait?timeout_s={timeout_s}",
+            self.base
+        );
         self.call(self.http.get(url), self.key_for(agent_id)).await
     }
 
     async fn show(&self, id: &str) -> Result<Value, DemoError> {
-        self.call(self.http.get(format!("{}/api/sentinel/actions/{id}", self.base)), &self.admin).await
+        self.call(
+            self.http
+                .get(format!("{}/api/sentinel/actions/{id}", self.base)),
+            &self.admin,
+        )
+        .await
     }
 
     async fn resolve(&self, id: &str, decision: &str, reason: &str) -> Result<Value, DemoError> {
         let url = format!("{}/api/sentinel/actions/{id}/resolve", self.base);
         let body = json!({"decision": decision, "reason": reason, "by": "alice (on-call)"});
-        self.call(self.http.post(url).json(&body), &self.admin).await
+        self.call(self.http.post(url).json(&body), &self.admin)
+            .await
     }
 }
 
@@ -210,19 +234,27 @@ struct Scenario {
 }
 
 fn scenarios() -> Vec<Scenario> {
-    let act = |agent: &str, name: &str, payload: Value, why: &str| {
-        json!({"agent_id": agent, "action": name, "payload": payload, "reasoning": why})
-    };
+    let act = |agent: &str, name: &str, payload: Value, why: &str| json!({"agent_id": agent, "action": name, "payload": payload, "reasoning": why});
     vec![
         Scenario {
             title: "trusted small payment",
-            action: act("billing-bot", "PAY_INVOICE", json!({"amount": 120, "vendor": "AWS"}), "monthly hosting bill"),
+            action: act(
+                "billing-bot",
+                "PAY_INVOICE",
+                json!({"amount": 120, "vendor": "AWS"}),
+                "monthly hosting bill",
+            ),
             script: None,
             web_fallback: false,
         },
         Scenario {
             title: "DROP_TABLE",
-            action: act("ops-bot", "DROP_TABLE", json!({"table": "users"}), "free up disk space"),
+            action: act(
+                "ops-bot",
+                "DROP_TABLE",
+                json!({"table": "users"}),
+                "free up disk space",
+            ),
             script: None,
             web_fallback: false,
         },
@@ -234,12 +266,20 @@ fn scenarios() -> Vec<Scenario> {
                 json!({"record_count": 200, "contains_pii": false, "destination": "partner-sftp"}),
                 "a partner asked for the customer list",
             ),
-            script: Some(Script::Talk { key: "2".to_owned(), lines: vec!["block it".to_owned()] }),
+            script: Some(Script::Talk {
+                key: "2".to_owned(),
+                lines: vec!["block it".to_owned()],
+            }),
             web_fallback: false,
         },
         Scenario {
             title: "production DELETE_USER",
-            action: act("ops-bot", "DELETE_USER", json!({"user_id": "u-1842", "environment": "production"}), "GDPR erasure request"),
+            action: act(
+                "ops-bot",
+                "DELETE_USER",
+                json!({"user_id": "u-1842", "environment": "production"}),
+                "GDPR erasure request",
+            ),
             script: Some(Script::NoAnswer),
             web_fallback: true,
         },
@@ -263,11 +303,21 @@ fn scenarios() -> Vec<Scenario> {
 /// Runs the demo and shuts the server down.
 pub async fn run(options: DemoOptions) -> Result<DemoReport, DemoError> {
     let out = Out::new(options.echo);
-    let dir = tempfile::tempdir().map_err(|e| DemoError::Http(format!("cannot make a temporary directory: {e}")))?;
-    let listener = TcpListener::bind(options.bind.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0))))
-        .await
-        .map_err(|e| StartError::Listen { addr: format!("{:?}", options.bind), message: e.to_string() })?;
-    let addr = listener.local_addr().map_err(|e| DemoError::Http(e.to_string()))?;
+    let dir = tempfile::tempdir()
+        .map_err(|e| DemoError::Http(format!("cannot make a temporary directory: {e}")))?;
+    let listener = TcpListener::bind(
+        options
+            .bind
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0))),
+    )
+    .await
+    .map_err(|e| StartError::Listen {
+        addr: format!("{:?}", options.bind),
+        message: e.to_string(),
+    })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| DemoError::Http(e.to_string()))?;
     let base = format!("http://{addr}");
 
     let agents = ["billing-bot", "ops-bot", "data-bot", "session_*"];
@@ -281,7 +331,9 @@ pub async fn run(options: DemoOptions) -> Result<DemoReport, DemoError> {
         config = config.with_agent_key(agent, key.clone());
         keys.push((agent, key));
     }
-    let admin = std::env::var("SENTINEL_ADMIN_TOKEN").ok().filter(|t| options.telnyx.is_some() && t.len() >= 16);
+    let admin = std::env::var("SENTINEL_ADMIN_TOKEN")
+        .ok()
+        .filter(|t| options.telnyx.is_some() && t.len() >= 16);
     let admin = match admin {
         Some(token) => token,
         None => secret()?,
@@ -293,10 +345,18 @@ pub async fn run(options: DemoOptions) -> Result<DemoReport, DemoError> {
             None
         }
         None => {
-            let sim = Simulator::start(out.clone()).await.map_err(DemoError::Simulator)?;
-            let telnyx = TelnyxConfig::new("simulator-key-not-a-secret", "simulator-connection", "+15550100001", "+15550100002", sim.public_key())
-                .with_api_base(sim.api_base())
-                .with_public_url(&base);
+            let sim = Simulator::start(out.clone())
+                .await
+                .map_err(DemoError::Simulator)?;
+            let telnyx = TelnyxConfig::new(
+                "simulator-key-not-a-secret",
+                "simulator-connection",
+                "+15550100001",
+                "+15550100002",
+                sim.public_key(),
+            )
+            .with_api_base(sim.api_base())
+            .with_public_url(&base);
             config.telnyx = Some(telnyx);
             Some(sim)
         }
@@ -316,7 +376,12 @@ pub async fn run(options: DemoOptions) -> Result<DemoReport, DemoError> {
     }
     out.line("");
 
-    let client = Client { http: reqwest::Client::new(), base: base.clone(), keys, admin };
+    let client = Client {
+        http: reqwest::Client::new(),
+        base: base.clone(),
+        keys,
+        admin,
+    };
     let stream = client
         .http
         .get(format!("{base}/api/sentinel/events"))
@@ -328,18 +393,34 @@ pub async fn run(options: DemoOptions) -> Result<DemoReport, DemoError> {
     let mut outcomes = Vec::new();
     let mut idempotent_retry = false;
     for (i, scenario) in scenarios().into_iter().enumerate() {
-        let (outcome, retried) = run_scenario(&client, &out, simulator.as_ref(), i + 1, scenario, options.escalation_timeout).await?;
+        let (outcome, retried) = run_scenario(
+            &client,
+            &out,
+            simulator.as_ref(),
+            i + 1,
+            scenario,
+            options.escalation_timeout,
+        )
+        .await?;
         idempotent_retry |= retried;
         outcomes.push(outcome);
         out.line("");
     }
 
-    let status = client.call(client.http.get(format!("{base}/api/sentinel/status")), &client.admin).await?;
+    let status = client
+        .call(
+            client.http.get(format!("{base}/api/sentinel/status")),
+            &client.admin,
+        )
+        .await?;
     out.line("GET /api/sentinel/status (the original API's shape):");
     out.line(format!("  {status}"));
     if let Some(last) = outcomes.last() {
         let view = client.show(&last.action_id).await?;
-        out.line(format!("Audit trail of the {} (GET /api/sentinel/actions/{{id}}):", last.title));
+        out.line(format!(
+            "Audit trail of the {} (GET /api/sentinel/actions/{{id}}):",
+            last.title
+        ));
         for e in view["audit_trail"].as_array().into_iter().flatten() {
             out.line(format!(
                 "  #{:<3} {:<22} → {:<22} by {} via {}{}",
@@ -356,10 +437,19 @@ pub async fn run(options: DemoOptions) -> Result<DemoReport, DemoError> {
         }
     }
 
-    server.shutdown().await.map_err(|e| DemoError::Http(format!("shutdown: {e}")))?;
+    server
+        .shutdown()
+        .await
+        .map_err(|e| DemoError::Http(format!("shutdown: {e}")))?;
     let streamed_events = events.await.unwrap_or(0);
     summary(&out, &outcomes, streamed_events, idempotent_retry);
-    Ok(DemoReport { outcomes, final_status: status, streamed_events, idempotent_retry, transcript: out.lines() })
+    Ok(DemoReport {
+        outcomes,
+        final_status: status,
+        streamed_events,
+        idempotent_retry,
+        transcript: out.lines(),
+    })
 }
 
 async fn run_scenario(
@@ -373,7 +463,10 @@ async fn run_scenario(
     let a = &scenario.action;
     let agent_id = a["agent_id"].as_str().unwrap_or_default().to_owned();
     let name = a["action"].as_str().unwrap_or_default().to_owned();
-    out.line(format!("[{n}] {}: agent `{agent_id}` → POST /api/sentinel/execute {name} {}", scenario.title, a["payload"]));
+    out.line(format!(
+        "[{n}] {}: agent `{agent_id}` → POST /api/sentinel/execute {name} {}",
+        scenario.title, a["payload"]
+    ));
     if let (Some(sim), Some(script)) = (simulator, &scenario.script) {
         sim.expect(script.clone());
     }
@@ -385,16 +478,23 @@ async fn run_scenario(
     let ticket = client.execute(&action).await?;
     let id = ticket["action_id"].as_str().unwrap_or_default().to_owned();
     let first = ticket["status"].as_str().unwrap_or_default().to_owned();
-    out.line(format!("    ← {first} (risk {}): {}", ticket["risk_score"], ticket["analysis"].as_str().unwrap_or_default()));
+    out.line(format!(
+        "    ← {first} (risk {}): {}",
+        ticket["risk_score"],
+        ticket["analysis"].as_str().unwrap_or_default()
+    ));
     if n == 1 {
         let again = client.execute(&action).await?;
         retried = again["action_id"] == ticket["action_id"] && again["replayed"] == json!(true);
-        out.line(format!("    retry with the same idempotency key → same action: {retried}"));
+        out.line(format!(
+            "    retry with the same idempotency key → same action: {retried}"
+        ));
     }
 
     let mut record = ticket.clone();
     if first == "BLOCKED_AWAITING_AUTH" {
-        let fallback = (scenario.web_fallback && simulator.is_some()).then(|| web_admin(client, out, &id));
+        let fallback =
+            (scenario.web_fallback && simulator.is_some()).then(|| web_admin(client, out, &id));
         out.line(format!("    agent long-polls GET /api/sentinel/actions/{{id}}/wait while a human is asked (up to {} s)", timeout.as_secs()));
         let until = Instant::now() + timeout + Duration::from_secs(5);
         let (waited, decided) = tokio::join!(
@@ -423,7 +523,11 @@ async fn run_scenario(
     let status = record["status"].as_str().unwrap_or_default().to_owned();
     let approval = &record["approval"];
     let decided_by = if approval.is_object() {
-        format!("{} via {}", approval["by"].as_str().unwrap_or("?"), approval["channel"].as_str().unwrap_or("?"))
+        format!(
+            "{} via {}",
+            approval["by"].as_str().unwrap_or("?"),
+            approval["channel"].as_str().unwrap_or("?")
+        )
     } else if status == "EXPIRED" {
         "nobody (timeout)".to_owned()
     } else {
@@ -466,7 +570,9 @@ async fn web_admin(client: &Client, out: &Out, id: &str) -> Result<(), DemoError
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     out.line("    [web console] the call went unanswered; alice approves on the web: POST /api/sentinel/actions/{id}/resolve");
-    client.resolve(id, "approve", "erasure request verified in ticket GDPR-311").await?;
+    client
+        .resolve(id, "approve", "erasure request verified in ticket GDPR-311")
+        .await?;
     Ok(())
 }
 
@@ -489,7 +595,10 @@ async fn count_events(mut stream: reqwest::Response) -> usize {
 fn summary(out: &Out, outcomes: &[Outcome], streamed: usize, retried: bool) {
     out.line("");
     out.line("Summary");
-    out.line(format!("  {:<26} {:<14} {:<14} {:<22} {:<15} {}", "scenario", "agent", "action", "first answer", "final", "decided by"));
+    out.line(format!(
+        "  {:<26} {:<14} {:<14} {:<22} {:<15} {}",
+        "scenario", "agent", "action", "first answer", "final", "decided by"
+    ));
     for o in outcomes {
         out.line(format!(
             "  {:<26} {:<14} {:<14} {:<22} {:<15} {}",

@@ -80,10 +80,15 @@ impl Simulator {
     /// Starts the fake API on a free port of 127.0.0.1, with a fresh signing key.
     pub async fn start(out: Out) -> Result<Self, String> {
         let mut seed = [0u8; 32];
-        getrandom::getrandom(&mut seed).map_err(|e| format!("no randomness for the simulator key: {e}"))?;
+        getrandom::getrandom(&mut seed)
+            .map_err(|e| format!("no randomness for the simulator key: {e}"))?;
         let signing = SigningKey::from_bytes(&seed);
-        let public_key = PublicKey::from_base64(&STANDARD.encode(signing.verifying_key().as_bytes())).map_err(|e| e.to_string())?;
-        let http = reqwest::Client::builder().build().map_err(|e| e.to_string())?;
+        let public_key =
+            PublicKey::from_base64(&STANDARD.encode(signing.verifying_key().as_bytes()))
+                .map_err(|e| e.to_string())?;
+        let http = reqwest::Client::builder()
+            .build()
+            .map_err(|e| e.to_string())?;
         let inner = Arc::new(Inner {
             signing,
             scripts: Mutex::default(),
@@ -98,14 +103,20 @@ impl Simulator {
             let inner = Arc::clone(&shared);
             async move { respond(&inner, &method, &uri, &body) }
         });
-        let listener = TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| e.to_string())?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
                 tracing::warn!(error = %e, "telnyx simulator stopped");
             }
         });
-        Ok(Self { base: format!("http://{addr}/v2"), public_key, inner })
+        Ok(Self {
+            base: format!("http://{addr}/v2"),
+            public_key,
+            inner,
+        })
     }
 
     /// The API base URL to give the voice approver (`TELNYX_API_BASE`).
@@ -145,7 +156,10 @@ fn respond(inner: &Arc<Inner>, method: &Method, uri: &Uri, body: &[u8]) -> Respo
     if path == "/v2/calls" {
         return dial(inner, &body);
     }
-    let Some((call_id, action)) = path.strip_prefix("/v2/calls/").and_then(|rest| rest.split_once("/actions/")) else {
+    let Some((call_id, action)) = path
+        .strip_prefix("/v2/calls/")
+        .and_then(|rest| rest.split_once("/actions/"))
+    else {
         return error(StatusCode::NOT_FOUND, "resource not found");
     };
     let call = lock(&inner.calls).get(call_id).cloned();
@@ -154,32 +168,63 @@ fn respond(inner: &Arc<Inner>, method: &Method, uri: &Uri, body: &[u8]) -> Respo
         return error(StatusCode::UNPROCESSABLE_ENTITY, "call has already ended");
     };
     let state = body["client_state"].as_str().map(str::to_owned);
-    let say = |text: &str| inner.out.line(format!("    [telnyx simulator] 🔊 Sentinel: \"{text}\""));
+    let say = |text: &str| {
+        inner
+            .out
+            .line(format!("    [telnyx simulator] 🔊 Sentinel: \"{text}\""))
+    };
     match action {
         "gather_using_speak" => {
             say(body["payload"].as_str().unwrap_or_default());
             let key = lock(&call.key).take();
             if let Some(key) = key {
-                inner.out.line(format!("    [telnyx simulator] ☎  the admin presses {key}"));
-                send(&call, "call.dtmf.received", state.clone(), json!({"digit": key}));
-                send(&call, "call.gather.ended", state, json!({"digits": key, "status": "valid"}));
+                inner
+                    .out
+                    .line(format!("    [telnyx simulator] ☎  the admin presses {key}"));
+                send(
+                    &call,
+                    "call.dtmf.received",
+                    state.clone(),
+                    json!({"digit": key}),
+                );
+                send(
+                    &call,
+                    "call.gather.ended",
+                    state,
+                    json!({"digits": key, "status": "valid"}),
+                );
             }
         }
         "speak" => {
             say(body["payload"].as_str().unwrap_or_default());
-            let closing = state.as_deref().and_then(step).is_some_and(|s| s == "closing");
+            let closing = state
+                .as_deref()
+                .and_then(step)
+                .is_some_and(|s| s == "closing");
             if closing {
                 send(&call, "call.speak.started", state.clone(), json!({}));
-                send(&call, "call.speak.ended", state, json!({"status": "completed"}));
+                send(
+                    &call,
+                    "call.speak.ended",
+                    state,
+                    json!({"status": "completed"}),
+                );
             } else if std::mem::take(&mut *lock(&call.awaiting_answer)) {
                 speak_next(inner, &call, state);
             }
         }
         "transcription_start" => speak_next(inner, &call, state),
         "hangup" => {
-            inner.out.line("    [telnyx simulator] ☎  Sentinel hangs up; the call is over");
+            inner
+                .out
+                .line("    [telnyx simulator] ☎  Sentinel hangs up; the call is over");
             lock(&inner.calls).remove(call_id);
-            send(&call, "call.hangup", state, json!({"hangup_cause": "normal_clearing", "hangup_source": "caller"}));
+            send(
+                &call,
+                "call.hangup",
+                state,
+                json!({"hangup_cause": "normal_clearing", "hangup_source": "caller"}),
+            );
         }
         _ => {}
     }
@@ -208,22 +253,45 @@ fn dial(inner: &Arc<Inner>, body: &Value) -> Response {
     });
     let webhook_url = body["webhook_url"].as_str().map(str::to_owned);
     let Some(webhook_url) = webhook_url else {
-        return error(StatusCode::UNPROCESSABLE_ENTITY, "the simulator needs a webhook_url on each call");
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "the simulator needs a webhook_url on each call",
+        );
     };
     lock(&inner.calls).insert(call_id.clone(), Arc::clone(&call));
     inner.active.fetch_add(1, Ordering::SeqCst);
-    tokio::spawn(deliver(Arc::clone(inner), Arc::clone(&call), call_id.clone(), webhook_url, receiver));
+    tokio::spawn(deliver(
+        Arc::clone(inner),
+        Arc::clone(&call),
+        call_id.clone(),
+        webhook_url,
+        receiver,
+    ));
     let state = body["client_state"].as_str().map(str::to_owned);
     inner.out.line(format!("    [telnyx simulator] ☎  placing call {n} to the admin at {} (simulated phone, no real call)", call.to));
-    send(&call, "call.initiated", state.clone(), json!({"direction": "outgoing", "state": "bridging"}));
+    send(
+        &call,
+        "call.initiated",
+        state.clone(),
+        json!({"direction": "outgoing", "state": "bridging"}),
+    );
     match script {
         Script::NoAnswer => {
-            inner.out.line("    [telnyx simulator] ☎  ring... ring... nobody answers");
+            inner
+                .out
+                .line("    [telnyx simulator] ☎  ring... ring... nobody answers");
             lock(&inner.calls).remove(&call_id);
-            send(&call, "call.hangup", state, json!({"hangup_cause": "no_answer", "hangup_source": "callee"}));
+            send(
+                &call,
+                "call.hangup",
+                state,
+                json!({"hangup_cause": "no_answer", "hangup_source": "callee"}),
+            );
         }
         Script::Talk { .. } => {
-            inner.out.line("    [telnyx simulator] ☎  the admin answers");
+            inner
+                .out
+                .line("    [telnyx simulator] ☎  the admin answers");
             send(&call, "call.answered", state, json!({}));
         }
     }
@@ -235,25 +303,46 @@ fn dial(inner: &Arc<Inner>, body: &Value) -> Response {
 
 /// The admin says the next line of the script.
 fn speak_next(inner: &Inner, call: &Call, state: Option<String>) {
-    let Some(line) = lock(&call.lines).pop_front() else { return };
-    inner.out.line(format!("    [telnyx simulator] 🗣  the admin says: \"{line}\""));
+    let Some(line) = lock(&call.lines).pop_front() else {
+        return;
+    };
+    inner.out.line(format!(
+        "    [telnyx simulator] 🗣  the admin says: \"{line}\""
+    ));
     *lock(&call.awaiting_answer) = line.trim_end().ends_with('?');
-    let data = json!({"transcription_data": {"transcript": line, "is_final": true, "confidence": 0.97}});
+    let data =
+        json!({"transcription_data": {"transcript": line, "is_final": true, "confidence": 0.97}});
     send(call, "call.transcription", state, data);
 }
 
 fn send(call: &Call, event_type: &'static str, client_state: Option<String>, payload: Value) {
     // The receiver lives as long as the call's delivery task.
-    let _ = call.queue.send(Webhook { event_type, client_state, payload });
+    let _ = call.queue.send(Webhook {
+        event_type,
+        client_state,
+        payload,
+    });
 }
 
 /// Posts a call's webhooks one after the other, signed, as Telnyx would.
-async fn deliver(inner: Arc<Inner>, call: Arc<Call>, call_id: String, url: String, receiver: mpsc::UnboundedReceiver<Webhook>) {
+async fn deliver(
+    inner: Arc<Inner>,
+    call: Arc<Call>,
+    call_id: String,
+    url: String,
+    receiver: mpsc::UnboundedReceiver<Webhook>,
+) {
     post_all(&inner, &call, &call_id, &url, receiver).await;
     inner.active.fetch_sub(1, Ordering::SeqCst);
 }
 
-async fn post_all(inner: &Inner, call: &Call, call_id: &str, url: &str, mut receiver: mpsc::UnboundedReceiver<Webhook>) {
+async fn post_all(
+    inner: &Inner,
+    call: &Call,
+    call_id: &str,
+    url: &str,
+    mut receiver: mpsc::UnboundedReceiver<Webhook>,
+) {
     while let Some(hook) = receiver.recv().await {
         let mut payload = json!({
             "call_control_id": call_id,
@@ -285,14 +374,24 @@ async fn post_all(inner: &Inner, call: &Call, call_id: &str, url: &str, mut rece
             .post(url)
             .header("content-type", "application/json")
             .header("telnyx-timestamp", &timestamp)
-            .header("telnyx-signature-ed25519", STANDARD.encode(signature.to_bytes()))
+            .header(
+                "telnyx-signature-ed25519",
+                STANDARD.encode(signature.to_bytes()),
+            )
             .body(body)
             .send()
             .await;
         match sent {
             Ok(r) if r.status().is_success() => {}
-            Ok(r) => inner.out.line(format!("    [telnyx simulator] webhook `{}` answered HTTP {}", hook.event_type, r.status())),
-            Err(e) => inner.out.line(format!("    [telnyx simulator] webhook `{}` failed: {e}", hook.event_type)),
+            Ok(r) => inner.out.line(format!(
+                "    [telnyx simulator] webhook `{}` answered HTTP {}",
+                hook.event_type,
+                r.status()
+            )),
+            Err(e) => inner.out.line(format!(
+                "    [telnyx simulator] webhook `{}` failed: {e}",
+                hook.event_type
+            )),
         }
         if hook.event_type == "call.hangup" {
             return;
@@ -308,6 +407,14 @@ fn step(client_state: &str) -> Option<String> {
 }
 
 fn error(status: StatusCode, title: &str) -> Response {
-    let code = if title.contains("ended") { "90018" } else { "10005" };
-    (status, Json(json!({"errors": [{"code": code, "title": title}]}))).into_response()
+    let code = if title.contains("ended") {
+        "90018"
+    } else {
+        "10005"
+    };
+    (
+        status,
+        Json(json!({"errors": [{"code": code, "title": title}]})),
+    )
+        .into_response()
 }

@@ -16,7 +16,11 @@ const DEFAULT_WAIT: Duration = Duration::from_secs(30);
 
 /// `GET /api/sentinel/actions/{id}`: status, score, analysis, rules, approval (who,
 /// channel, when, reason), the call, and the audit trail.
-pub async fn show(State(app): State<AppState>, who: Principal, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn show(
+    State(app): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let id = super::action_id(&id)?;
     let record = super::visible(&app, &who, id).await?;
     Ok(Json(super::view(&app, &record).await?))
@@ -53,27 +57,45 @@ pub async fn status(State(app): State<AppState>, who: Principal) -> Result<Json<
             None => None,
         },
     };
-    let note = record.as_ref().map(|r| app.notes.get(r.id, &r.action_hash)).unwrap_or_default();
+    let note = record
+        .as_ref()
+        .map(|r| app.notes.get(r.id, &r.action_hash))
+        .unwrap_or_default();
     Ok(Json(wire::legacy_status(record.as_ref(), &note)))
 }
 
 /// Reads `timeout_s` from the query string.
 fn wait_timeout(query: Option<&str>, max: Duration) -> Result<Duration, ApiError> {
     let mut timeout = DEFAULT_WAIT.min(max);
-    for pair in query.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
+    for pair in query
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         if key != "timeout_s" {
-            return Err(ApiError::invalid_field(key, format!("unknown query parameter `{key}`; only `timeout_s` is accepted")));
+            return Err(ApiError::invalid_field(
+                key,
+                format!("unknown query parameter `{key}`; only `timeout_s` is accepted"),
+            ));
         }
         let seconds: f64 = value
             .parse()
             .ok()
             .filter(|s: &f64| s.is_finite() && *s >= 0.0)
-            .ok_or_else(|| ApiError::invalid_field("timeout_s", format!("`timeout_s` must be a number of seconds, found `{value}`")))?;
+            .ok_or_else(|| {
+                ApiError::invalid_field(
+                    "timeout_s",
+                    format!("`timeout_s` must be a number of seconds, found `{value}`"),
+                )
+            })?;
         if seconds > max.as_secs_f64() {
             return Err(ApiError::invalid_field(
                 "timeout_s",
-                format!("`timeout_s` must be at most {} seconds, found `{value}`", max.as_secs()),
+                format!(
+                    "`timeout_s` must be at most {} seconds, found `{value}`",
+                    max.as_secs()
+                ),
             ));
         }
         timeout = Duration::from_secs_f64(seconds);
@@ -90,9 +112,16 @@ mod tests {
     fn reads_the_wait_timeout() {
         let max = Duration::from_secs(60);
         assert_eq!(wait_timeout(None, max).unwrap(), Duration::from_secs(30));
-        assert_eq!(wait_timeout(Some("timeout_s=2.5"), max).unwrap(), Duration::from_millis(2500));
+        assert_eq!(
+            wait_timeout(Some("timeout_s=2.5"), max).unwrap(),
+            Duration::from_millis(2500)
+        );
         for bad in ["timeout_s=-1", "timeout_s=abc", "timeout_s=61", "timeout=3"] {
-            assert_eq!(wait_timeout(Some(bad), max).unwrap_err().code, "invalid_field", "{bad}");
+            assert_eq!(
+                wait_timeout(Some(bad), max).unwrap_err().code,
+                "invalid_field",
+                "{bad}"
+            );
         }
     }
 }

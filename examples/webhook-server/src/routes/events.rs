@@ -21,16 +21,19 @@ pub async fn events(
     who.require_admin("the event stream")?;
     let receiver = app.gateway.subscribe();
     let shutdown = app.shutdown.clone();
-    let stream = futures_util::stream::unfold((receiver, shutdown), |(mut receiver, mut shutdown)| async move {
-        let event = tokio::select! {
-            received = receiver.recv() => match received {
-                Ok(e) => Event::default().event("lifecycle").id(e.seq.to_string()).data(wire::event(&e).to_string()),
-                Err(RecvError::Lagged(n)) => Event::default().event("lagged").data(format!("{{\"missed\":{n}}}")),
-                Err(RecvError::Closed) => return None,
-            },
-            () = async { let _ = shutdown.wait_for(|stop| *stop).await; } => return None,
-        };
-        Some((Ok(event), (receiver, shutdown)))
-    });
+    let stream = futures_util::stream::unfold(
+        (receiver, shutdown),
+        |(mut receiver, mut shutdown)| async move {
+            let event = tokio::select! {
+                received = receiver.recv() => match received {
+                    Ok(e) => Event::default().event("lifecycle").id(e.seq.to_string()).data(wire::event(&e).to_string()),
+                    Err(RecvError::Lagged(n)) => Event::default().event("lagged").data(format!("{{\"missed\":{n}}}")),
+                    Err(RecvError::Closed) => return None,
+                },
+                () = async { let _ = shutdown.wait_for(|stop| *stop).await; } => return None,
+            };
+            Some((Ok(event), (receiver, shutdown)))
+        },
+    );
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }

@@ -28,8 +28,11 @@ pub async fn execute(
     let agent = who.require_agent("submitting actions")?.to_owned();
     let action = Action::from_json(super::json(&app, raw)?)?;
     if !who.covers(&action.agent_id) {
-        return Err(ApiError::forbidden(format!("the key of agent `{agent}` cannot submit as `{}`", action.agent_id))
-            .with_field("agent_id"));
+        return Err(ApiError::forbidden(format!(
+            "the key of agent `{agent}` cannot submit as `{}`",
+            action.agent_id
+        ))
+        .with_field("agent_id"));
     }
     let agent_id = action.agent_id.clone();
     let span = tracing::info_span!("action", action_id = Empty, agent = %action.agent_id, action = %action.action, risk = Empty, status = Empty);

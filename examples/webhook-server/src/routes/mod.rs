@@ -31,10 +31,17 @@ pub(crate) fn body(app: &AppState, body: Result<Bytes, BytesRejection>) -> Resul
             ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
-                format!("the body is larger than the limit of {} bytes", app.max_body_bytes),
+                format!(
+                    "the body is larger than the limit of {} bytes",
+                    app.max_body_bytes
+                ),
             )
         } else {
-            ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", format!("cannot read the body: {rejection}"))
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_body",
+                format!("cannot read the body: {rejection}"),
+            )
         }
     })
 }
@@ -42,11 +49,16 @@ pub(crate) fn body(app: &AppState, body: Result<Bytes, BytesRejection>) -> Resul
 /// The body parsed as JSON.
 pub(crate) fn json(app: &AppState, raw: Result<Bytes, BytesRejection>) -> Result<Value, ApiError> {
     let raw = body(app, raw)?;
-    serde_json::from_slice(&raw).map_err(|e| ApiError::invalid_json(format!("the body is not valid JSON: {e}")))
+    serde_json::from_slice(&raw)
+        .map_err(|e| ApiError::invalid_json(format!("the body is not valid JSON: {e}")))
 }
 
 /// The record of an action the caller may see; others' actions look unknown (404).
-pub(crate) async fn visible(app: &AppState, who: &Principal, id: ActionId) -> Result<ActionRecord, ApiError> {
+pub(crate) async fn visible(
+    app: &AppState,
+    who: &Principal,
+    id: ActionId,
+) -> Result<ActionRecord, ApiError> {
     match app.gateway.status(id).await {
         Ok(record) if who.covers(&record.action.agent_id) => Ok(record),
         Ok(_) | Err(StoreError::NotFound(_)) => Err(ApiError::action_not_found(&id.to_string())),

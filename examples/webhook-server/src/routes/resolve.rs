@@ -38,24 +38,40 @@ pub async fn resolve(
 
 fn parse(body: Value) -> Result<Resolution, ApiError> {
     let Value::Object(mut map) = body else {
-        return Err(ApiError::invalid_field("decision", "the body must be an object like `{\"decision\": \"approve\", \"reason\": \"...\"}`"));
+        return Err(ApiError::invalid_field(
+            "decision",
+            "the body must be an object like `{\"decision\": \"approve\", \"reason\": \"...\"}`",
+        ));
     };
-    let text = |map: &mut serde_json::Map<String, Value>, field: &'static str| match map.remove(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(ApiError::invalid_field(field, format!("field `{field}` must be a string"))),
-    };
-    let decision = text(&mut map, "decision")?.ok_or_else(|| ApiError::invalid_field("decision", "missing field `decision`"))?;
+    let text =
+        |map: &mut serde_json::Map<String, Value>, field: &'static str| match map.remove(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(ApiError::invalid_field(
+                field,
+                format!("field `{field}` must be a string"),
+            )),
+        };
+    let decision = text(&mut map, "decision")?
+        .ok_or_else(|| ApiError::invalid_field("decision", "missing field `decision`"))?;
     let reason = text(&mut map, "reason")?.unwrap_or_default();
-    let by = text(&mut map, "by")?.filter(|b| !b.trim().is_empty()).unwrap_or_else(|| "admin".to_owned());
+    let by = text(&mut map, "by")?
+        .filter(|b| !b.trim().is_empty())
+        .unwrap_or_else(|| "admin".to_owned());
     if let Some(unknown) = map.keys().next() {
-        return Err(ApiError::invalid_field(unknown.clone(), format!("unknown field `{unknown}`, expected `decision`, `reason` or `by`")));
+        return Err(ApiError::invalid_field(
+            unknown.clone(),
+            format!("unknown field `{unknown}`, expected `decision`, `reason` or `by`"),
+        ));
     }
     let resolution = match decision.to_ascii_lowercase().as_str() {
         "approve" | "approved" => Resolution::approve(by, CHANNEL),
         "decline" | "declined" => Resolution::decline(by, CHANNEL),
         _ => {
-            return Err(ApiError::invalid_field("decision", format!("`decision` must be `approve` or `decline`, found `{decision}`")));
+            return Err(ApiError::invalid_field(
+                "decision",
+                format!("`decision` must be `approve` or `decline`, found `{decision}`"),
+            ));
         }
     };
     Ok(resolution.with_reason(reason))

@@ -12,9 +12,17 @@ use crate::state::AppState;
 
 /// No bearer key: the Ed25519 signature is the authentication. Unverified (bad, missing
 /// or stale signature) → 401 and nothing changes; a redelivered event → 200.
-pub async fn webhook(State(app): State<AppState>, headers: HeaderMap, raw: Result<Bytes, BytesRejection>) -> Result<Json<Value>, ApiError> {
+pub async fn webhook(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
     let Some(voice) = &app.voice else {
-        return Err(ApiError::new(StatusCode::NOT_FOUND, "not_configured", "the telnyx voice approver is not configured"));
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_configured",
+            "the telnyx voice approver is not configured",
+        ));
     };
     let body = super::body(&app, raw)?;
     Ok(Json(voice.webhook(headers, body, app.notes.clone()).await?))

@@ -43,23 +43,39 @@ impl TestServer {
     pub async fn start_with(tweak: impl FnOnce(Config) -> Config) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let server = sentinel_server::start(tweak(config(&dir)), listener).await.unwrap();
+        let server = sentinel_server::start(tweak(config(&dir)), listener)
+            .await
+            .unwrap();
         let base = server.url();
-        Self { server, base, http: reqwest::Client::new(), _dir: dir }
+        Self {
+            server,
+            base,
+            http: reqwest::Client::new(),
+            _dir: dir,
+        }
     }
 
-    pub async fn raw(&self, method: Method, path: &str, key: Option<&str>, body: Option<String>) -> (u16, Value) {
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<String>,
+    ) -> (u16, Value) {
         let mut request = self.http.request(method, format!("{}{path}", self.base));
         if let Some(key) = key {
             request = request.bearer_auth(key);
         }
         if let Some(body) = body {
-            request = request.header("content-type", "application/json").body(body);
+            request = request
+                .header("content-type", "application/json")
+                .body(body);
         }
         let response = request.send().await.unwrap();
         let status = response.status().as_u16();
         let text = response.text().await.unwrap();
-        let json = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON (HTTP {status}): {text}"));
+        let json = serde_json::from_str(&text)
+            .unwrap_or_else(|_| panic!("not JSON (HTTP {status}): {text}"));
         (status, json)
     }
 
@@ -68,7 +84,8 @@ impl TestServer {
     }
 
     pub async fn post(&self, path: &str, key: Option<&str>, body: &Value) -> (u16, Value) {
-        self.raw(Method::POST, path, key, Some(body.to_string())).await
+        self.raw(Method::POST, path, key, Some(body.to_string()))
+            .await
     }
 
     pub async fn execute(&self, key: &str, body: &Value) -> (u16, Value) {
@@ -77,7 +94,13 @@ impl TestServer {
 
     /// Nothing at all was stored.
     pub async fn store_is_empty(&self) -> bool {
-        self.server.gateway().store().latest().await.unwrap().is_none()
+        self.server
+            .gateway()
+            .store()
+            .latest()
+            .await
+            .unwrap()
+            .is_none()
     }
 }
 
@@ -87,5 +110,7 @@ pub fn pay(agent: &str, amount: u64, vendor: &str) -> Value {
 
 /// The `error.code` of an error answer.
 pub fn code(body: &Value) -> &str {
-    body["error"]["code"].as_str().unwrap_or_else(|| panic!("not an error: {body}"))
+    body["error"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("not an error: {body}"))
 }
