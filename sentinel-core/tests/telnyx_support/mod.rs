@@ -13,7 +13,9 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::{Signer, SigningKey};
-use sentinel_core::telnyx::{FixedClock, PublicKey, WebhookError, WebhookOutcome};
+use sentinel_core::telnyx::{
+    CallOutcome, CallPhase, FixedClock, IgnoreReason, PublicKey, WebhookError, WebhookOutcome,
+};
 use sentinel_core::{
     Action, ActionId, Assessment, Gateway, RiskScorer, ScoreContext, ScorerError, State,
     TelnyxConfig, TelnyxVoiceApprover,
@@ -474,4 +476,31 @@ pub fn assert_requests_match_spec(requests: &[Recorded]) -> usize {
         );
     }
     requests.len()
+}
+
+/// Why an event was ignored, when it was.
+pub fn ignored(outcome: &WebhookOutcome) -> Option<IgnoreReason> {
+    match outcome {
+        WebhookOutcome::Ignored { reason, .. } => Some(*reason),
+        _ => None,
+    }
+}
+
+/// The call's phase and outcome.
+pub async fn outcome(h: &Harness, id: ActionId) -> (CallPhase, Option<CallOutcome>) {
+    let report = h.approver.call_report(id).await.unwrap();
+    (report.phase, report.outcome)
+}
+
+/// The decision's audit event: who, channel, reason, and a recent time.
+pub async fn decision_event(h: &Harness, id: ActionId, to: State) -> sentinel_core::AuditEvent {
+    let trail = h.gateway.audit_trail(id).await.unwrap();
+    let decided: Vec<_> = trail
+        .iter()
+        .filter(|e| e.to == to && e.actor == ADMIN)
+        .collect();
+    assert_eq!(decided.len(), 1, "{trail:#?}");
+    let e = decided[0].clone();
+    assert!((chrono::Utc::now() - e.at).num_seconds().abs() < 60);
+    e
 }
