@@ -73,22 +73,7 @@ async fn show_status_resolve_and_wait() {
     assert!(started.elapsed() >= Duration::from_millis(290));
 
     // A long one returns as soon as the admin decides.
-    let poll = {
-        let (http, url) = (
-            s.http.clone(),
-            format!("{}/api/sentinel/actions/{id}/wait?timeout_s=10", s.base),
-        );
-        tokio::spawn(async move {
-            http.get(url)
-                .bearer_auth(SESSION)
-                .send()
-                .await
-                .unwrap()
-                .json::<Value>()
-                .await
-                .unwrap()
-        })
-    };
+    let poll = s.long_poll(SESSION, &id);
     tokio::time::sleep(Duration::from_millis(200)).await;
     let started = Instant::now();
     let body = json!({"decision": "approve", "reason": "vendor verified by phone", "by": "alice"});

@@ -207,22 +207,7 @@ async fn press_2_ask_a_question_then_approve_by_voice() {
     );
 
     // The agent long-polls while the admin is on the phone.
-    let poll = {
-        let (http, url) = (
-            v.s.http.clone(),
-            format!("{}/api/sentinel/actions/{id}/wait?timeout_s=10", v.s.base),
-        );
-        tokio::spawn(async move {
-            http.get(url)
-                .bearer_auth(SESSION)
-                .send()
-                .await
-                .unwrap()
-                .json::<Value>()
-                .await
-                .unwrap()
-        })
-    };
+    let poll = v.s.long_poll(SESSION, &id);
 
     let answered = v.signed("call.answered", json!({})).await;
     assert_eq!(

@@ -95,8 +95,8 @@ impl Gateway {
         let left = (deadline - Utc::now()).to_std().unwrap_or_default();
         tokio::spawn(async move {
             tokio::time::sleep(left).await;
-            if let Some(inner) = weak.upgrade() {
-                Gateway { inner }.expire(id).await;
+            if let Some(gateway) = Gateway::from_weak(&weak) {
+                gateway.expire(id).await;
             }
         });
     }
@@ -117,8 +117,8 @@ impl Gateway {
                     Err(broadcast::error::RecvError::Lagged(_)) => continue,
                     Err(broadcast::error::RecvError::Closed) => return,
                 };
-                match weak.upgrade() {
-                    Some(inner) => Gateway { inner }.wake(id),
+                match Gateway::from_weak(&weak) {
+                    Some(gateway) => gateway.wake(id),
                     None => return,
                 }
             }

@@ -92,6 +92,22 @@ impl TestServer {
         self.post("/api/sentinel/execute", Some(key), body).await
     }
 
+    /// Starts a long-poll of `GET /actions/{id}/wait` (10 s) as `key`, in the background.
+    pub fn long_poll(&self, key: &'static str, id: &str) -> tokio::task::JoinHandle<Value> {
+        let http = self.http.clone();
+        let url = format!("{}/api/sentinel/actions/{id}/wait?timeout_s=10", self.base);
+        tokio::spawn(async move {
+            http.get(url)
+                .bearer_auth(key)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        })
+    }
+
     /// Nothing at all was stored.
     pub async fn store_is_empty(&self) -> bool {
         self.server
