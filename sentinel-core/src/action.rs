@@ -5,8 +5,6 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
-
 use crate::error::ActionError;
 
 /// One tool call an agent intends to make, as submitted to the gateway.
@@ -181,22 +179,27 @@ impl Action {
     /// Object keys are sorted, so two actions that differ only in key order hash alike.
     /// Idempotency checks and approval receipts compare these hashes.
     pub fn canonical_hash(&self) -> String {
-        /// Fields in alphabetical order, as a sorted JSON object would have them.
-        #[derive(Serialize)]
-        struct Canonical<'a> {
-            action: &'a str,
-            agent_id: &'a str,
-            payload: &'a Map<String, Value>,
-            reasoning: &'a str,
-        }
-        let canonical = Canonical {
-            action: &self.action,
-            agent_id: &self.agent_id,
-            payload: &self.payload,
-            reasoning: &self.reasoning,
+        let mut hasher = crate::canonical::Hasher::default();
+        let mut write = || -> std::io::Result<()> {
+            use std::io::Write;
+            // `{"action":..,"agent_id":..,"payload":{sorted},"reasoning":..}`: the fields in
+            // byte order, as a canonical object has them.
+            hasher.write_all(b"{\"action\":")?;
+            serde_json::to_writer(&mut hasher, &self.action).map_err(std::io::Error::other)?;
+            hasher.write_all(b",\"agent_id\":")?;
+            serde_json::to_writer(&mut hasher, &self.agent_id).map_err(std::io::Error::other)?;
+            hasher.write_all(b",\"payload\":")?;
+            crate::canonical::write_object(
+                &mut hasher,
+                self.payload.iter().map(|(k, v)| (k.as_str(), v)),
+            )?;
+            hasher.write_all(b",\"reasoning\":")?;
+            serde_json::to_writer(&mut hasher, &self.reasoning).map_err(std::io::Error::other)?;
+            hasher.write_all(b"}")
         };
-        let bytes = serde_json::to_vec(&canonical).unwrap_or_default();
-        hex(&Sha256::digest(bytes))
+        // Writing into a hasher cannot fail.
+        let _ = write();
+        hasher.finish()
     }
 }
 

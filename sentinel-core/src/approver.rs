@@ -38,6 +38,9 @@ pub struct ApprovalRequest {
     pub action: Action,
     /// Why it was escalated: score, analysis, rules.
     pub decision: Decision,
+    /// Paths (`payload.<key>...`, `context.<key>...`) the packs in force declare must be
+    /// masked before anything about the action leaves the process (read aloud, posted).
+    pub redact_paths: Vec<String>,
     /// After this, the action expires undecided.
     pub deadline: DateTime<Utc>,
     /// Delivers the human's answer for this action.

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::action::ActionId;
+use crate::error::ScorerError;
 use crate::rule::RuleMatch;
 use crate::state::State;
 
@@ -32,6 +33,11 @@ pub struct Decision {
     pub scorer: ScorerUse,
     /// How long each stage took.
     pub timings: Timings,
+    /// The scorer's error when it failed during this decision, with its source (e.g. the
+    /// exception a Python or JavaScript scorer raised). Not serialized: a stored decision
+    /// keeps the message in [`ScorerUse::Failed`].
+    #[serde(skip)]
+    pub(crate) scorer_failure: Option<ScorerError>,
 }
 
 impl Decision {
@@ -48,6 +54,11 @@ impl Decision {
     /// True when the action was refused.
     pub fn is_declined(&self) -> bool {
         self.status == State::Declined
+    }
+
+    /// The scorer's error, when the scorer failed while this process made the decision.
+    pub fn scorer_error(&self) -> Option<&ScorerError> {
+        self.scorer_failure.as_ref()
     }
 }
 

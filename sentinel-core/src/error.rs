@@ -5,6 +5,7 @@
 use thiserror::Error;
 
 use crate::action::ActionId;
+use crate::code::{Coded, ErrorCode};
 use crate::decision::Decision;
 use crate::state::State;
 
@@ -67,7 +68,7 @@ pub enum ActionError {
 /// Names the pack, the rule (when the problem is inside one) and the JSON pointer of the
 /// offending part, e.g. ``in pack `VaultKeeper`, rule `big-unknown`, at `/rules/0/when/gte/value`: ...``.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("in pack `{pack}`{}, at `{pointer}`: {kind}", rule.as_ref().map(|r| format!(", rule `{r}`")).unwrap_or_default())]
+#[error("in pack `{pack}`{}{}: {kind}", rule.as_ref().map(|r| format!(", rule `{r}`")).unwrap_or_default(), location(pointer))]
 pub struct PackError {
     /// The pack's name, or its file path when the name could not be read.
     pub pack: String,
@@ -77,6 +78,15 @@ pub struct PackError {
     pub pointer: String,
     /// What is wrong.
     pub kind: PackErrorKind,
+}
+
+/// `, at `/pointer`` for a part of the document; nothing for the whole document.
+fn location(pointer: &str) -> String {
+    if pointer.is_empty() {
+        String::new()
+    } else {
+        format!(", at `{pointer}`")
+    }
 }
 
 /// What is wrong with a pack.
@@ -143,12 +153,21 @@ pub enum PackErrorKind {
     UnknownBuiltin(String),
 }
 
+/// A source error as the core keeps it: shared, so errors stay cheap to clone.
+pub type Source = std::sync::Arc<dyn std::error::Error + Send + Sync + 'static>;
+
 /// A scorer could not assess an action or answer a question.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+///
+/// Carries the error behind it, when there is one (an HTTP failure, or the exception a
+/// Python or JavaScript scorer raised): [`std::error::Error::source`] returns it, and the
+/// bindings hand a user's own exception back as itself from there.
+#[derive(Debug, Clone, Error)]
 #[error("{message}")]
 pub struct ScorerError {
     /// What went wrong (never contains a secret).
     pub message: String,
+    #[source]
+    source: Option<Source>,
 }
 
 impl ScorerError {
@@ -156,16 +175,45 @@ impl ScorerError {
     pub fn new(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
+            source: None,
         }
+    }
+
+    /// Creates a scorer error caused by `source`.
+    pub fn with_source(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            message: message.into(),
+            source: Some(std::sync::Arc::new(source)),
+        }
+    }
+
+    /// The error behind this one, if any.
+    pub fn cause(&self) -> Option<&Source> {
+        self.source.as_ref()
     }
 }
 
+impl PartialEq for ScorerError {
+    fn eq(&self, other: &Self) -> bool {
+        self.message == other.message
+    }
+}
+
+impl Eq for ScorerError {}
+
 /// An approver could not start an approval (e.g. the phone call could not be placed).
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+///
+/// Like [`ScorerError`], carries the error behind it when there is one.
+#[derive(Debug, Clone, Error)]
 #[error("{message}")]
 pub struct ApproverError {
     /// What went wrong (never contains a secret).
     pub message: String,
+    #[source]
+    source: Option<Source>,
 }
 
 impl ApproverError {
@@ -173,9 +221,34 @@ impl ApproverError {
     pub fn new(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
+            source: None,
         }
     }
+
+    /// Creates an approver error caused by `source`.
+    pub fn with_source(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            message: message.into(),
+            source: Some(std::sync::Arc::new(source)),
+        }
+    }
+
+    /// The error behind this one, if any.
+    pub fn cause(&self) -> Option<&Source> {
+        self.source.as_ref()
+    }
 }
+
+impl PartialEq for ApproverError {
+    fn eq(&self, other: &Self) -> bool {
+        self.message == other.message
+    }
+}
+
+impl Eq for ApproverError {}
 
 /// A store operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -251,6 +324,9 @@ pub enum SubmitError {
 }
 
 /// `guard` did not run the function.
+///
+/// Every variant but [`Store`](Self::Store) names the action; those about a decided action
+/// carry its decision (why it was escalated, by which rules and packs).
 #[derive(Debug, Clone, PartialEq, Error)]
 #[non_exhaustive]
 pub enum GuardError {
@@ -262,6 +338,8 @@ pub enum GuardError {
     Expired {
         /// The action.
         action_id: ActionId,
+        /// Why it was escalated.
+        decision: Box<Decision>,
     },
     /// The approver could not ask a human (the call failed): fails closed.
     #[error("action `{action_id}` could not be sent for approval: {message}")]
@@ -270,12 +348,19 @@ pub enum GuardError {
         action_id: ActionId,
         /// The approver's message.
         message: String,
+        /// Why it was escalated.
+        decision: Box<Decision>,
+        /// The approver's error, when it failed in this process.
+        #[source]
+        source: Option<ApproverError>,
     },
     /// The action was already executed once (same id or idempotency key).
     #[error("action `{action_id}` was already executed")]
     AlreadyExecuted {
         /// The action.
         action_id: ActionId,
+        /// The decision it ran under.
+        decision: Box<Decision>,
     },
     /// What is about to run is not what was approved: other arguments, or packs that
     /// changed since the decision.
@@ -289,6 +374,31 @@ pub enum GuardError {
     /// The store failed: fails closed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl GuardError {
+    /// The action, when one was recorded.
+    pub fn action_id(&self) -> Option<ActionId> {
+        match self {
+            Self::Denied(d) => Some(d.action_id),
+            Self::Expired { action_id, .. }
+            | Self::ApproverFailed { action_id, .. }
+            | Self::AlreadyExecuted { action_id, .. }
+            | Self::ReceiptMismatch { action_id, .. } => Some(*action_id),
+            Self::Store(_) => None,
+        }
+    }
+
+    /// The decision the action was refused under, when there is one.
+    pub fn decision(&self) -> Option<&Decision> {
+        match self {
+            Self::Denied(d)
+            | Self::Expired { decision: d, .. }
+            | Self::ApproverFailed { decision: d, .. }
+            | Self::AlreadyExecuted { decision: d, .. } => Some(d),
+            Self::ReceiptMismatch { .. } | Self::Store(_) => None,
+        }
+    }
 }
 
 impl From<SubmitError> for GuardError {
@@ -306,4 +416,83 @@ pub enum ResolveError {
     /// No pending action with this id, or it has already been decided.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl Coded for ActionError {
+    fn code(&self) -> ErrorCode {
+        ErrorCode::InvalidAction
+    }
+}
+
+impl Coded for PackError {
+    fn code(&self) -> ErrorCode {
+        ErrorCode::InvalidPack
+    }
+}
+
+impl Coded for ScorerError {
+    fn code(&self) -> ErrorCode {
+        ErrorCode::ScorerFailed
+    }
+}
+
+impl Coded for ApproverError {
+    fn code(&self) -> ErrorCode {
+        ErrorCode::ApproverFailed
+    }
+}
+
+impl Coded for TransitionError {
+    fn code(&self) -> ErrorCode {
+        ErrorCode::AlreadyDecided
+    }
+}
+
+impl Coded for StoreError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            Self::NotFound(_) => ErrorCode::NotFound,
+            Self::Transition(_) => ErrorCode::AlreadyDecided,
+            Self::IdempotencyConflict { .. } => ErrorCode::IdempotencyConflict,
+            Self::Backend(_) => ErrorCode::StoreUnavailable,
+        }
+    }
+}
+
+impl Coded for BuildError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            Self::Pack(_) => ErrorCode::InvalidPack,
+            Self::Setting { .. } => ErrorCode::InvalidConfig,
+        }
+    }
+}
+
+impl Coded for SubmitError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            Self::Store(e) => e.code(),
+        }
+    }
+}
+
+impl Coded for GuardError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            Self::Denied(_) => ErrorCode::Denied,
+            Self::Expired { .. } => ErrorCode::Expired,
+            Self::ApproverFailed { .. } => ErrorCode::ApproverFailed,
+            Self::AlreadyExecuted { .. } => ErrorCode::AlreadyExecuted,
+            Self::ReceiptMismatch { .. } => ErrorCode::ReceiptMismatch,
+            Self::Store(e) => e.code(),
+        }
+    }
+}
+
+impl Coded for ResolveError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            Self::Store(e) => e.code(),
+        }
+    }
 }

@@ -2,6 +2,8 @@
 
 pub mod action;
 pub mod approver;
+mod canonical;
+pub mod code;
 mod condition;
 pub mod corpus;
 pub mod decision;
@@ -24,6 +26,7 @@ mod template;
 
 pub use action::{Action, ActionId};
 pub use approver::{ApprovalHandle, ApprovalRequest, Approver, CallbackApprover, Resolution};
+pub use code::{Coded, ErrorCode};
 pub use decision::{Decision, PackRef, ScorerUse, Timings};
 pub use error::{
     ActionError, ApproverError, BuildError, GuardError, PackError, PackErrorKind, ResolveError,
@@ -38,7 +41,7 @@ pub use pipeline::{OnScorerError, Unmatched};
 pub use rule::RuleMatch;
 pub use scorer::{Assessment, OfflineScorer, RiskScorer, ScoreContext};
 pub use state::State;
-#[cfg(feature = "sql")]
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use store::SqlStore;
 pub use store::{
     ActionRecord, Approval, AuditEvent, AuditKind, Created, MemoryStore, Store, Transition,

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::action::{Action, ActionId};
-use crate::decision::{Decision, ScorerUse, Timings};
+use crate::decision::{Decision, PackRef, ScorerUse, Timings};
+use crate::error::ScorerError;
 use crate::policy::{PolicySet, RuleOutcome};
 use crate::scorer::{RiskScorer, ScoreContext};
 use crate::state::State;
@@ -50,7 +51,7 @@ pub(crate) struct Pipeline {
 enum Base {
     Rules(u8, &'static str),
     Scored(u8, String),
-    ScorerFailed(u8, String),
+    ScorerFailed(u8, ScorerError),
 }
 
 impl Pipeline {
@@ -71,6 +72,7 @@ impl Pipeline {
             _ => elapsed_ns(scorer_start),
         };
 
+        let mut scorer_failure = None;
         let (base_score, head, scorer) = match base {
             Base::Rules(n, why) => (
                 n,
@@ -86,14 +88,18 @@ impl Pipeline {
                     scorer: self.scorer.name().to_owned(),
                 },
             ),
-            Base::ScorerFailed(n, error) => (
-                n,
-                Some(format!("risk scorer unavailable: {error}")),
-                ScorerUse::Failed {
-                    scorer: self.scorer.name().to_owned(),
-                    error,
-                },
-            ),
+            Base::ScorerFailed(n, error) => {
+                let message = error.message.clone();
+                scorer_failure = Some(error);
+                (
+                    n,
+                    Some(format!("risk scorer unavailable: {message}")),
+                    ScorerUse::Failed {
+                        scorer: self.scorer.name().to_owned(),
+                        error: message,
+                    },
+                )
+            }
         };
         let risk_score = adjust(base_score, &out);
         let status = self.status(&out, risk_score, &scorer);
@@ -131,6 +137,7 @@ impl Pipeline {
                 scorer_ns,
                 total_ns: elapsed_ns(start),
             },
+            scorer_failure,
         }
     }
 
@@ -151,26 +158,45 @@ impl Pipeline {
         None
     }
 
-    async fn score(&self, action: &Action, out: &RuleOutcome, reasons: &[String]) -> Base {
-        let default = out
-            .packs
+    /// What the policy knows about an action, for the scorer.
+    fn context(&self, action: &Action, packs: &[usize], reasons: Vec<String>) -> ScoreContext {
+        let default = packs
             .first()
             .map(|&p| self.policy.pack(p).default_for(action));
-        let context = ScoreContext {
+        ScoreContext {
             default_risk: default.as_ref().map(|(risk, _)| *risk),
             default_reason: default.map(|(_, reason)| reason),
-            policy_reasons: reasons.to_vec(),
-            redact_paths: self.policy.redact_paths(&out.packs),
-        };
+            policy_reasons: reasons,
+            redact_paths: self.policy.redact_paths(packs),
+        }
+    }
+
+    /// The context in force for a question about a recorded action: the packs that apply
+    /// to it now and those named in its decision (`decided`), so that every path either
+    /// declares redacted stays redacted.
+    pub(crate) fn explain_context(&self, action: &Action, decided: &[PackRef]) -> ScoreContext {
+        let mut packs = self.policy.applying(&action.action).to_vec();
+        for name in decided.iter().map(|p| p.name.as_str()) {
+            if let Some(i) = self.policy.index_of(name)
+                && !packs.contains(&i)
+            {
+                packs.push(i);
+            }
+        }
+        self.context(action, &packs, Vec::new())
+    }
+
+    async fn score(&self, action: &Action, out: &RuleOutcome, reasons: &[String]) -> Base {
+        let context = self.context(action, &out.packs, reasons.to_vec());
         match self.scorer.assess(action, &context).await {
             Ok(a) if a.risk_score <= 100 => Base::Scored(a.risk_score, a.analysis),
             Ok(a) => Base::ScorerFailed(
                 context.default_risk.unwrap_or(DENY_SCORE),
-                format!("risk score `{}` is outside 0..=100", a.risk_score),
+                ScorerError::new(format!("risk score `{}` is outside 0..=100", a.risk_score)),
             ),
             Err(e) => {
                 tracing::warn!(scorer = self.scorer.name(), action = %action.action, error = %e, "risk scorer failed; failing closed");
-                Base::ScorerFailed(context.default_risk.unwrap_or(DENY_SCORE), e.to_string())
+                Base::ScorerFailed(context.default_risk.unwrap_or(DENY_SCORE), e)
             }
         }
     }

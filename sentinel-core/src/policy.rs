@@ -83,6 +83,16 @@ impl PolicySet {
         &self.packs[index]
     }
 
+    /// Indices of the packs that apply to an action name, in pack order.
+    pub(crate) fn applying(&self, action: &str) -> &[usize] {
+        self.by_action.get(action).unwrap_or(&self.wildcard)
+    }
+
+    /// The index of the pack named `name`.
+    pub(crate) fn index_of(&self, name: &str) -> Option<usize> {
+        self.packs.iter().position(|p| p.name() == name)
+    }
+
     /// References to the given packs, for a decision.
     pub(crate) fn refs(&self, indices: &[usize]) -> Vec<PackRef> {
         indices
@@ -108,9 +118,9 @@ impl PolicySet {
 
     /// Evaluates every applying pack's rules against the action.
     pub(crate) fn evaluate(&self, action: &Action) -> RuleOutcome {
-        let packs = self.by_action.get(&action.action).unwrap_or(&self.wildcard);
+        let packs = self.applying(&action.action);
         let mut out = RuleOutcome {
-            packs: packs.clone(),
+            packs: packs.to_vec(),
             escalate_above: 100,
             ..RuleOutcome::default()
         };

@@ -70,14 +70,19 @@ pub trait RiskScorer: Send + Sync + 'static {
 
     /// Answers a human's question about an assessed action in a few spoken sentences.
     ///
+    /// `context` carries what is in force for the action now, above all the paths to
+    /// redact before anything leaves the process: an implementation never needs to
+    /// remember them from [`assess`](Self::assess).
+    ///
     /// The default answer restates the assessment.
     async fn explain(
         &self,
         action: &Action,
         assessment: &Assessment,
         question: &str,
+        context: &ScoreContext,
     ) -> Result<String, ScorerError> {
-        let _ = question;
+        let _ = (question, context);
         Ok(format!(
             "{} is rated {} out of 100. {}",
             action.action, assessment.risk_score, assessment.analysis

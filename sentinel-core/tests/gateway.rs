@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use sentinel_core::Coded as _;
 use sentinel_core::{
     Action, ApproverError, Assessment, AuditKind, CallbackApprover, Gateway, GuardError,
     OnScorerError, Pack, Resolution, ResolveError, RiskScorer, ScoreContext, ScorerError,
@@ -172,10 +173,18 @@ async fn nobody_deciding_expires_the_action() {
         .guard(risky(), || async { ran.fetch_add(1, Ordering::SeqCst) })
         .await
         .unwrap_err();
-    let GuardError::Expired { action_id } = err else {
+    assert_eq!(err.code(), sentinel_core::ErrorCode::Expired);
+    let GuardError::Expired {
+        action_id,
+        decision,
+    } = err
+    else {
         panic!("{err:?}")
     };
     assert_eq!(ran.load(Ordering::SeqCst), 0);
+    // The error says why the action was escalated.
+    assert_eq!(decision.status, State::BlockedAwaitingAuth);
+    assert_eq!(decision.risk_score, 95);
     let record = gw.status(action_id).await.unwrap();
     assert_eq!(record.state, State::Expired);
     let late = gw

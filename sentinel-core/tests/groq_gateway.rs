@@ -13,7 +13,8 @@ use std::time::Duration;
 use fake_llm::{FakeLlm, KEY, Reply};
 use sentinel_core::groq::{EXPLAIN_FALLBACK, GroqScorer, ScorerTally};
 use sentinel_core::{
-    Action, Assessment, Gateway, GuardError, OnScorerError, RiskScorer, ScorerUse, State,
+    Action, Assessment, Gateway, GuardError, MemoryStore, OnScorerError, RiskScorer, ScoreContext,
+    ScorerUse, State, Store,
 };
 use serde_json::json;
 
@@ -266,6 +267,7 @@ async fn explain_answers_in_plain_sentences() {
             &share(),
             &assessment,
             "What is being shared, and with whom?",
+            &ScoreContext::default(),
         )
         .await
         .unwrap();
@@ -297,26 +299,37 @@ async fn explain_answers_in_plain_sentences() {
 }
 
 #[tokio::test]
-async fn explain_masks_the_paths_the_pack_declared_at_assessment() {
-    let server = FakeLlm::start(vec![
-        Reply::score(json!(20), "ok"),
-        Reply::content("Fine. Approve."),
-    ])
-    .await;
-    let scorer = scorer(&server);
-    let gw = gateway(&scorer);
-    let d = gw.evaluate(&share()).await;
-    let assessment = Assessment::new(d.risk_score, d.analysis).unwrap();
-    scorer
-        .explain(&share(), &assessment, "Where does it go?")
+async fn explain_masks_the_pack_paths_even_after_a_restart() {
+    // The first process escalates the share: the model says 80.
+    let first = FakeLlm::start(vec![Reply::score(json!(80), "Risky share.")]).await;
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let gw = Gateway::builder()
+        .scorer_arc(scorer(&first))
+        .store_arc(Arc::clone(&store))
+        .build()
+        .unwrap();
+    let ticket = gw.submit(share()).await.unwrap();
+    assert_eq!(ticket.status, State::BlockedAwaitingAuth);
+    drop(gw);
+    // A new scorer (empty cache, nothing remembered) and gateway on the same store: the
+    // paths the pack declares come with the question, not from any memory.
+    let second = FakeLlm::start(vec![Reply::content("Fine. Approve.")]).await;
+    let gw = Gateway::builder()
+        .scorer_arc(scorer(&second))
+        .store_arc(store)
+        .build()
+        .unwrap();
+    let answer = gw
+        .explain(ticket.action_id, "Where does it go?")
         .await
         .unwrap();
-    let seen = server.requests();
-    assert_eq!(seen.len(), 2);
+    assert_eq!(answer, "Fine. Approve.");
+    let seen = second.requests();
+    assert_eq!(seen.len(), 1);
     assert!(
-        !seen[1].raw.contains("1 Main St") && seen[1].message(1).contains("[REDACTED]"),
+        !seen[0].raw.contains("1 Main St") && seen[0].message(1).contains("[REDACTED]"),
         "{}",
-        seen[1].raw
+        seen[0].raw
     );
 }
 
@@ -331,7 +344,10 @@ async fn explain_falls_back_to_a_fixed_sentence_on_failure() {
         let scorer = scorer(&server);
         let a = Assessment::new(95, "Bulk export.").unwrap();
         assert_eq!(
-            scorer.explain(&share(), &a, "Why?").await.unwrap(),
+            scorer
+                .explain(&share(), &a, "Why?", &ScoreContext::default())
+                .await
+                .unwrap(),
             EXPLAIN_FALLBACK
         );
         assert_eq!(scorer.stats().failures, 1);

@@ -1,3 +1,4 @@
+#![cfg(feature = "postgres")]
 //! Two gateways on one PostgreSQL database: a resolve on one wakes the guard waiting on the
 //! other through LISTEN/NOTIFY — the waiting gateway polls only once a minute here, so a
 //! prompt return proves the notification path.

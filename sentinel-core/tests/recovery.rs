@@ -1,3 +1,4 @@
+#![cfg(feature = "sqlite")]
 //! Durability: a process holding pending approvals is killed with SIGKILL; a new process
 //! on the same SQLite file finds them pending, late resolves still work, expiries still
 //! fire, and each action executes exactly once. And: receipts refuse other arguments.

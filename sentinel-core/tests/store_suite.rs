@@ -1,3 +1,4 @@
+#![cfg(feature = "sqlite")]
 //! One behaviour suite, run against every store: in-memory, SQLite, and PostgreSQL (from
 //! `DATABASE_URL`, in a fresh schema; reported as skipped when it is not set).
 

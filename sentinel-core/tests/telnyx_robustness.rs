@@ -206,10 +206,21 @@ async fn a_failed_dial_fails_closed_and_nothing_runs() {
         .guard(action, || async { ran.fetch_add(1, Ordering::SeqCst) })
         .await
         .unwrap_err();
-    let GuardError::ApproverFailed { action_id, message } = err else {
+    let GuardError::ApproverFailed {
+        action_id,
+        message,
+        decision,
+        source,
+    } = err
+    else {
         panic!("{err:?}")
     };
     assert_eq!(ran.load(Ordering::SeqCst), 0);
+    assert_eq!(decision.status, State::BlockedAwaitingAuth);
+    assert_eq!(decision.rules, ["VaultKeeper/unknown-vendor-large-payment"]);
+    // The approver's own error travels with it, with the Telnyx failure as its source.
+    let source = source.expect("the approver's error");
+    assert!(std::error::Error::source(&source).is_some(), "{source:?}");
     assert!(
         message.contains("could not place the approval call"),
         "{message}"
@@ -405,25 +416,8 @@ async fn an_action_decided_elsewhere_is_not_decided_again() {
     assert_eq!(outcome(&h, id).await.1, Some(CallOutcome::AlreadyDecided));
 }
 
-#[tokio::test]
-async fn pack_and_extra_redact_paths_are_not_read_aloud() {
-    let fake = FakeTelnyx::start().await;
-    let (_, public) = keys(42);
-    let packs = sentinel_core::Pack::seed_packs().unwrap();
-    let approver = sentinel_core::TelnyxVoiceApprover::new(config(&fake, public))
-        .unwrap()
-        .with_packs(&packs)
-        .with_redact_paths(["payload.vendor".to_owned()]);
-    let gateway = sentinel_core::Gateway::builder()
-        .packs(packs)
-        .approver(approver.clone())
-        .build()
-        .unwrap();
-    let action = Action::new("session_x", "PAY_INVOICE")
-        .with_payload(json!({"amount": 10000, "vendor": "Unknown Corp"}));
-    let ticket = gateway.submit(action).await.unwrap();
-    assert_eq!(ticket.status, State::BlockedAwaitingAuth);
-    // Answer the call through the approver that placed it.
+/// Answers the approval call for the action `ticket` escalated and returns what was read.
+async fn first_words(fake: &FakeTelnyx, approver: &sentinel_core::TelnyxVoiceApprover) -> String {
     let (signing, _) = keys(42);
     let body = json!({"data": {"event_type": "call.answered", "id": "redact-evt-1",
         "payload": {"call_control_id": "v3:call-1", "client_state": null}}})
@@ -434,10 +428,55 @@ async fn pack_and_extra_redact_paths_are_not_read_aloud() {
             .handle_webhook(sign(&signing, now, &body).as_slice(), body.as_bytes())
             .await,
     );
+    fake.last("gather_using_speak").body["payload"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn extra_redact_paths_are_not_read_aloud() {
+    let fake = FakeTelnyx::start().await;
+    let (_, public) = keys(42);
+    let approver = sentinel_core::TelnyxVoiceApprover::new(config(&fake, public))
+        .unwrap()
+        .with_redact_paths(["payload.vendor".to_owned()]);
+    let gateway = sentinel_core::Gateway::builder()
+        .approver(approver.clone())
+        .build()
+        .unwrap();
+    let action = Action::new("session_x", "PAY_INVOICE")
+        .with_payload(json!({"amount": 10000, "vendor": "Unknown Corp"}));
+    let ticket = gateway.submit(action).await.unwrap();
+    assert_eq!(ticket.status, State::BlockedAwaitingAuth);
     assert_eq!(
-        fake.last("gather_using_speak").body["payload"],
+        first_words(&fake, &approver).await,
         "High risk payment detected: 10,000 dollars to redacted. Press 1 to approve. Press 2 to ask questions."
     );
+}
+
+#[tokio::test]
+async fn paths_a_pack_declares_travel_with_the_request() {
+    let fake = FakeTelnyx::start().await;
+    let (_, public) = keys(42);
+    // The approver knows nothing of the packs: the request says what to mask.
+    let approver = sentinel_core::TelnyxVoiceApprover::new(config(&fake, public)).unwrap();
+    let mut pack: serde_json::Value =
+        serde_json::from_str(sentinel_core::Pack::builtin_source("VaultKeeper").unwrap()).unwrap();
+    pack["redact"] = json!(["payload.vendor"]);
+    let pack = sentinel_core::Pack::from_json_str(&pack.to_string()).unwrap();
+    let gateway = sentinel_core::Gateway::builder()
+        .packs([pack])
+        .approver(approver.clone())
+        .build()
+        .unwrap();
+    let action = Action::new("session_x", "PAY_INVOICE")
+        .with_payload(json!({"amount": 10000, "vendor": "Unknown Corp"}));
+    let ticket = gateway.submit(action).await.unwrap();
+    assert_eq!(ticket.status, State::BlockedAwaitingAuth);
+    let words = first_words(&fake, &approver).await;
+    assert!(!words.contains("Unknown Corp"), "{words}");
+    assert!(words.contains("redacted"), "{words}");
 }
 
 /// The HTTP server runs the handler on a multi-threaded runtime: its future must be `Send`.

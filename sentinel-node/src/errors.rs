@@ -76,11 +76,11 @@ impl GuardOutcome {
         let message = Some(e.to_string());
         let (kind, action_id, decision) = match e {
             GuardError::Denied(d) => ("denied", d.action_id.to_string(), Some(Decision::from(*d))),
-            GuardError::Expired { action_id } => ("expired", action_id.to_string(), None),
+            GuardError::Expired { action_id, .. } => ("expired", action_id.to_string(), None),
             GuardError::ApproverFailed { action_id, .. } => {
                 ("approver", action_id.to_string(), None)
             }
-            GuardError::AlreadyExecuted { action_id } => {
+            GuardError::AlreadyExecuted { action_id, .. } => {
                 ("already_executed", action_id.to_string(), None)
             }
             _ => ("store", String::new(), None),

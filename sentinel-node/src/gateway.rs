@@ -320,9 +320,9 @@ impl NativeGateway {
             },
             Err(e) => {
                 let id = match &e {
-                    GuardError::Expired { action_id }
+                    GuardError::Expired { action_id, .. }
                     | GuardError::ApproverFailed { action_id, .. }
-                    | GuardError::AlreadyExecuted { action_id } => Some(*action_id),
+                    | GuardError::AlreadyExecuted { action_id, .. } => Some(*action_id),
                     _ => None,
                 };
                 let mut outcome = GuardOutcome::refused(e, cause_id);

@@ -89,6 +89,7 @@ impl RiskScorer for JsScorer {
         action: &Action,
         assessment: &Assessment,
         question: &str,
+        _context: &ScoreContext,
     ) -> Result<String, ScorerError> {
         let Some(explain) = &self.explain else {
             // The core's default answer: restate the assessment.

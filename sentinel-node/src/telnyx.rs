@@ -138,8 +138,8 @@ pub fn build(options: &TelnyxOptions, packs: &[Pack]) -> napi::Result<TelnyxVoic
     })?;
     let approver =
         TelnyxVoiceApprover::new(config).map_err(|e| config_error("approver.telnyx", e))?;
+    let _ = packs; // each request carries the paths its packs declare
     Ok(approver
-        .with_packs(packs)
         .with_redact_paths(options.redact_paths.clone().unwrap_or_default()))
 }
 

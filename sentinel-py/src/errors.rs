@@ -273,7 +273,7 @@ pub(crate) fn guard(py: Python<'_>, e: GuardError) -> PyResult<PyErr> {
                 Bound::new(py, Decision::from(*decision))?,
             )
         }
-        GuardError::Expired { action_id } => with_attr(
+        GuardError::Expired { action_id, .. } => with_attr(
             py,
             new_err(py, Kind::ApprovalTimeout, message),
             "action_id",
@@ -285,7 +285,7 @@ pub(crate) fn guard(py: Python<'_>, e: GuardError) -> PyResult<PyErr> {
             "action_id",
             id(&action_id),
         ),
-        GuardError::AlreadyExecuted { action_id } => with_attr(
+        GuardError::AlreadyExecuted { action_id, .. } => with_attr(
             py,
             new_err(py, Kind::AlreadyExecuted, message),
             "action_id",

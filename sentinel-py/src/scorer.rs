@@ -102,6 +102,7 @@ impl RiskScorer for PyExplainingScorer {
         action: &Action,
         assessment: &Assessment,
         question: &str,
+        _context: &ScoreContext,
     ) -> Result<String, ScorerError> {
         let label = format!("`{}.explain`", self.0.name);
         let object = Arc::clone(&self.0.object);

@@ -106,8 +106,12 @@ impl RiskScorer for NoteTakingScorer {
         action: &Action,
         assessment: &Assessment,
         question: &str,
+        context: &ScoreContext,
     ) -> Result<String, ScorerError> {
-        let answer = self.inner.explain(action, assessment, question).await?;
+        let answer = self
+            .inner
+            .explain(action, assessment, question, context)
+            .await?;
         self.notes
             .answer(action.canonical_hash(), question, &answer);
         Ok(answer)

@@ -159,7 +159,7 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Server, Star
     let public_url = config.public_url.clone();
     let voice = match &config.telnyx {
         Some(telnyx) => Some(
-            Voice::new(telnyx.clone(), &packs, public_url.as_deref()).map_err(StartError::Voice)?,
+            Voice::new(telnyx.clone(), public_url.as_deref()).map_err(StartError::Voice)?,
         ),
         None => None,
     };

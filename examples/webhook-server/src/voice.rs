@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::http::{HeaderMap, StatusCode};
 use sentinel_core::telnyx::{CallEvent, EventKind, WebhookError, WebhookOutcome};
-use sentinel_core::{ActionId, Approver, Pack, TelnyxConfig, TelnyxVoiceApprover};
+use sentinel_core::{ActionId, Approver, TelnyxConfig, TelnyxVoiceApprover};
 use serde_json::{Value, json};
 
 use crate::errors::ApiError;
@@ -18,19 +18,14 @@ pub struct Voice {
 }
 
 impl Voice {
-    /// The approver for `config`, masking what `packs` declare in what is read aloud.
-    /// `public_url` (the server's base URL) sets the webhook URL unless `config` has one.
-    pub fn new(
-        mut config: TelnyxConfig,
-        packs: &[Pack],
-        public_url: Option<&str>,
-    ) -> Result<Self, String> {
+    /// The approver for `config` (each request says which paths the packs in force mask in
+    /// what is read aloud). `public_url` (the server's base URL) sets the webhook URL unless
+    /// `config` has one.
+    pub fn new(mut config: TelnyxConfig, public_url: Option<&str>) -> Result<Self, String> {
         if let (None, Some(url)) = (&config.webhook_url, public_url) {
             config = config.with_public_url(url);
         }
-        let approver = TelnyxVoiceApprover::new(config)
-            .map_err(|e| e.to_string())?
-            .with_packs(packs);
+        let approver = TelnyxVoiceApprover::new(config).map_err(|e| e.to_string())?;
         Ok(Self { approver })
     }
 

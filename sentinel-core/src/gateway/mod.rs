@@ -18,7 +18,7 @@ use tracing::Instrument;
 use crate::action::{Action, ActionId};
 use crate::approver::{ApprovalHandle, ApprovalRequest, Approver, Resolution};
 use crate::decision::Decision;
-use crate::error::{GuardError, ResolveError, StoreError, SubmitError};
+use crate::error::{ApproverError, GuardError, ResolveError, StoreError, SubmitError};
 use crate::pack::Pack;
 use crate::pipeline::Pipeline;
 use crate::scorer::Assessment;
@@ -85,6 +85,8 @@ pub struct Ticket {
     pub deadline: Option<DateTime<Utc>>,
     /// True when an earlier submission with the same idempotency key was returned.
     pub replayed: bool,
+    /// The approver's error when it could not ask a human (status `ERROR_APPROVER`).
+    pub approver_error: Option<ApproverError>,
 }
 
 /// Permission to run a guarded function once, from [`Gateway::authorize`].
@@ -159,14 +161,20 @@ impl Gateway {
             step = step.with_deadline(deadline);
         }
         let (mut record, _) = self.transition(id, step).await?;
+        let mut approver_error = None;
 
         if let Some(deadline) = deadline {
             self.schedule_expiry(id, deadline);
             if let Some(approver) = &inner.approver {
+                let redact_paths = inner
+                    .pipeline
+                    .explain_context(&action, &decision.packs)
+                    .redact_paths;
                 let request = ApprovalRequest {
                     action_id: id,
                     action: action.clone(),
                     decision: decision.clone(),
+                    redact_paths,
                     deadline,
                     handle: ApprovalHandle {
                         action_id: id,
@@ -191,6 +199,7 @@ impl Gateway {
                         }
                         Err(other) => return Err(other.into()),
                     }
+                    approver_error = Some(e);
                 }
             }
         }
@@ -200,6 +209,7 @@ impl Gateway {
             decision,
             deadline,
             replayed: false,
+            approver_error,
         })
     }
 
@@ -232,7 +242,15 @@ impl Gateway {
         } else {
             self.wait(ticket.action_id, None).await?
         };
-        self.permit(record, None).await
+        let scorer_failure = ticket.decision.scorer_failure;
+        let result = self.permit(record, None, ticket.approver_error).await;
+        // Keep the scorer's error (and what raised it) with the decision the caller sees.
+        result.map_err(|mut e| {
+            if let Some(d) = decision_mut(&mut e) {
+                d.scorer_failure = scorer_failure;
+            }
+            e
+        })
     }
 
     /// Waits for the decision on an action submitted earlier (by this process or another,
@@ -245,17 +263,25 @@ impl Gateway {
         action: &Action,
     ) -> Result<Permit, GuardError> {
         let record = self.wait(id, None).await?;
-        self.permit(record, Some(action)).await
+        self.permit(record, Some(action), None).await
     }
 
     /// Turns a decided record into a permit (claiming the single execution) or the error
-    /// that says why not; checks the receipt against `action` when given.
+    /// that says why not; checks the receipt against `action` when given. `approver_error`
+    /// is the approver's failure when it happened in this call.
     async fn permit(
         &self,
         record: ActionRecord,
         action: Option<&Action>,
+        approver_error: Option<ApproverError>,
     ) -> Result<Permit, GuardError> {
         let id = record.id;
+        let Some(decided) = record.decision.clone() else {
+            return Err(GuardError::Store(StoreError::Backend(format!(
+                "action `{id}` has no decision"
+            ))));
+        };
+        let decision = Box::new(decided);
         match record.state {
             State::Executed | State::Approved => {
                 if let Some(action) = action {
@@ -269,20 +295,28 @@ impl Gateway {
                             record,
                         })
                     }
-                    None => Err(GuardError::AlreadyExecuted { action_id: id }),
+                    None => Err(GuardError::AlreadyExecuted {
+                        action_id: id,
+                        decision,
+                    }),
                 }
             }
-            State::Expired => Err(GuardError::Expired { action_id: id }),
+            State::Expired => Err(GuardError::Expired {
+                action_id: id,
+                decision,
+            }),
             State::ErrorApprover => Err(GuardError::ApproverFailed {
                 action_id: id,
-                message: self.last_reason(id).await,
+                message: match &approver_error {
+                    Some(e) => e.to_string(),
+                    None => self.last_reason(id).await,
+                },
+                decision,
+                source: approver_error,
             }),
-            _ => match record.decision.clone() {
-                Some(d) => Err(GuardError::Denied(Box::new(declined_decision(&record, d)))),
-                None => Err(GuardError::Store(StoreError::Backend(format!(
-                    "action `{id}` has no decision"
-                )))),
-            },
+            _ => Err(GuardError::Denied(Box::new(declined_decision(
+                &record, *decision,
+            )))),
         }
     }
 
@@ -391,9 +425,14 @@ impl Gateway {
                 risk_score: 100,
                 analysis: String::new(),
             });
+        let decided = record.decision.as_ref().map_or(&[][..], |d| &d.packs[..]);
+        let context = self
+            .inner
+            .pipeline
+            .explain_context(&record.action, decided);
         let scorer = &self.inner.pipeline.scorer;
         Ok(scorer
-            .explain(&record.action, &assessment, question)
+            .explain(&record.action, &assessment, question, &context)
             .await
             .unwrap_or_else(|e| {
                 tracing::warn!(scorer = scorer.name(), error = %e, "explain failed");
@@ -498,6 +537,7 @@ fn replayed_ticket(record: ActionRecord) -> Ticket {
             reason: "replayed".to_owned(),
         },
         timings: crate::decision::Timings::default(),
+        scorer_failure: None,
     });
     Ticket {
         action_id: record.id,
@@ -505,6 +545,18 @@ fn replayed_ticket(record: ActionRecord) -> Ticket {
         decision,
         deadline: record.deadline,
         replayed: true,
+        approver_error: None,
+    }
+}
+
+/// The decision a refusal carries, to attach what only this process knows.
+fn decision_mut(e: &mut GuardError) -> Option<&mut Decision> {
+    match e {
+        GuardError::Denied(d)
+        | GuardError::Expired { decision: d, .. }
+        | GuardError::ApproverFailed { decision: d, .. }
+        | GuardError::AlreadyExecuted { decision: d, .. } => Some(d),
+        _ => None,
     }
 }
 

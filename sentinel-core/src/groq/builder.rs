@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::cache::TtlMap;
 use super::client::{ApiKey, ChatClient, RetryPolicy};
 use super::stats::Counters;
-use super::{DEFAULT_BASE_URL, DEFAULT_MODEL, GroqError, GroqScorer, REMEMBER_PATHS};
+use super::{DEFAULT_BASE_URL, DEFAULT_MODEL, GroqError, GroqScorer};
 
 /// Configures a [`GroqScorer`].
 #[derive(Debug, Clone)]
@@ -175,7 +175,6 @@ impl GroqScorerBuilder {
             client,
             base_url,
             cache: self.cache_ttl.map(TtlMap::new),
-            paths: TtlMap::new(REMEMBER_PATHS),
             extra_paths: self.redact_paths,
             counters,
         })

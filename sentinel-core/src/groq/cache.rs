@@ -1,7 +1,4 @@
 //! A small TTL cache: the same assessment for an identical (redacted, canonical) prompt.
-//!
-//! Also remembers, per action, the pack-declared paths to redact, so that
-//! [`explain`](crate::RiskScorer::explain) masks them too.
 
 use std::collections::HashMap;
 use std::hash::Hash;

@@ -95,6 +95,15 @@ impl GroqError {
 
 impl From<GroqError> for ScorerError {
     fn from(e: GroqError) -> Self {
-        ScorerError::new(format!("groq: {e}"))
+        ScorerError::with_source(format!("groq: {e}"), e)
+    }
+}
+
+impl crate::code::Coded for GroqError {
+    fn code(&self) -> crate::code::ErrorCode {
+        match self {
+            Self::MissingApiKey | Self::Config { .. } => crate::code::ErrorCode::InvalidConfig,
+            _ => crate::code::ErrorCode::ScorerFailed,
+        }
     }
 }

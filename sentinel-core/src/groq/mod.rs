@@ -31,7 +31,6 @@ mod stats;
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
@@ -57,17 +56,12 @@ pub const DEFAULT_MODEL: &str = "llama-3.3-70b-versatile";
 /// answer cannot be used.
 pub use crate::scorer::EXPLAIN_FALLBACK;
 
-/// How long the pack-declared redaction paths of an assessed action are remembered for
-/// [`explain`](RiskScorer::explain).
-const REMEMBER_PATHS: Duration = Duration::from_secs(3600);
-
 /// The LLM risk scorer. Cheap to share behind an `Arc`; build it with
 /// [`GroqScorer::builder`] or [`GroqScorer::from_env`].
 pub struct GroqScorer {
     client: ChatClient,
     base_url: String,
     cache: Option<TtlMap<[u8; 32], Assessment>>,
-    paths: TtlMap<String, Vec<String>>,
     extra_paths: Vec<String>,
     counters: Arc<Counters>,
 }
@@ -172,10 +166,6 @@ impl RiskScorer for GroqScorer {
         context: &ScoreContext,
     ) -> Result<Assessment, ScorerError> {
         let paths = self.paths_for(&context.redact_paths);
-        if !context.redact_paths.is_empty() {
-            self.paths
-                .insert(action.canonical_hash(), context.redact_paths.clone());
-        }
         let scoped = ScoreContext {
             redact_paths: paths,
             ..context.clone()
@@ -211,9 +201,9 @@ impl RiskScorer for GroqScorer {
         action: &Action,
         assessment: &Assessment,
         question: &str,
+        context: &ScoreContext,
     ) -> Result<String, ScorerError> {
-        let remembered = self.paths.get(&action.canonical_hash()).unwrap_or_default();
-        let paths = self.paths_for(&remembered);
+        let paths = self.paths_for(&context.redact_paths);
         let body = self.client.body(
             &prompt::explain(action, assessment, question, &paths),
             Format::Text,
@@ -233,6 +223,8 @@ impl RiskScorer for GroqScorer {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[test]

@@ -284,10 +284,9 @@ impl Pack {
             .map(|(i, _)| i)
             .collect();
 
-        let canonical = serde_json::to_vec(raw).unwrap_or_default();
         Ok(Self {
             version: Arc::from(version.to_string()),
-            hash: hex(&Sha256::digest(canonical)),
+            hash: crate::canonical::hash(raw),
             applies_to_all,
             applies_to,
             escalate_above: t.escalate_above,
@@ -361,7 +360,7 @@ mod tests {
         assert!(Pack::builtin("opsguard").is_ok());
         assert_eq!(
             Pack::builtin("nope").unwrap_err().to_string(),
-            "in pack `nope`, at ``: no built-in pack named `nope`; built-in packs are `VaultKeeper`, `PrivacyShield`, `OpsGuard`"
+            "in pack `nope`: no built-in pack named `nope`; built-in packs are `VaultKeeper`, `PrivacyShield`, `OpsGuard`"
         );
     }
 

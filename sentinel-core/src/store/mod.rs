@@ -3,11 +3,11 @@
 
 pub mod chain;
 mod memory;
-#[cfg(feature = "sql")]
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
 
 pub use memory::MemoryStore;
-#[cfg(feature = "sql")]
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use sql::SqlStore;
 
 use async_trait::async_trait;

@@ -19,7 +19,6 @@ use super::verify::{Clock, HeaderLookup, SystemClock, VerifyError, WebhookVerifi
 use crate::action::ActionId;
 use crate::approver::{ApprovalRequest, Approver};
 use crate::error::ApproverError;
-use crate::pack::Pack;
 
 /// Longest a webhook waits for the dial response of its own call.
 const DIAL_RACE_WAIT: Duration = Duration::from_secs(5);
@@ -113,12 +112,6 @@ pub(super) struct Inner {
     calls: Mutex<Registry>,
 }
 
-/// Paths masked in what is read aloud: always, and per deciding pack.
-#[derive(Debug, Clone, Default)]
-struct Redaction {
-    paths: Vec<String>,
-    by_pack: HashMap<String, Vec<String>>,
-}
 
 /// Asks the admin by phone: a spoken, redacted summary, "press 1 to approve, press 2 to
 /// ask questions", then spoken Q&A answered by the gateway's risk scorer.
@@ -133,7 +126,8 @@ struct Redaction {
 #[derive(Clone)]
 pub struct TelnyxVoiceApprover {
     pub(super) inner: Arc<Inner>,
-    redaction: Arc<Redaction>,
+    /// Paths masked in what is read aloud, besides those each request carries.
+    redact_paths: Arc<[String]>,
 }
 
 impl fmt::Debug for TelnyxVoiceApprover {
@@ -170,31 +164,18 @@ impl TelnyxVoiceApprover {
                 verifier,
                 calls: Mutex::default(),
             }),
-            redaction: Arc::default(),
+            redact_paths: Arc::from(Vec::new()),
         })
     }
 
-    /// Also masks `paths` (e.g. `payload.account.iban`) in what is read aloud. Call
-    /// before handing clones to the gateway: clones made earlier keep the old paths.
+    /// Also masks `paths` (e.g. `payload.account.iban`) in what is read aloud, besides
+    /// the paths the packs in force declare (each request carries those). Call before
+    /// handing clones to the gateway: clones made earlier keep the old paths.
     #[must_use]
     pub fn with_redact_paths(mut self, paths: impl IntoIterator<Item = String>) -> Self {
-        let mut redaction = (*self.redaction).clone();
-        redaction.paths.extend(paths);
-        self.redaction = Arc::new(redaction);
-        self
-    }
-
-    /// Masks the paths each of `packs` declares (`redact`), for the actions those packs
-    /// decide. Call before handing clones to the gateway.
-    #[must_use]
-    pub fn with_packs(mut self, packs: &[Pack]) -> Self {
-        let mut redaction = (*self.redaction).clone();
-        for pack in packs {
-            redaction
-                .by_pack
-                .insert(pack.name().to_owned(), pack.redact_paths().to_vec());
-        }
-        self.redaction = Arc::new(redaction);
+        let mut all = self.redact_paths.to_vec();
+        all.extend(paths);
+        self.redact_paths = Arc::from(all);
         self
     }
 
@@ -300,12 +281,8 @@ impl TelnyxVoiceApprover {
     }
 
     fn redact_paths_for(&self, request: &ApprovalRequest) -> Vec<String> {
-        let mut paths = self.redaction.paths.clone();
-        for pack in &request.decision.packs {
-            if let Some(more) = self.redaction.by_pack.get(&pack.name) {
-                paths.extend(more.iter().cloned());
-            }
-        }
+        let mut paths = self.redact_paths.to_vec();
+        paths.extend(request.redact_paths.iter().cloned());
         paths
     }
 
@@ -393,10 +370,25 @@ impl Approver for TelnyxVoiceApprover {
                 state.conversation.phase = CallPhase::Ended;
                 state.conversation.outcome = Some(CallOutcome::DialFailed);
                 state.ended_at = Some(Instant::now());
-                Err(ApproverError::new(format!(
-                    "could not place the approval call: {e}"
-                )))
+                Err(ApproverError::with_source(
+                    format!("could not place the approval call: {e}"),
+                    e,
+                ))
             }
+        }
+    }
+}
+
+impl crate::code::Coded for WebhookError {
+    fn code(&self) -> crate::code::ErrorCode {
+        use crate::code::ErrorCode;
+        match self {
+            WebhookError::Verify(VerifyError::Replayed { .. }) => ErrorCode::AlreadyDecided,
+            WebhookError::Verify(VerifyError::NoEventId { .. }) | WebhookError::Event(_) => {
+                ErrorCode::InvalidRequest
+            }
+            WebhookError::Verify(_) => ErrorCode::WebhookUnverified,
+            WebhookError::Telnyx(_) => ErrorCode::ApproverFailed,
         }
     }
 }

@@ -504,3 +504,9 @@ mod tests {
         );
     }
 }
+
+impl crate::code::Coded for TelnyxError {
+    fn code(&self) -> crate::code::ErrorCode {
+        crate::code::ErrorCode::ApproverFailed
+    }
+}

@@ -198,6 +198,7 @@ impl RiskScorer for ScriptedScorer {
         _: &Action,
         _: &Assessment,
         question: &str,
+        _: &ScoreContext,
     ) -> Result<String, ScorerError> {
         self.questions.lock().unwrap().push(question.to_owned());
         Ok(ANSWER.to_owned())

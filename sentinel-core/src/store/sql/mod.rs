@@ -1,6 +1,7 @@
 //! Durable stores on SQLite (embedded, one file) and PostgreSQL (several processes or
 //! hosts), through sqlx. Migrations run when the store connects.
 
+#[cfg(feature = "postgres")]
 mod listen;
 mod rows;
 
@@ -85,6 +86,18 @@ impl SqlStore {
                 redact_url(url)
             )));
         }
+        let missing = if postgres && !cfg!(feature = "postgres") {
+            Some("postgres")
+        } else if sqlite && !cfg!(feature = "sqlite") {
+            Some("sqlite")
+        } else {
+            None
+        };
+        if let Some(feature) = missing {
+            return Err(StoreError::Backend(format!(
+                "this build of sentinel has no `{feature}` store (cargo feature `{feature}` of sentinel-core)"
+            )));
+        }
         if schema.is_some() && !postgres {
             return Err(StoreError::Backend(
                 "schemas are a PostgreSQL feature".to_owned(),
@@ -120,11 +133,10 @@ impl SqlStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Backend(format!("migrations failed: {e}")))?;
-        let changes = if postgres {
-            Some(listen::spawn(url.clone(), CHANNEL))
-        } else {
-            None
-        };
+        #[cfg(feature = "postgres")]
+        let changes = postgres.then(|| listen::spawn(url.clone(), CHANNEL));
+        #[cfg(not(feature = "postgres"))]
+        let changes = None;
         Ok(Self {
             pool,
             postgres,
