@@ -3,9 +3,9 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::error::ActionError;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use crate::error::ActionError;
 
 /// One tool call an agent intends to make, as submitted to the gateway.
 ///

@@ -101,7 +101,10 @@ mod tests {
             ("a", json!(2.5)),
             ("B", json!(0)),
         ]);
-        assert_eq!(got, r#"{"B":0,"a":2.5,"b":{"x":"é\"q","y":[true,null]},"zeta":1}"#);
+        assert_eq!(
+            got,
+            r#"{"B":0,"a":2.5,"b":{"x":"é\"q","y":[true,null]},"zeta":1}"#
+        );
         let forward = text(vec![
             ("B", json!(0)),
             ("a", json!(2.5)),

@@ -156,16 +156,24 @@ impl ErrorCode {
                 "what is about to run differs from what was approved (arguments or packs)"
             }
             Self::InvalidAction => "the action or action id is malformed; `field` names the field",
-            Self::InvalidPack => "a policy pack does not load; the message names pack, rule and pointer",
-            Self::InvalidConfig => "a configuration key, option or variable is unusable; `key` names it",
-            Self::InvalidRequest => "the request is malformed (not JSON, a bad header or parameter)",
+            Self::InvalidPack => {
+                "a policy pack does not load; the message names pack, rule and pointer"
+            }
+            Self::InvalidConfig => {
+                "a configuration key, option or variable is unusable; `key` names it"
+            }
+            Self::InvalidRequest => {
+                "the request is malformed (not JSON, a bad header or parameter)"
+            }
             Self::StoreUnavailable => "the store failed; nothing was decided or run",
             Self::ScorerFailed => "the risk scorer failed; the action failed closed",
             Self::NotFound => "no action with this id",
             Self::Unauthorized => "no credentials, or credentials nobody issued",
             Self::Forbidden => "known credentials, not allowed to do this",
             Self::PayloadTooLarge => "the request body is larger than allowed",
-            Self::WebhookUnverified => "a webhook's signature or timestamp did not verify; nothing changed",
+            Self::WebhookUnverified => {
+                "a webhook's signature or timestamp did not verify; nothing changed"
+            }
             Self::Unsupported => "the operation is not available in this configuration",
             Self::Internal => "an unexpected failure inside Sentinel; nothing ran",
         }

@@ -18,6 +18,7 @@ mod policy;
 pub mod redact;
 pub mod rule;
 pub mod scorer;
+pub mod spec;
 pub mod state;
 pub mod store;
 #[cfg(feature = "telnyx")]
@@ -40,6 +41,7 @@ pub use pack::format::{Effect, PackDocument};
 pub use pipeline::{OnScorerError, Unmatched};
 pub use rule::RuleMatch;
 pub use scorer::{Assessment, OfflineScorer, RiskScorer, ScoreContext};
+pub use spec::{ConfigError, GatewaySpec};
 pub use state::State;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use store::SqlStore;

@@ -1,19 +1,32 @@
-//! The checked-in JSON Schema (`schema/policy-pack.schema.json`) must match the pack format.
-//! Regenerate with `cargo run -p sentinel-cli -- schema > schema/policy-pack.schema.json`.
+//! The checked-in JSON Schemas must match the formats: `schema/policy-pack.schema.json`
+//! (packs) and `schema/sentinel-config.schema.json` (the configuration file).
+//! Regenerate both with `SENTINEL_UPDATE_SCHEMAS=1 cargo test -p sentinel-core --test schema`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
 
-#[test]
-fn checked_in_schema_is_current() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schema/policy-pack.schema.json");
-    let generated = sentinel_core::pack_schema();
+/// Compares (or, with `SENTINEL_UPDATE_SCHEMAS` set, rewrites) a checked-in schema.
+fn check(file: &str, generated: serde_json::Value) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schema").join(file);
+    if std::env::var_os("SENTINEL_UPDATE_SCHEMAS").is_some() {
+        let text = serde_json::to_string_pretty(&generated).unwrap() + "\n";
+        std::fs::write(&path, text).unwrap();
+    }
     let checked_in: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert!(
         generated == checked_in,
-        "schema/policy-pack.schema.json is stale: run `cargo run -p sentinel-cli -- schema > schema/policy-pack.schema.json`"
+        "schema/{file} is stale: run `SENTINEL_UPDATE_SCHEMAS=1 cargo test -p sentinel-core --test schema`"
+    );
+}
+
+#[test]
+fn checked_in_schemas_are_current() {
+    check("policy-pack.schema.json", sentinel_core::pack_schema());
+    check(
+        "sentinel-config.schema.json",
+        sentinel_core::GatewaySpec::json_schema(),
     );
 }
 

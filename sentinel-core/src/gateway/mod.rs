@@ -426,10 +426,7 @@ impl Gateway {
                 analysis: String::new(),
             });
         let decided = record.decision.as_ref().map_or(&[][..], |d| &d.packs[..]);
-        let context = self
-            .inner
-            .pipeline
-            .explain_context(&record.action, decided);
+        let context = self.inner.pipeline.explain_context(&record.action, decided);
         let scorer = &self.inner.pipeline.scorer;
         Ok(scorer
             .explain(&record.action, &assessment, question, &context)

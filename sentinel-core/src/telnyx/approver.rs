@@ -112,7 +112,6 @@ pub(super) struct Inner {
     calls: Mutex<Registry>,
 }
 
-
 /// Asks the admin by phone: a spoken, redacted summary, "press 1 to approve, press 2 to
 /// ask questions", then spoken Q&A answered by the gateway's risk scorer.
 ///

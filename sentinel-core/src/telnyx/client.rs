@@ -190,6 +190,12 @@ impl TelnyxError {
     }
 }
 
+impl crate::code::Coded for TelnyxError {
+    fn code(&self) -> crate::code::ErrorCode {
+        crate::code::ErrorCode::ApproverFailed
+    }
+}
+
 fn describe(errors: &[ApiErrorDetail]) -> String {
     if errors.is_empty() {
         return "no error details".to_owned();
@@ -502,11 +508,5 @@ mod tests {
             action_path("a/b c", "hangup"),
             "/calls/a%2Fb%20c/actions/hangup"
         );
-    }
-}
-
-impl crate::code::Coded for TelnyxError {
-    fn code(&self) -> crate::code::ErrorCode {
-        crate::code::ErrorCode::ApproverFailed
     }
 }
