@@ -158,15 +158,35 @@ impl Pipeline {
         None
     }
 
-    /// What the policy knows about an action, for the scorer.
-    fn context(&self, action: &Action, packs: &[usize], reasons: Vec<String>) -> ScoreContext {
+    /// What the policy knows about an action, for the scorer. `matched_at` locates the
+    /// rules that matched, for the fenced notes.
+    fn context(
+        &self,
+        action: &Action,
+        packs: &[usize],
+        reasons: Vec<String>,
+        matched_at: &[(usize, usize)],
+    ) -> ScoreContext {
         let default = packs
             .first()
             .map(|&p| self.policy.pack(p).default_for(action));
+        let mut policy_notes = Vec::new();
+        if self.scorer.wants_policy_notes() {
+            if let Some(&p) = packs.first() {
+                policy_notes.push(self.policy.pack(p).fenced_default(action));
+            }
+            for &(p, r) in matched_at {
+                let note = self.policy.pack(p).rules[r].fenced_reason(action);
+                if !policy_notes.contains(&note) {
+                    policy_notes.push(note);
+                }
+            }
+        }
         ScoreContext {
             default_risk: default.as_ref().map(|(risk, _)| *risk),
             default_reason: default.map(|(_, reason)| reason),
             policy_reasons: reasons,
+            policy_notes,
             redact_paths: self.policy.redact_paths(packs),
         }
     }
@@ -183,11 +203,11 @@ impl Pipeline {
                 packs.push(i);
             }
         }
-        self.context(action, &packs, Vec::new())
+        self.context(action, &packs, Vec::new(), &[])
     }
 
     async fn score(&self, action: &Action, out: &RuleOutcome, reasons: &[String]) -> Base {
-        let context = self.context(action, &out.packs, reasons.to_vec());
+        let context = self.context(action, &out.packs, reasons.to_vec(), &out.matched_at);
         match self.scorer.assess(action, &context).await {
             Ok(a) if a.risk_score <= 100 => Base::Scored(a.risk_score, a.analysis),
             Ok(a) => Base::ScorerFailed(

@@ -25,6 +25,8 @@ pub(crate) struct RuleOutcome {
     /// Indices of the packs that apply; empty when no pack covers the action.
     pub(crate) packs: Vec<usize>,
     pub(crate) matched: Vec<RuleMatch>,
+    /// Where each of `matched` is: (pack index, rule index).
+    pub(crate) matched_at: Vec<(usize, usize)>,
     pub(crate) deny: bool,
     pub(crate) escalate: bool,
     pub(crate) allow: bool,
@@ -150,6 +152,7 @@ impl PolicySet {
                     }
                 }
                 out.matched.push(rule.matched(pack.version_arc(), action));
+                out.matched_at.push((p, r));
             }
             if out.matched.len() == before {
                 match pack.default_effect {

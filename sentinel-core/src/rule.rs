@@ -60,6 +60,11 @@ impl Rule {
         self.when.as_ref().is_none_or(|c| c.eval(action))
     }
 
+    /// The rule's reason for a prompt, agent values fenced (see `Template::render_fenced`).
+    pub(crate) fn fenced_reason(&self, action: &Action) -> String {
+        self.reason.render_fenced(action)
+    }
+
     /// The record of this rule matching `action`.
     pub(crate) fn matched(&self, version: &Arc<str>, action: &Action) -> RuleMatch {
         RuleMatch {

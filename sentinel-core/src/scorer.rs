@@ -41,6 +41,11 @@ pub struct ScoreContext {
     pub default_reason: Option<String>,
     /// Reasons of the rules that matched (floors, ceilings, escalations).
     pub policy_reasons: Vec<String>,
+    /// The same reasons (and the default reason first, when there is one) for a prompt:
+    /// the pack's words as written, every value taken from the action fenced as `«...»`
+    /// (untrusted). Filled only for scorers that
+    /// [want them](RiskScorer::wants_policy_notes).
+    pub policy_notes: Vec<String>,
     /// Paths the applying packs declare must be masked before the action leaves the
     /// process (see [`redact_action`](crate::redact::redact_action)).
     pub redact_paths: Vec<String>,
@@ -60,6 +65,12 @@ pub const EXPLAIN_FALLBACK: &str = "I could not get an answer to that right now.
 pub trait RiskScorer: Send + Sync + 'static {
     /// A short name for logs and decisions, e.g. `offline` or `groq`.
     fn name(&self) -> &str;
+
+    /// True when [`ScoreContext::policy_notes`] should be filled for this scorer (prompt
+    /// builders want them; the offline scorer does not, and skips the work).
+    fn wants_policy_notes(&self) -> bool {
+        true
+    }
 
     /// Scores an action.
     async fn assess(
@@ -102,6 +113,10 @@ impl RiskScorer for OfflineScorer {
         "offline"
     }
 
+    fn wants_policy_notes(&self) -> bool {
+        false
+    }
+
     async fn assess(
         &self,
         action: &Action,
@@ -131,8 +146,7 @@ mod tests {
         let ctx = ScoreContext {
             default_risk: Some(60),
             default_reason: Some("default".into()),
-            policy_reasons: vec![],
-            redact_paths: vec![],
+            ..ScoreContext::default()
         };
         let got = OfflineScorer.assess(&a, &ctx).await.unwrap();
         assert_eq!((got.risk_score, got.analysis.as_str()), (60, "default"));

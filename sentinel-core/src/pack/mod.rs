@@ -141,9 +141,19 @@ impl Pack {
 
     /// The base risk and reason for an action when neither a rule nor a scorer sets one.
     pub(crate) fn default_for(&self, action: &Action) -> (u8, String) {
+        let (risk, reason) = self.default_template(action);
+        (risk, reason.render(action))
+    }
+
+    /// The default reason for a prompt, agent values fenced (see `Template::render_fenced`).
+    pub(crate) fn fenced_default(&self, action: &Action) -> String {
+        self.default_template(action).1.render_fenced(action)
+    }
+
+    fn default_template(&self, action: &Action) -> (u8, &Template) {
         match self.action_defaults.get(&action.action) {
-            Some((risk, reason)) => (*risk, reason.render(action)),
-            None => (self.default_risk, self.default_reason.render(action)),
+            Some((risk, reason)) => (*risk, reason),
+            None => (self.default_risk, &self.default_reason),
         }
     }
 
