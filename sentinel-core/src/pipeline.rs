@@ -45,6 +45,8 @@ pub(crate) struct Pipeline {
     pub(crate) scorer: Arc<dyn RiskScorer>,
     pub(crate) unmatched: Unmatched,
     pub(crate) on_scorer_error: OnScorerError,
+    /// Longest the scorer may take; then it has failed (and the action fails closed).
+    pub(crate) score_timeout: std::time::Duration,
 }
 
 /// The score's origin, before adjustments.
@@ -208,7 +210,16 @@ impl Pipeline {
 
     async fn score(&self, action: &Action, out: &RuleOutcome, reasons: &[String]) -> Base {
         let context = self.context(action, &out.packs, reasons.to_vec(), &out.matched_at);
-        match self.scorer.assess(action, &context).await {
+        let assessed =
+            tokio::time::timeout(self.score_timeout, self.scorer.assess(action, &context))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(ScorerError::new(format!(
+                        "no assessment within {} ms",
+                        self.score_timeout.as_millis()
+                    )))
+                });
+        match assessed {
             Ok(a) if a.risk_score <= 100 => Base::Scored(a.risk_score, a.analysis),
             Ok(a) => Base::ScorerFailed(
                 context.default_risk.unwrap_or(DENY_SCORE),

@@ -10,10 +10,7 @@ use sentinel_core::ErrorCode;
 fn the_error_table_matches_the_code_list() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/errors.md");
     let doc = std::fs::read_to_string(path).unwrap();
-    let rows: Vec<&str> = doc
-        .lines()
-        .filter(|l| l.starts_with("| `"))
-        .collect();
+    let rows: Vec<&str> = doc.lines().filter(|l| l.starts_with("| `")).collect();
     let expected: Vec<String> = ErrorCode::ALL
         .iter()
         .map(|c| {
@@ -26,5 +23,8 @@ fn the_error_table_matches_the_code_list() {
             )
         })
         .collect();
-    assert_eq!(rows, expected, "docs/errors.md is out of step with ErrorCode::ALL");
+    assert_eq!(
+        rows, expected,
+        "docs/errors.md is out of step with ErrorCode::ALL"
+    );
 }

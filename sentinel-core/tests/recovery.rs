@@ -11,10 +11,48 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use sentinel_core::{Action, ActionId, Gateway, GuardError, Resolution, SqlStore, State};
+use sentinel_core::{
+    Action, ActionId, Assessment, Gateway, GuardError, Resolution, RiskScorer, ScoreContext,
+    ScorerError, SqlStore, State, Store,
+};
 use serde_json::json;
 
 const CHILD_ENV: &str = "SENTINEL_CRASH_CHILD_DB";
+const SCORING_CHILD_ENV: &str = "SENTINEL_SCORING_CHILD_DB";
+
+/// A scorer that never answers in time (a hung LLM), counting its calls.
+struct Hanging(AtomicUsize);
+
+#[async_trait::async_trait]
+impl RiskScorer for Hanging {
+    fn name(&self) -> &str {
+        "hanging"
+    }
+
+    async fn assess(&self, _: &Action, _: &ScoreContext) -> Result<Assessment, ScorerError> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        Assessment::new(0, "never")
+    }
+}
+
+/// Polls until the action has left `ANALYZING` (at most 20 s).
+async fn decided(gw: &Gateway, id: ActionId) -> sentinel_core::ActionRecord {
+    for _ in 0..400 {
+        let record = gw.status(id).await.unwrap();
+        if record.state != State::Analyzing {
+            return record;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("action `{id}` is still ANALYZING");
+}
+
+/// A payment no rule decides: the scorer is asked.
+fn unruled() -> Action {
+    Action::new("billing-bot", "PAY_INVOICE")
+        .with_payload(json!({"amount": 2500, "vendor": "Acme Ltd"}))
+}
 
 fn payment(i: usize) -> Action {
     Action::new("session_crash", "PAY_INVOICE")
@@ -226,12 +264,131 @@ async fn recover_decides_actions_left_half_decided() {
 
     let gw = Gateway::builder()
         .store_arc(store)
-        .analysis_timeout(Duration::ZERO)
+        .analysis_timeout(Duration::from_millis(100))
         .build()
         .unwrap();
+    tokio::time::sleep(Duration::from_millis(150)).await;
     assert_eq!(gw.recover().await.unwrap(), 1);
     let record = gw.status(id).await.unwrap();
     assert_eq!(record.state, State::BlockedAwaitingAuth);
     assert!(record.deadline.is_some());
     assert_eq!(record.decision.unwrap().risk_score, 95);
+}
+
+/// Runs only as the child of `a_decision_cut_short_by_sigkill_is_made_again_after_restart`:
+/// submits an action whose scorer hangs, says which, and waits to be killed mid-scoring.
+#[test]
+fn scoring_child() {
+    let Ok(path) = std::env::var(SCORING_CHILD_ENV) else {
+        return;
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let store = Arc::new(SqlStore::open_sqlite(&path).await.unwrap());
+        let gw = Gateway::builder()
+            .store_arc(store.clone())
+            .scorer(Hanging(AtomicUsize::new(0)))
+            .analysis_timeout(Duration::from_secs(3600))
+            .build()
+            .unwrap();
+        tokio::spawn(async move { gw.submit(unruled()).await });
+        loop {
+            if let Some(r) = store.latest().await.unwrap()
+                && r.state == State::Analyzing
+            {
+                println!("ANALYZING {}", r.id);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tokio::time::sleep(Duration::from_secs(600)).await;
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decision_cut_short_by_sigkill_is_made_again_after_restart() {
+    let path = std::env::temp_dir().join(format!("sentinel-scoring-{}.db", ActionId::new()));
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["scoring_child", "--exact", "--nocapture", "--test-threads=1"])
+        .env(SCORING_CHILD_ENV, &path)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut id = None;
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if let Some(at) = line.find("ANALYZING ") {
+            id = Some(line[at + 10..].trim().parse::<ActionId>().unwrap());
+            break;
+        }
+    }
+    child.kill().unwrap(); // SIGKILL, mid-scoring
+    child.wait().unwrap();
+    let id = id.unwrap();
+
+    // Restarted at once: the action is too fresh to be taken over at start, and the
+    // periodic sweep decides it once the analysis timeout has passed.
+    let gw = Gateway::builder()
+        .store(SqlStore::open_sqlite(&path).await.unwrap())
+        .analysis_timeout(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    gw.recover().await.unwrap();
+    let record = decided(&gw, id).await;
+    // The offline scorer now: the pack's base risk, 60 → a human is asked (fails closed).
+    assert_eq!(record.state, State::BlockedAwaitingAuth);
+    let trail = gw.audit_trail(id).await.unwrap();
+    let decisions = trail
+        .iter()
+        .filter(|e| e.from == Some(State::Analyzing))
+        .count();
+    assert_eq!(decisions, 1, "decided once: {trail:?}");
+    let _ = std::fs::remove_file(&path);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_gateways_sweeping_one_store_decide_an_abandoned_action_once() {
+    let store: Arc<dyn Store> = Arc::new(sentinel_core::MemoryStore::new());
+    // A process that gave up mid-scoring: the submit is cancelled.
+    let dead = Gateway::builder()
+        .store_arc(store.clone())
+        .scorer(Hanging(AtomicUsize::new(0)))
+        .build()
+        .unwrap();
+    let submit = tokio::spawn(async move { dead.submit(unruled()).await });
+    let id = loop {
+        if let Some(r) = store.latest().await.unwrap() {
+            break r.id;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    submit.abort();
+    // Two live instances with a scorer that counts: only one of them decides it.
+    let counting = Arc::new(Hanging(AtomicUsize::new(0)));
+    let make = || {
+        Gateway::builder()
+            .store_arc(store.clone())
+            .scorer_arc(counting.clone())
+            .analysis_timeout(Duration::from_millis(200))
+            .build()
+            .unwrap()
+    };
+    let (a, b) = (make(), make());
+    a.recover().await.unwrap();
+    b.recover().await.unwrap();
+    let record = decided(&a, id).await;
+    // The hanging scorer got 150 ms (three quarters of 200): it failed, and failing closed
+    // means a human is asked.
+    assert_eq!(record.state, State::BlockedAwaitingAuth);
+    assert!(record.decision.unwrap().analysis.starts_with("risk scorer unavailable: no assessment within 150 ms"));
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(counting.0.load(Ordering::SeqCst), 1, "one instance re-decided it");
+    let trail = a.audit_trail(id).await.unwrap();
+    assert_eq!(
+        trail.iter().filter(|e| e.from == Some(State::Analyzing)).count(),
+        1
+    );
 }

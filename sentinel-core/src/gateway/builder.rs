@@ -7,6 +7,9 @@ use std::time::Duration;
 use tokio::sync::broadcast;
 
 use super::{DEFAULT_POLL, Gateway, Inner};
+
+/// Default [`GatewayBuilder::analysis_timeout`].
+pub const DEFAULT_ANALYSIS_TIMEOUT: Duration = Duration::from_secs(30);
 use crate::approver::Approver;
 use crate::error::BuildError;
 use crate::pack::Pack;
@@ -98,9 +101,12 @@ impl GatewayBuilder {
         self
     }
 
-    /// How long an action may stay `ANALYZING` before [`Gateway::recover`] treats its
-    /// decision as abandoned and decides it again. Default 120 s (longer than any scorer
-    /// deadline, so a live process is never second-guessed).
+    /// How long an action may stay `ANALYZING` before recovery treats its decision as
+    /// abandoned (its process died) and decides it again. Default 30 s. The scorer gets
+    /// three quarters of it: a scorer that has not answered by then fails closed, so a
+    /// live process is never second-guessed. Recovery looks for abandoned actions every
+    /// tenth of it (at most every 5 s) once [`Gateway::recover`] ran or an action was
+    /// submitted.
     #[must_use]
     pub fn analysis_timeout(mut self, timeout: Duration) -> Self {
         self.analysis_timeout = timeout;
@@ -129,6 +135,12 @@ impl GatewayBuilder {
                 message: "must be longer than zero".to_owned(),
             });
         }
+        if self.analysis_timeout < Duration::from_millis(100) {
+            return Err(BuildError::Setting {
+                setting: "analysis_timeout",
+                message: "must be at least 100 ms".to_owned(),
+            });
+        }
         let packs = match self.packs {
             Some(packs) => packs,
             None => Pack::seed_packs()?,
@@ -142,6 +154,7 @@ impl GatewayBuilder {
                     scorer: self.scorer,
                     unmatched: self.unmatched,
                     on_scorer_error: self.on_scorer_error,
+                    score_timeout: self.analysis_timeout * 3 / 4,
                 },
                 approver: self.approver,
                 store: self.store,
@@ -151,6 +164,7 @@ impl GatewayBuilder {
                 events,
                 waiters: Mutex::new(HashMap::new()),
                 listening: std::sync::OnceLock::new(),
+                sweeping: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -166,7 +180,7 @@ impl Gateway {
             store: Arc::new(MemoryStore::new()),
             escalation_timeout: Duration::from_secs(180),
             poll_interval: DEFAULT_POLL,
-            analysis_timeout: Duration::from_secs(120),
+            analysis_timeout: DEFAULT_ANALYSIS_TIMEOUT,
             unmatched: Unmatched::default(),
             on_scorer_error: OnScorerError::default(),
         }

@@ -68,6 +68,8 @@ pub(crate) struct Inner {
     waiters: Mutex<HashMap<ActionId, Arc<Notify>>>,
     /// Set once the store's change feed is forwarded to the waiters.
     listening: std::sync::OnceLock<()>,
+    /// Set once the periodic recovery sweep runs.
+    sweeping: std::sync::OnceLock<()>,
 }
 
 /// What [`Gateway::submit`] returns: the action's id and where it stands.
@@ -133,6 +135,7 @@ impl Gateway {
     /// leaves the action `ANALYZING` until [`recover`](Self::recover) decides it again.
     /// Servers should submit from a task of their own.
     pub async fn submit(&self, action: Action) -> Result<Ticket, SubmitError> {
+        self.start_sweeping();
         let id = ActionId::new();
         match self.inner.store.create(id, &action).await? {
             Created::Existing(record) => return Ok(replayed_ticket(record)),

@@ -126,35 +126,16 @@ impl Gateway {
     }
 
     /// Picks up where a previous process left off: expiries of pending actions are
-    /// scheduled again from their stored deadlines (those already past expire now), actions
-    /// left `ANALYZING` for longer than the analysis timeout (their process died or gave up
-    /// mid-decision) are decided again, and waiting guards wake on changes made elsewhere.
+    /// scheduled again from their stored deadlines (those already past expire now),
+    /// actions left `ANALYZING` for longer than the analysis timeout (their process died or
+    /// gave up mid-decision) are decided again, waiting guards wake on changes made
+    /// elsewhere, and from then on a sweep repeats the last two periodically (see
+    /// [`GatewayBuilder::analysis_timeout`](super::GatewayBuilder::analysis_timeout)).
     /// Call once at start with a durable store. Returns the number of actions pending.
     pub async fn recover(&self) -> Result<usize, StoreError> {
         self.listen_to_store();
-        let stale = Utc::now()
-            - chrono::Duration::from_std(self.inner.analysis_timeout)
-                .unwrap_or(chrono::Duration::MAX);
-        for record in self
-            .inner
-            .store
-            .in_states(&[State::Received, State::Analyzing])
-            .await?
-        {
-            if record.updated_at > stale {
-                continue; // Another process may still be deciding it.
-            }
-            if record.state == State::Received {
-                let step = Transition::new(State::Analyzing, SYSTEM, "recovery", "");
-                if self.transition(record.id, step).await.is_err() {
-                    continue;
-                }
-            }
-            tracing::info!(action_id = %record.id, "deciding an action left half-decided");
-            if let Err(e) = self.settle(record.id, record.action).await {
-                tracing::warn!(action_id = %record.id, error = %e, "could not decide a recovered action");
-            }
-        }
+        self.start_sweeping();
+        self.decide_abandoned().await?;
         let pending = self.inner.store.pending().await?;
         let mut still = 0;
         for record in &pending {
@@ -172,5 +153,87 @@ impl Gateway {
             "recovered pending approvals"
         );
         Ok(still)
+    }
+
+    /// Decides again the actions whose decision was abandoned: left `RECEIVED` or
+    /// `ANALYZING` for longer than the analysis timeout. Each is claimed in the store first,
+    /// so that of several processes sweeping one store only one decides it. Returns how
+    /// many were decided.
+    pub(crate) async fn decide_abandoned(&self) -> Result<usize, StoreError> {
+        let stale = Utc::now()
+            - chrono::Duration::from_std(self.inner.analysis_timeout)
+                .unwrap_or(chrono::Duration::MAX);
+        let mut decided = 0;
+        for record in self
+            .inner
+            .store
+            .in_states(&[State::Received, State::Analyzing])
+            .await?
+        {
+            if record.updated_at >= stale || !self.inner.store.claim_stale(record.id, stale).await?
+            {
+                continue; // Being decided now, here or elsewhere.
+            }
+            if record.state == State::Received {
+                let step = Transition::new(State::Analyzing, SYSTEM, "recovery", "");
+                if self.transition(record.id, step).await.is_err() {
+                    continue;
+                }
+            }
+            tracing::info!(action_id = %record.id, "deciding an action left half-decided");
+            match self.settle(record.id, record.action).await {
+                Ok(_) => decided += 1,
+                Err(e) => {
+                    tracing::warn!(action_id = %record.id, error = %e, "could not decide a recovered action");
+                }
+            }
+        }
+        Ok(decided)
+    }
+
+    /// Expires pending actions whose deadline passed while no process of this gateway had
+    /// an expiry scheduled for them (their process died).
+    async fn expire_overdue(&self) -> Result<(), StoreError> {
+        let now = Utc::now();
+        for record in self.inner.store.pending().await? {
+            if record.deadline.is_some_and(|d| d <= now) {
+                self.expire(record.id).await;
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts the periodic recovery sweep, once per gateway (it ends with the gateway).
+    pub(super) fn start_sweeping(&self) {
+        // Outside a tokio runtime there is nothing to run it on: a later call inside one
+        // starts it.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if self.inner.sweeping.set(()).is_err() {
+            return;
+        }
+        let every = (self.inner.analysis_timeout / 10).clamp(
+            std::time::Duration::from_millis(20),
+            std::time::Duration::from_secs(5),
+        );
+        let weak = Arc::downgrade(&self.inner);
+        runtime.spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let Some(gateway) = Gateway::from_weak(&weak) else {
+                    return;
+                };
+                if let Err(e) = gateway.decide_abandoned().await {
+                    tracing::warn!(error = %e, "recovery sweep failed");
+                }
+                if let Err(e) = gateway.expire_overdue().await {
+                    tracing::warn!(error = %e, "expiry sweep failed");
+                }
+            }
+        });
     }
 }

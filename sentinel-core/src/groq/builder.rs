@@ -33,7 +33,7 @@ impl Default for GroqScorerBuilder {
             model: DEFAULT_MODEL.to_owned(),
             timeout: Duration::from_secs(15),
             connect_timeout: Duration::from_secs(5),
-            deadline: Duration::from_secs(30),
+            deadline: Duration::from_secs(20),
             max_retries: 2,
             backoff: Duration::from_millis(250),
             concurrency: 8,
@@ -75,7 +75,9 @@ impl GroqScorerBuilder {
         self
     }
 
-    /// Time limit of a whole assessment or answer, retries and waits included. Default 30 s.
+    /// Time limit of a whole assessment or answer, retries and waits included. Default 20 s
+    /// (inside the gateway's default scoring limit of 22.5 s: three quarters of its analysis
+    /// timeout).
     pub fn deadline(mut self, deadline: Duration) -> Self {
         self.deadline = deadline;
         self

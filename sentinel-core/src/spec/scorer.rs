@@ -56,7 +56,7 @@ pub struct GroqSpec {
     /// Time limit for opening a connection. Default 5.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connect_timeout_s: Option<Seconds>,
-    /// Time limit of a whole assessment, retries included. Default 30.
+    /// Time limit of a whole assessment, retries included. Default 20.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deadline_s: Option<Seconds>,
     /// Retries after a 429, a 5xx, a timeout or a connection error. Default 2.

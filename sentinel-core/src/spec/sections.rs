@@ -28,8 +28,8 @@ pub struct GatewaySection {
     /// How long an escalated action waits for a human before it expires. Default 180.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub escalation_timeout_s: Option<Seconds>,
-    /// How long an action may stay `ANALYZING` before recovery decides it again.
-    /// Default 120.
+    /// How long an action may stay `ANALYZING` before recovery decides it again (its
+    /// process died); the scorer gets three quarters of it. Default 30.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub analysis_timeout_s: Option<Seconds>,
 }

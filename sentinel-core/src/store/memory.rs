@@ -167,6 +167,21 @@ impl Store for MemoryStore {
         Ok(found)
     }
 
+    async fn claim_stale(
+        &self,
+        id: ActionId,
+        stale_before: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut inner = self.lock()?;
+        let record = inner.record(id)?;
+        let stale = matches!(record.state, State::Received | State::Analyzing)
+            && record.updated_at < stale_before;
+        if stale {
+            record.updated_at = now();
+        }
+        Ok(stale)
+    }
+
     async fn audit_log(&self, after: u64, limit: usize) -> Result<Vec<AuditEvent>, StoreError> {
         let inner = self.lock()?;
         let start = usize::try_from(after)

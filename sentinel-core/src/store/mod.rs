@@ -258,6 +258,16 @@ pub trait Store: Send + Sync + 'static {
     /// Actions in any of `states`, oldest first.
     async fn in_states(&self, states: &[State]) -> Result<Vec<ActionRecord>, StoreError>;
 
+    /// Takes over the decision of an action left `RECEIVED` or `ANALYZING` since before
+    /// `stale_before` (its process died or gave up): atomically marks it as being decided
+    /// now, so that other processes sweeping the same store pass it by, and returns true.
+    /// False when the action moved on, or another process took it first.
+    async fn claim_stale(
+        &self,
+        id: ActionId,
+        stale_before: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
     /// Actions waiting for a human, oldest first.
     async fn pending(&self) -> Result<Vec<ActionRecord>, StoreError> {
         self.in_states(&[State::BlockedAwaitingAuth, State::QnaMode])

@@ -433,6 +433,25 @@ impl Store for SqlStore {
         rows.iter().map(rows::record).collect()
     }
 
+    async fn claim_stale(
+        &self,
+        id: ActionId,
+        stale_before: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError> {
+        // One conditional update: of two processes sweeping at once, only one matches.
+        let done = sqlx::query(
+            "UPDATE sentinel_actions SET updated_at = $1 \
+             WHERE id = $2 AND state IN ('RECEIVED', 'ANALYZING') AND updated_at < $3",
+        )
+        .bind(format_time(now()))
+        .bind(id.to_string())
+        .bind(format_time(stale_before))
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn audit_log(&self, after: u64, limit: usize) -> Result<Vec<AuditEvent>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {AUDIT_COLUMNS} FROM sentinel_audit WHERE seq > $1 ORDER BY seq LIMIT $2"
