@@ -244,6 +244,32 @@ async fn a_thousand_concurrent_submits_lose_and_duplicate_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_abandoned_decision_is_claimed_once() {
+    for (name, store) in stores().await {
+        let id = ActionId::new();
+        let created = store.create(id, &risky("session_9")).await.unwrap();
+        assert!(matches!(created, Created::New(..)), "{name}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let stale_before = chrono::Utc::now();
+        let (a, b) = tokio::join!(
+            store.claim_stale(id, stale_before),
+            store.claim_stale(id, stale_before)
+        );
+        let won = [a.unwrap(), b.unwrap()].into_iter().filter(|w| *w).count();
+        assert_eq!(won, 1, "{name}: exactly one claim wins");
+        // Claimed just now: not stale any more for a sweep with the same threshold.
+        assert!(!store.claim_stale(id, stale_before).await.unwrap(), "{name}");
+        // A decided action is never claimed.
+        store
+            .transition(id, Transition::new(State::Declined, "t", "policy", ""))
+            .await
+            .unwrap();
+        let later = chrono::Utc::now() + chrono::Duration::seconds(60);
+        assert!(!store.claim_stale(id, later).await.unwrap(), "{name}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_resolves_of_one_action_have_one_winner() {
     for (name, store) in stores().await {
         let gw = Gateway::builder().store_arc(store.clone()).build().unwrap();
