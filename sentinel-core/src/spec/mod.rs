@@ -360,7 +360,7 @@ impl Components {
 /// Opens the store a target names.
 pub async fn open_store(target: &StoreTarget) -> Result<Arc<dyn Store>, ConfigError> {
     match target.kind {
-        StoreKind::Memory => Ok(Arc::new(MemoryStore::new())),
+        StoreKind::Memory => Ok(Arc::new(MemoryStore::with_capacity(target.memory_capacity))),
         #[cfg(any(feature = "sqlite", feature = "postgres"))]
         StoreKind::Sqlite | StoreKind::Postgres => {
             let url = target.url.expose();

@@ -239,6 +239,10 @@ pub struct StoreSpec {
     /// PostgreSQL only: keep Sentinel's tables in this schema (created if missing).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schema: Option<String>,
+    /// The in-memory store only: actions kept at most (decided ones are evicted first,
+    /// oldest first; when all are undecided, new actions are refused). Default 100000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_capacity: Option<std::num::NonZeroUsize>,
 }
 
 /// The kind of store a [`StoreSpec`] names.
@@ -279,6 +283,8 @@ pub struct StoreTarget {
     pub url: SecretValue,
     /// The PostgreSQL schema.
     pub schema: Option<String>,
+    /// The in-memory store's capacity (actions).
+    pub memory_capacity: usize,
 }
 
 impl StoreTarget {
@@ -294,6 +300,7 @@ impl std::fmt::Debug for StoreTarget {
             .field("kind", &self.kind)
             .field("url", &self.display())
             .field("schema", &self.schema)
+            .field("memory_capacity", &self.memory_capacity)
             .finish()
     }
 }
@@ -387,6 +394,12 @@ impl StoreSpec {
                 ),
             ));
         };
+        if self.memory_capacity.is_some() && kind != StoreKind::Memory {
+            return Err(ConfigError::at(
+                "store.memory_capacity",
+                "only the in-memory store has a capacity",
+            ));
+        }
         if self.schema.is_some() && kind != StoreKind::Postgres {
             return Err(ConfigError::at(
                 "store.schema",
@@ -422,6 +435,10 @@ impl StoreSpec {
             kind,
             url: SecretValue::new(url),
             schema: self.schema.clone(),
+            memory_capacity: self.memory_capacity.map_or(
+                crate::store::DEFAULT_MEMORY_CAPACITY,
+                std::num::NonZeroUsize::get,
+            ),
         })
     }
 }

@@ -118,6 +118,15 @@ impl Default for Checker {
 }
 
 impl Checker {
+    /// A checker for a log whose kept part follows record `seq` with hash `hash`.
+    pub(crate) fn after(seq: u64, hash: String) -> Self {
+        Self {
+            prev_hash: hash,
+            prev_seq: seq,
+            count: 0,
+        }
+    }
+
     pub(crate) fn check(&mut self, event: &AuditEvent) -> Result<(), ChainBreak> {
         if event_hash(event) != event.hash {
             return Err(ChainBreak {

@@ -1,6 +1,8 @@
-//! The in-process store: fast, shared by every gateway clone, gone at exit.
+//! The in-process store: fast, shared by every gateway clone, gone at exit. For
+//! development and tests: bounded, so that a long-running process cannot grow without
+//! limit (decided actions are evicted first, oldest first).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
@@ -14,28 +16,85 @@ use crate::action::{Action, ActionId};
 use crate::error::StoreError;
 use crate::state::State;
 
-/// Keeps everything in memory. Safe to share between threads and tasks.
-#[derive(Debug, Default)]
+/// Default [`MemoryStore::with_capacity`]: actions kept at most.
+pub const DEFAULT_CAPACITY: usize = 100_000;
+/// Audit events kept per action of capacity (the log keeps the most recent ones).
+const EVENTS_PER_ACTION: usize = 8;
+
+/// Keeps everything in memory, up to a capacity. Safe to share between threads and tasks.
+///
+/// When full, the oldest action that is already decided (terminal) is evicted with its
+/// idempotency key, and the audit log keeps its most recent events (eight per action of
+/// capacity; [`Store::audit_anchor`] names where the kept part starts). When every action
+/// kept is still undecided, new actions are refused (fails closed) rather than forgetting a
+/// pending approval. Use a SQL store in production.
+#[derive(Debug)]
 pub struct MemoryStore {
     inner: Mutex<Inner>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Inner {
+    capacity: usize,
     records: HashMap<ActionId, ActionRecord>,
-    /// The whole audit log, in `seq` order (`seq` = index + 1).
-    log: Vec<AuditEvent>,
-    /// Positions in `log` per action.
-    trails: HashMap<ActionId, Vec<usize>>,
+    /// Decided actions, oldest first: evicted first when full.
+    terminal: BTreeSet<ActionId>,
+    /// The most recent audit events, in `seq` order.
+    log: VecDeque<AuditEvent>,
+    /// `seq` and hash of the last event evicted from `log`.
+    anchor: Option<(u64, String)>,
+    /// Next `seq`.
+    next_seq: u64,
+    /// `seq`s per action.
+    trails: HashMap<ActionId, Vec<u64>>,
     /// (agent, idempotency key) → action.
     keys: HashMap<(String, String), ActionId>,
     latest: Option<ActionId>,
 }
 
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::with_capacity(DEFAULT_CAPACITY)
+    }
+}
+
 impl MemoryStore {
-    /// An empty store.
+    /// An empty store keeping up to [`DEFAULT_CAPACITY`] actions.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty store keeping up to `capacity` actions (at least 1).
+    pub fn with_capacity(capacity: usize) -> Self {
+        let capacity = capacity.max(1);
+        Self {
+            inner: Mutex::new(Inner {
+                capacity,
+                records: HashMap::new(),
+                terminal: BTreeSet::new(),
+                log: VecDeque::new(),
+                anchor: None,
+                next_seq: 1,
+                trails: HashMap::new(),
+                keys: HashMap::new(),
+                latest: None,
+            }),
+        }
+    }
+
+    /// How many actions it keeps at most.
+    pub fn capacity(&self) -> usize {
+        self.lock().map(|i| i.capacity).unwrap_or_default()
+    }
+
+    /// How many actions it holds now.
+    pub fn len(&self) -> usize {
+        self.lock().map(|i| i.records.len()).unwrap_or_default()
+    }
+
+    /// True when it holds no action.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, Inner>, StoreError> {
@@ -50,20 +109,56 @@ impl Inner {
         self.records.get_mut(&id).ok_or(StoreError::NotFound(id))
     }
 
-    fn next_seq(&self) -> u64 {
-        self.log.len() as u64 + 1
-    }
-
-    /// Seals the event onto the chain and appends it.
+    /// Seals the event onto the chain and appends it, evicting the oldest event beyond
+    /// the log's bound.
     fn append(&mut self, event: AuditEvent) -> AuditEvent {
-        let prev = self.log.last().map_or(GENESIS, |e| e.hash.as_str());
+        let prev = match (self.log.back(), &self.anchor) {
+            (Some(last), _) => last.hash.as_str(),
+            (None, Some((_, hash))) => hash.as_str(),
+            (None, None) => GENESIS,
+        };
         let event = seal(event, prev);
+        self.next_seq = event.seq + 1;
         self.trails
             .entry(event.action_id)
             .or_default()
-            .push(self.log.len());
-        self.log.push(event.clone());
+            .push(event.seq);
+        self.log.push_back(event.clone());
+        if self.log.len() > self.capacity.saturating_mul(EVENTS_PER_ACTION)
+            && let Some(old) = self.log.pop_front()
+        {
+            self.anchor = Some((old.seq, old.hash));
+        }
         event
+    }
+
+    /// Notes a record that became terminal, so that it can be evicted.
+    fn settled(&mut self, record: &ActionRecord) {
+        if record.state.is_terminal() {
+            self.terminal.insert(record.id);
+        }
+    }
+
+    /// Makes room for one more action: evicts the oldest decided one when full.
+    fn make_room(&mut self) -> Result<(), StoreError> {
+        while self.records.len() >= self.capacity {
+            let Some(oldest) = self.terminal.pop_first() else {
+                return Err(StoreError::Backend(format!(
+                    "the memory store is full: all {} actions it keeps are still undecided (raise `store.memory_capacity` or use a durable store)",
+                    self.records.len()
+                )));
+            };
+            if let Some(record) = self.records.remove(&oldest) {
+                self.trails.remove(&oldest);
+                if let Some(key) = record.action.idempotency_key {
+                    self.keys.remove(&(record.action.agent_id, key));
+                }
+                if self.latest == Some(oldest) {
+                    self.latest = None;
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -72,23 +167,29 @@ impl Store for MemoryStore {
     async fn create(&self, id: ActionId, action: &Action) -> Result<Created, StoreError> {
         let hash = action.canonical_hash();
         let mut inner = self.lock()?;
-        if let Some(key) = &action.idempotency_key {
-            let slot = (action.agent_id.clone(), key.clone());
-            if let Some(existing) = inner.keys.get(&slot).copied() {
-                let record = inner.record(existing)?;
-                if record.action_hash != hash {
-                    return Err(StoreError::IdempotencyConflict {
-                        key: key.clone(),
-                        existing,
-                    });
-                }
-                return Ok(Created::Existing(record.clone()));
+        let slot = action
+            .idempotency_key
+            .as_ref()
+            .map(|key| (action.agent_id.clone(), key.clone()));
+        if let Some(slot) = &slot
+            && let Some(existing) = inner.keys.get(slot).copied()
+        {
+            let record = inner.record(existing)?;
+            if record.action_hash != hash {
+                return Err(StoreError::IdempotencyConflict {
+                    key: slot.1.clone(),
+                    existing,
+                });
             }
+            return Ok(Created::Existing(record.clone()));
+        }
+        inner.make_room()?;
+        if let Some(slot) = slot {
             inner.keys.insert(slot, id);
         }
         let at = now();
         let record = new_record(id, action, hash, at);
-        let events = received_events(inner.next_seq(), id, action, at);
+        let events = received_events(inner.next_seq, id, action, at);
         let events = events.into_iter().map(|e| inner.append(e)).collect();
         inner.records.insert(id, record.clone());
         inner.latest = Some(id);
@@ -106,17 +207,18 @@ impl Store for MemoryStore {
         transition: Transition,
     ) -> Result<(ActionRecord, AuditEvent), StoreError> {
         let mut inner = self.lock()?;
-        let seq = inner.next_seq();
+        let seq = inner.next_seq;
         let record = inner.record(id)?;
         let event = apply(record, &transition, seq, now())?;
         let record = record.clone();
+        inner.settled(&record);
         let event = inner.append(event);
         Ok((record, event))
     }
 
     async fn claim_execution(&self, id: ActionId) -> Result<Option<AuditEvent>, StoreError> {
         let mut inner = self.lock()?;
-        let seq = inner.next_seq();
+        let seq = inner.next_seq;
         let record = inner.record(id)?;
         if record.executed_at.is_some() || !record.state.permits_execution() {
             return Ok(None);
@@ -135,7 +237,7 @@ impl Store for MemoryStore {
         text: &str,
     ) -> Result<AuditEvent, StoreError> {
         let mut inner = self.lock()?;
-        let seq = inner.next_seq();
+        let seq = inner.next_seq;
         let record = inner.record(id)?;
         let event = note_event(seq, record, actor, channel, text, now());
         Ok(inner.append(event))
@@ -146,8 +248,14 @@ impl Store for MemoryStore {
         if !inner.records.contains_key(&id) {
             return Err(StoreError::NotFound(id));
         }
-        let positions = inner.trails.get(&id).map(Vec::as_slice).unwrap_or_default();
-        Ok(positions.iter().map(|&i| inner.log[i].clone()).collect())
+        let first = inner.log.front().map_or(inner.next_seq, |e| e.seq);
+        let seqs = inner.trails.get(&id).map(Vec::as_slice).unwrap_or_default();
+        Ok(seqs
+            .iter()
+            .filter(|&&seq| seq >= first)
+            .filter_map(|&seq| usize::try_from(seq - first).ok())
+            .filter_map(|i| inner.log.get(i).cloned())
+            .collect())
     }
 
     async fn latest(&self) -> Result<Option<ActionRecord>, StoreError> {
@@ -184,9 +292,106 @@ impl Store for MemoryStore {
 
     async fn audit_log(&self, after: u64, limit: usize) -> Result<Vec<AuditEvent>, StoreError> {
         let inner = self.lock()?;
-        let start = usize::try_from(after)
-            .unwrap_or(usize::MAX)
-            .min(inner.log.len());
-        Ok(inner.log[start..].iter().take(limit).cloned().collect())
+        Ok(inner
+            .log
+            .iter()
+            .skip_while(|e| e.seq <= after)
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn audit_anchor(&self) -> Result<Option<(u64, String)>, StoreError> {
+        Ok(self.lock()?.anchor.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn action(i: usize) -> Action {
+        Action::new("bot", "PAY_INVOICE")
+            .with_payload(json!({"amount": i}))
+            .with_idempotency_key(format!("k{i}"))
+    }
+
+    async fn decline(store: &MemoryStore, id: ActionId) {
+        let t = Transition::new(State::Declined, "t", "policy", "");
+        store
+            .transition(id, t)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    #[tokio::test]
+    async fn full_stores_evict_decided_actions_oldest_first_and_never_pending_ones() {
+        let store = MemoryStore::with_capacity(3);
+        let ids: Vec<ActionId> = (0..3).map(|_| ActionId::new()).collect();
+        for (i, id) in ids.iter().enumerate() {
+            store
+                .create(*id, &action(i))
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        decline(&store, ids[2]).await;
+        decline(&store, ids[1]).await;
+        // Full: the oldest decided one (ids[1]) goes, with its idempotency key.
+        let fourth = ActionId::new();
+        store
+            .create(fourth, &action(3))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(store.len(), 3);
+        assert!(matches!(
+            store.get(ids[1]).await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(store.get(ids[0]).await.is_ok(), "the pending one stays");
+        assert!(store.get(ids[2]).await.is_ok());
+        let again = store.create(ActionId::new(), &action(1)).await;
+        assert!(
+            matches!(again, Ok(Created::New(..))),
+            "the evicted key is free again"
+        );
+        // Now all three kept are undecided or newest: fill with pending ones and refuse.
+        let store = MemoryStore::with_capacity(2);
+        store
+            .create(ActionId::new(), &action(0))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        store
+            .create(ActionId::new(), &action(1))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let refused = store.create(ActionId::new(), &action(2)).await.unwrap_err();
+        assert!(
+            refused.to_string().contains("memory store is full"),
+            "{refused}"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_kept_log_verifies_from_its_anchor() {
+        let store = MemoryStore::with_capacity(1);
+        for i in 0..5 {
+            let id = ActionId::new();
+            store
+                .create(id, &action(i))
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            decline(&store, id).await;
+        }
+        // 15 events written, 8 kept.
+        let kept = store.audit_log(0, 100).await.unwrap_or_default();
+        assert_eq!(kept.len(), EVENTS_PER_ACTION);
+        let anchor = store.audit_anchor().await.unwrap_or_default();
+        assert_eq!(anchor.as_ref().map(|a| a.0), Some(7));
+        let checked = crate::store::verify_audit_log(&store)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(checked, Ok(8));
     }
 }

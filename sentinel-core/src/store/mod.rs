@@ -6,7 +6,7 @@ mod memory;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
 
-pub use memory::MemoryStore;
+pub use memory::{DEFAULT_CAPACITY as DEFAULT_MEMORY_CAPACITY, MemoryStore};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use sql::SqlStore;
 
@@ -278,6 +278,13 @@ pub trait Store: Send + Sync + 'static {
     /// verifying the hash chain with [`chain::verify`]).
     async fn audit_log(&self, after: u64, limit: usize) -> Result<Vec<AuditEvent>, StoreError>;
 
+    /// Where the kept audit log starts when the store no longer keeps its beginning: the
+    /// `seq` and hash of the last record it let go (the bounded [`MemoryStore`]). `None`:
+    /// the log is whole, from the genesis hash.
+    async fn audit_anchor(&self) -> Result<Option<(u64, String)>, StoreError> {
+        Ok(None)
+    }
+
     /// Ids of actions changed by other processes sharing this store, as they change, when
     /// the store can tell (PostgreSQL `LISTEN`); `None` otherwise (waiters then re-check
     /// periodically).
@@ -291,8 +298,10 @@ pub async fn verify_audit_log(
     store: &dyn Store,
 ) -> Result<Result<u64, chain::ChainBreak>, StoreError> {
     const PAGE: usize = 1000;
-    let mut checker = chain::Checker::default();
-    let mut after = 0;
+    let (mut checker, mut after) = match store.audit_anchor().await? {
+        Some((seq, hash)) => (chain::Checker::after(seq, hash), seq),
+        None => (chain::Checker::default(), 0),
+    };
     loop {
         let page = store.audit_log(after, PAGE).await?;
         for event in &page {
