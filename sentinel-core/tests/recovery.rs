@@ -312,7 +312,12 @@ fn scoring_child() {
 async fn a_decision_cut_short_by_sigkill_is_made_again_after_restart() {
     let path = std::env::temp_dir().join(format!("sentinel-scoring-{}.db", ActionId::new()));
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["scoring_child", "--exact", "--nocapture", "--test-threads=1"])
+        .args([
+            "scoring_child",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(SCORING_CHILD_ENV, &path)
         .stdout(Stdio::piped())
         .spawn()
@@ -383,12 +388,25 @@ async fn two_gateways_sweeping_one_store_decide_an_abandoned_action_once() {
     // The hanging scorer got 150 ms (three quarters of 200): it failed, and failing closed
     // means a human is asked.
     assert_eq!(record.state, State::BlockedAwaitingAuth);
-    assert!(record.decision.unwrap().analysis.starts_with("risk scorer unavailable: no assessment within 150 ms"));
+    assert!(
+        record
+            .decision
+            .unwrap()
+            .analysis
+            .starts_with("risk scorer unavailable: no assessment within 150 ms")
+    );
     tokio::time::sleep(Duration::from_millis(600)).await;
-    assert_eq!(counting.0.load(Ordering::SeqCst), 1, "one instance re-decided it");
+    assert_eq!(
+        counting.0.load(Ordering::SeqCst),
+        1,
+        "one instance re-decided it"
+    );
     let trail = a.audit_trail(id).await.unwrap();
     assert_eq!(
-        trail.iter().filter(|e| e.from == Some(State::Analyzing)).count(),
+        trail
+            .iter()
+            .filter(|e| e.from == Some(State::Analyzing))
+            .count(),
         1
     );
 }

@@ -8,7 +8,9 @@ use std::path::Path;
 
 /// Compares (or, with `SENTINEL_UPDATE_SCHEMAS` set, rewrites) a checked-in schema.
 fn check(file: &str, generated: serde_json::Value) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schema").join(file);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../schema")
+        .join(file);
     if std::env::var_os("SENTINEL_UPDATE_SCHEMAS").is_some() {
         let text = serde_json::to_string_pretty(&generated).unwrap() + "\n";
         std::fs::write(&path, text).unwrap();
