@@ -16,6 +16,7 @@ use crate::pack::Pack;
 use crate::pipeline::{OnScorerError, Pipeline, Unmatched};
 use crate::policy::PolicySet;
 use crate::scorer::{OfflineScorer, RiskScorer};
+use crate::store::checkpoint::AuditKey;
 use crate::store::{MemoryStore, Store};
 
 /// Configures a [`Gateway`].
@@ -29,6 +30,8 @@ pub struct GatewayBuilder {
     analysis_timeout: Duration,
     unmatched: Unmatched,
     on_scorer_error: OnScorerError,
+    audit_key: Option<AuditKey>,
+    checkpoint_interval: Duration,
 }
 
 impl GatewayBuilder {
@@ -113,6 +116,23 @@ impl GatewayBuilder {
         self
     }
 
+    /// Signs the audit chain's checkpoints with this key (kept outside the store; see
+    /// [`checkpoint`](crate::store::checkpoint)). Default: unsigned checkpoints.
+    #[must_use]
+    pub fn audit_key(mut self, key: AuditKey) -> Self {
+        self.audit_key = Some(key);
+        self
+    }
+
+    /// How often a checkpoint of the audit chain is written (by the periodic sweep, on
+    /// stores that keep checkpoints); [`Gateway::checkpoint`] writes one at once (at
+    /// shutdown). Default 60 s.
+    #[must_use]
+    pub fn checkpoint_interval(mut self, interval: Duration) -> Self {
+        self.checkpoint_interval = interval;
+        self
+    }
+
     /// What to do with actions no pack applies to. Default: [`Unmatched::Escalate`].
     #[must_use]
     pub fn unmatched(mut self, unmatched: Unmatched) -> Self {
@@ -165,6 +185,8 @@ impl GatewayBuilder {
                 waiters: Mutex::new(HashMap::new()),
                 listening: std::sync::OnceLock::new(),
                 sweeping: std::sync::OnceLock::new(),
+                audit_key: self.audit_key,
+                checkpoint_interval: self.checkpoint_interval.max(Duration::from_millis(10)),
             }),
         })
     }
@@ -183,6 +205,8 @@ impl Gateway {
             analysis_timeout: DEFAULT_ANALYSIS_TIMEOUT,
             unmatched: Unmatched::default(),
             on_scorer_error: OnScorerError::default(),
+            audit_key: None,
+            checkpoint_interval: Duration::from_secs(60),
         }
     }
 }

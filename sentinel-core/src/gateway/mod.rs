@@ -70,6 +70,10 @@ pub(crate) struct Inner {
     listening: std::sync::OnceLock<()>,
     /// Set once the periodic recovery sweep runs.
     sweeping: std::sync::OnceLock<()>,
+    /// Signs checkpoints of the audit chain.
+    audit_key: Option<crate::store::checkpoint::AuditKey>,
+    /// How often the sweep writes a checkpoint.
+    checkpoint_interval: Duration,
 }
 
 /// What [`Gateway::submit`] returns: the action's id and where it stands.
@@ -456,6 +460,18 @@ impl Gateway {
             .await?;
         self.publish(event.clone());
         Ok(event)
+    }
+
+    /// Writes a checkpoint of the audit chain now (signed with the audit key, when one is
+    /// set): call it at shutdown. `None` when nothing was written since the last one, or
+    /// the store keeps no checkpoints.
+    pub async fn checkpoint(
+        &self,
+    ) -> Result<Option<crate::store::checkpoint::Checkpoint>, StoreError> {
+        self.inner
+            .store
+            .write_checkpoint(self.inner.audit_key.as_ref())
+            .await
     }
 
     /// The action's record.

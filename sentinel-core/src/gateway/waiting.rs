@@ -218,15 +218,23 @@ impl Gateway {
             std::time::Duration::from_secs(5),
         );
         let weak = Arc::downgrade(&self.inner);
+        let checkpoint_every = self.inner.checkpoint_interval;
         runtime.spawn(async move {
             let mut tick = tokio::time::interval(every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             tick.tick().await;
+            let mut checkpointed = tokio::time::Instant::now();
             loop {
                 tick.tick().await;
                 let Some(gateway) = Gateway::from_weak(&weak) else {
                     return;
                 };
+                if checkpointed.elapsed() >= checkpoint_every {
+                    checkpointed = tokio::time::Instant::now();
+                    if let Err(e) = gateway.checkpoint().await {
+                        tracing::warn!(error = %e, "audit checkpoint failed");
+                    }
+                }
                 if let Err(e) = gateway.decide_abandoned().await {
                     tracing::warn!(error = %e, "recovery sweep failed");
                 }

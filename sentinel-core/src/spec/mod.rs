@@ -215,6 +215,11 @@ impl GatewaySpec {
             #[cfg(feature = "telnyx")]
             telnyx: None,
             store: self.store_target(env)?,
+            audit_key: self
+                .store
+                .audit_key(env, base)
+                .map_err(|e| e.in_file(self.file()))?,
+            checkpoint_interval: self.store.checkpoint_interval_s,
             gateway: self.gateway.clone(),
         };
         match self.scorer.kind {
@@ -286,6 +291,10 @@ pub struct Components {
     pub telnyx: Option<crate::telnyx::TelnyxVoiceApprover>,
     /// Where the store is.
     pub store: StoreTarget,
+    /// The key that signs audit checkpoints, when configured.
+    pub audit_key: Option<crate::store::checkpoint::AuditKey>,
+    /// `store.checkpoint_interval_s`.
+    pub checkpoint_interval: Option<Seconds>,
     /// The `[gateway]` settings.
     pub gateway: GatewaySection,
 }
@@ -329,6 +338,12 @@ impl Components {
         }
         if let Some(approver) = &self.approver {
             b = b.approver_arc(Arc::clone(approver));
+        }
+        if let Some(key) = &self.audit_key {
+            b = b.audit_key(key.clone());
+        }
+        if let Some(t) = self.checkpoint_interval {
+            b = b.checkpoint_interval(t.duration());
         }
         b
     }

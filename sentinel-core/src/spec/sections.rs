@@ -243,6 +243,17 @@ pub struct StoreSpec {
     /// oldest first; when all are undecided, new actions are refused). Default 100000.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_capacity: Option<std::num::NonZeroUsize>,
+    /// The environment variable holding the key that signs the audit chain's checkpoints
+    /// (HMAC-SHA256, at least 16 bytes; keep it outside the database). Default
+    /// `SENTINEL_AUDIT_KEY`; unsigned checkpoints when it is not set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_key_env: Option<String>,
+    /// A file holding the audit key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_key_file: Option<PathBuf>,
+    /// How often a checkpoint of the audit chain is written. Default 60.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint_interval_s: Option<Seconds>,
 }
 
 /// The kind of store a [`StoreSpec`] names.
@@ -324,6 +335,35 @@ fn has_password(url: &str) -> bool {
 }
 
 impl StoreSpec {
+    /// The key that signs checkpoints, when one is configured (read through `env`).
+    pub fn audit_key(
+        &self,
+        env: &Env,
+        base: Option<&Path>,
+    ) -> Result<Option<crate::store::checkpoint::AuditKey>, ConfigError> {
+        let keys = SecretKeys {
+            section: "store",
+            name: "audit_key",
+            env: self.audit_key_env.as_deref(),
+            file: self.audit_key_file.as_deref(),
+            default_env: "SENTINEL_AUDIT_KEY",
+        };
+        let Some(secret) = keys.read(env, base)? else {
+            return Ok(None);
+        };
+        let key = crate::store::checkpoint::AuditKey::new(secret.expose()).ok_or_else(|| {
+            let e = keys.missing("the audit key");
+            ConfigError {
+                message: format!(
+                    "the audit key must be at least {} bytes",
+                    crate::store::checkpoint::MIN_KEY_LEN
+                ),
+                ..e
+            }
+        })?;
+        Ok(Some(key))
+    }
+
     /// Where the store is: reads `url_env`/`url_file` when set, classifies the URL, and
     /// makes a SQLite path relative to `base`. `from_file`: the spec came from a file, where
     /// a password in `url` is refused.

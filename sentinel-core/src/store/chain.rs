@@ -1,12 +1,14 @@
 //! The audit trail's hash chain: each event carries the hash of the one before it, so an
-//! edited, removed or reordered record is detected and located.
+//! edited, removed or reordered record is detected and located; each event of a SQL store
+//! also carries the digest of the action's record as it left it, binding the stored state,
+//! decision and approval to the chain.
 
 use std::fmt;
 
 use sha2::{Digest, Sha256};
 
-use super::AuditEvent;
-use crate::action::hex;
+use super::{ActionRecord, AuditEvent};
+use crate::action::{ActionId, hex};
 use crate::state::State;
 
 /// `prev_hash` of the first event of a store.
@@ -32,7 +34,26 @@ pub fn event_hash(event: &AuditEvent) -> String {
     field(event.channel.as_bytes());
     field(event.reason.as_bytes());
     field(super::format_time(event.at).as_bytes());
+    // Added later: events without it hash as they always did.
+    if !event.state_hash.is_empty() {
+        field(event.state_hash.as_bytes());
+    }
     hex(&hasher.finalize())
+}
+
+/// The digest of what an event leaves an action's record as: its state, decision, approval,
+/// deadline and execution time, and the hash of the action itself (SHA-256 of their
+/// canonical JSON). `audit verify` recomputes it from the stored record.
+pub fn record_digest(record: &ActionRecord) -> String {
+    let value = serde_json::json!({
+        "action_hash": record.action_hash,
+        "state": record.state,
+        "decision": record.decision,
+        "approval": record.approval,
+        "deadline": record.deadline.map(super::format_time),
+        "executed_at": record.executed_at.map(super::format_time),
+    });
+    crate::canonical::hash(&value)
 }
 
 /// Links `event` after the event whose hash is `prev_hash`, and seals it.
@@ -56,6 +77,25 @@ pub struct ChainBreak {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ChainProblem {
+    /// The log ends before the chain head says it does: its last records were removed.
+    Truncated {
+        /// How many records the head says were written.
+        head: u64,
+    },
+    /// An action's stored record (state, decision or approval) is not what its audit trail
+    /// says it was left as: the record was edited.
+    RecordMismatch {
+        /// The action.
+        action_id: ActionId,
+        /// What differs.
+        detail: String,
+    },
+    /// A checkpoint does not match the chain, lies beyond its end, or its signature does
+    /// not verify: records were rewritten or removed.
+    Checkpoint {
+        /// What is wrong.
+        detail: String,
+    },
     /// The record's content does not match its hash: it was edited.
     Edited,
     /// The record does not follow the one before it: records before it were removed or
@@ -68,7 +108,20 @@ pub enum ChainProblem {
 
 impl fmt::Display for ChainBreak {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.problem {
+        match &self.problem {
+            ChainProblem::Truncated { head } => write!(
+                f,
+                "the audit log ends at record {} but {head} were written: its last records were removed",
+                self.seq
+            ),
+            ChainProblem::RecordMismatch { action_id, detail } => write!(
+                f,
+                "action `{action_id}` does not match its audit trail (record {}): {detail}",
+                self.seq
+            ),
+            ChainProblem::Checkpoint { detail } => {
+                write!(f, "checkpoint at record {}: {detail}", self.seq)
+            }
             ChainProblem::Edited => write!(
                 f,
                 "audit record {} was edited (its hash does not match its content)",

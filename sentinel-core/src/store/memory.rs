@@ -304,6 +304,38 @@ impl Store for MemoryStore {
     async fn audit_anchor(&self) -> Result<Option<(u64, String)>, StoreError> {
         Ok(self.lock()?.anchor.clone())
     }
+
+    async fn audit_head(&self) -> Result<Option<(u64, String)>, StoreError> {
+        let inner = self.lock()?;
+        Ok(match inner.log.back() {
+            Some(last) => Some((last.seq, last.hash.clone())),
+            None => inner.anchor.clone(),
+        })
+    }
+
+    async fn records_page(
+        &self,
+        after: Option<ActionId>,
+        limit: usize,
+    ) -> Result<Vec<ActionRecord>, StoreError> {
+        let inner = self.lock()?;
+        let mut ids: Vec<ActionId> = inner
+            .records
+            .keys()
+            .filter(|id| after.is_none_or(|a| **id > a))
+            .copied()
+            .collect();
+        ids.sort_unstable();
+        ids.truncate(limit);
+        Ok(ids
+            .iter()
+            .filter_map(|id| inner.records.get(id).cloned())
+            .collect())
+    }
+
+    fn is_bounded(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! its records. [`MemoryStore`] is the in-process implementation.
 
 pub mod chain;
+pub mod checkpoint;
 mod memory;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
@@ -9,6 +10,8 @@ mod sql;
 pub use memory::{DEFAULT_CAPACITY as DEFAULT_MEMORY_CAPACITY, MemoryStore};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use sql::SqlStore;
+pub use verify::{AuditReport, verify_audit};
+mod verify;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -127,6 +130,11 @@ pub struct AuditEvent {
     pub prev_hash: String,
     /// Hash of this event: see [`chain::event_hash`].
     pub hash: String,
+    /// [`chain::record_digest`] of the action's record as this event left it, binding the
+    /// stored state, decision and approval to the chain (SQL stores; empty in the memory
+    /// store and in events written before it existed).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub state_hash: String,
 }
 
 /// Times as stored and hashed: RFC 3339, UTC, microseconds.
@@ -285,6 +293,43 @@ pub trait Store: Send + Sync + 'static {
         Ok(None)
     }
 
+    /// The chain head as the store keeps it apart from the log (`seq` and hash of the last
+    /// record written), so that a log whose last records were removed is caught. `None`
+    /// when the store keeps no separate head.
+    async fn audit_head(&self) -> Result<Option<(u64, String)>, StoreError> {
+        Ok(None)
+    }
+
+    /// Up to `limit` action records with an id after `after`, in id order (for checking
+    /// every record against its trail).
+    async fn records_page(
+        &self,
+        after: Option<ActionId>,
+        limit: usize,
+    ) -> Result<Vec<ActionRecord>, StoreError>;
+
+    /// True when the store lets old records go (the bounded [`MemoryStore`]): a trail
+    /// without its record is then not tampering.
+    fn is_bounded(&self) -> bool {
+        false
+    }
+
+    /// Writes a checkpoint of the chain head (see [`checkpoint`]), signed when `key` is
+    /// given; `None` when nothing was written since the last one, or when the store keeps
+    /// no checkpoints.
+    async fn write_checkpoint(
+        &self,
+        key: Option<&checkpoint::AuditKey>,
+    ) -> Result<Option<checkpoint::Checkpoint>, StoreError> {
+        let _ = key;
+        Ok(None)
+    }
+
+    /// The checkpoints written, oldest first.
+    async fn checkpoints(&self) -> Result<Vec<checkpoint::Checkpoint>, StoreError> {
+        Ok(Vec::new())
+    }
+
     /// Ids of actions changed by other processes sharing this store, as they change, when
     /// the store can tell (PostgreSQL `LISTEN`); `None` otherwise (waiters then re-check
     /// periodically).
@@ -293,27 +338,14 @@ pub trait Store: Send + Sync + 'static {
     }
 }
 
-/// Checks a store's whole audit log. Returns the number of records checked.
+/// Checks a store's whole audit log without an audit key (see [`verify_audit`]). Returns
+/// the number of records checked.
 pub async fn verify_audit_log(
     store: &dyn Store,
 ) -> Result<Result<u64, chain::ChainBreak>, StoreError> {
-    const PAGE: usize = 1000;
-    let (mut checker, mut after) = match store.audit_anchor().await? {
-        Some((seq, hash)) => (chain::Checker::after(seq, hash), seq),
-        None => (chain::Checker::default(), 0),
-    };
-    loop {
-        let page = store.audit_log(after, PAGE).await?;
-        for event in &page {
-            if let Err(e) = checker.check(event) {
-                return Ok(Err(e));
-            }
-        }
-        match page.last() {
-            Some(last) if page.len() == PAGE => after = last.seq,
-            _ => return Ok(Ok(checker.count)),
-        }
-    }
+    Ok(verify_audit(store, None)
+        .await?
+        .map(|report| report.records))
 }
 
 /// Applies a transition to a record: the lifecycle check shared by every store. The event
@@ -366,6 +398,7 @@ pub(crate) fn apply(
         at: now,
         prev_hash: String::new(),
         hash: String::new(),
+        state_hash: String::new(),
     })
 }
 
@@ -391,6 +424,7 @@ pub(crate) fn received_events(
         at: now,
         prev_hash: String::new(),
         hash: String::new(),
+        state_hash: String::new(),
     };
     let analyzing = AuditEvent {
         seq: first_seq + 1,
@@ -419,6 +453,7 @@ pub(crate) fn execution_event(seq: u64, record: &ActionRecord, now: DateTime<Utc
         at: now,
         prev_hash: String::new(),
         hash: String::new(),
+        state_hash: String::new(),
     }
 }
 

@@ -14,7 +14,8 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{Any, AnyPool, Executor, Transaction};
 use tokio::sync::broadcast;
 
-use super::chain::seal;
+use super::chain::{record_digest, seal};
+use super::checkpoint::{AuditKey, Checkpoint};
 use super::{
     ActionRecord, AuditEvent, Created, Store, Transition, apply, execution_event, format_time,
     new_record, note_event, now, received_events,
@@ -42,15 +43,24 @@ pub struct SqlStore {
 const CHANNEL: &str = "sentinel_actions";
 
 fn migrator() -> Migrator {
-    let init = Migration::new(
-        1,
-        Cow::Borrowed("init"),
-        MigrationType::Simple,
-        Cow::Borrowed(include_str!("../../../migrations/0001_init.sql")),
-        false,
-    );
+    let migration = |version, name, sql| {
+        Migration::new(
+            version,
+            Cow::Borrowed(name),
+            MigrationType::Simple,
+            Cow::Borrowed(sql),
+            false,
+        )
+    };
     Migrator {
-        migrations: Cow::Owned(vec![init]),
+        migrations: Cow::Owned(vec![
+            migration(1, "init", include_str!("../../../migrations/0001_init.sql")),
+            migration(
+                2,
+                "audit binding",
+                include_str!("../../../migrations/0002_audit_binding.sql"),
+            ),
+        ]),
         ..Migrator::DEFAULT
     }
 }
@@ -173,13 +183,16 @@ impl SqlStore {
         Ok((tx, u64::try_from(seq).map_err(backend)? + 1 - events, last))
     }
 
-    /// Appends one event; see [`append_all`](Self::append_all).
+    /// Appends one event, binding `record` (as the event leaves it) to it; see
+    /// [`append_all`](Self::append_all).
     async fn append(
         &self,
         tx: &mut Transaction<'static, Any>,
-        event: AuditEvent,
+        mut event: AuditEvent,
+        record: &ActionRecord,
         prev: &str,
     ) -> Result<AuditEvent, StoreError> {
+        event.state_hash = record_digest(record);
         let mut sealed = self.append_all(tx, vec![event], prev).await?;
         sealed.pop().ok_or_else(|| backend("no event appended"))
     }
@@ -221,7 +234,7 @@ impl SqlStore {
         event: &AuditEvent,
     ) -> Result<(), StoreError> {
         sqlx::query(&format!(
-            "INSERT INTO sentinel_audit ({AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+            "INSERT INTO sentinel_audit ({AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
         ))
         .bind(i64::try_from(event.seq).map_err(backend)?)
         .bind(event.kind.as_str())
@@ -236,6 +249,7 @@ impl SqlStore {
         .bind(format_time(event.at))
         .bind(&event.prev_hash)
         .bind(&event.hash)
+        .bind(&event.state_hash)
         .execute(&mut **tx)
         .await
         .map_err(backend)?;
@@ -307,9 +321,15 @@ impl Store for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
-        let events = self
-            .append_all(&mut tx, received_events(seq, id, action, at).into(), &prev)
-            .await?;
+        let digest = record_digest(&record);
+        let events = received_events(seq, id, action, at)
+            .into_iter()
+            .map(|mut e| {
+                e.state_hash.clone_from(&digest);
+                e
+            })
+            .collect();
+        let events = self.append_all(&mut tx, events, &prev).await?;
         Self::commit(tx).await?;
         Ok(Created::New(record, events))
     }
@@ -347,7 +367,7 @@ impl Store for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
-        let event = self.append(&mut tx, event, &prev).await?;
+        let event = self.append(&mut tx, event, &record, &prev).await?;
         Self::commit(tx).await?;
         Ok((record, event))
     }
@@ -368,7 +388,7 @@ impl Store for SqlStore {
             .await
             .map_err(backend)?;
         let event = self
-            .append(&mut tx, execution_event(seq, &record, at), &prev)
+            .append(&mut tx, execution_event(seq, &record, at), &record, &prev)
             .await?;
         Self::commit(tx).await?;
         Ok(Some(event))
@@ -384,7 +404,7 @@ impl Store for SqlStore {
         let (mut tx, seq, prev) = self.begin_write(1).await?;
         let record = self.fetch_record(&mut tx, id).await?;
         let event = note_event(seq, &record, actor, channel, text, now());
-        let event = self.append(&mut tx, event, &prev).await?;
+        let event = self.append(&mut tx, event, &record, &prev).await?;
         Self::commit(tx).await?;
         Ok(event)
     }
@@ -462,6 +482,69 @@ impl Store for SqlStore {
         .await
         .map_err(backend)?;
         rows.iter().map(rows::event).collect()
+    }
+
+    async fn audit_head(&self) -> Result<Option<(u64, String)>, StoreError> {
+        let row = sqlx::query("SELECT last_seq, last_hash FROM sentinel_chain WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.map(|row| {
+            let seq: i64 = sqlx::Row::try_get(&row, "last_seq").map_err(backend)?;
+            let hash: String = sqlx::Row::try_get(&row, "last_hash").map_err(backend)?;
+            Ok((u64::try_from(seq).map_err(backend)?, hash))
+        })
+        .transpose()
+    }
+
+    async fn records_page(
+        &self,
+        after: Option<ActionId>,
+        limit: usize,
+    ) -> Result<Vec<ActionRecord>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {ACTION_COLUMNS} FROM sentinel_actions WHERE id > $1 ORDER BY id LIMIT $2"
+        ))
+        .bind(after.map(|a| a.to_string()).unwrap_or_default())
+        .bind(i64::try_from(limit).map_err(backend)?)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(rows::record).collect()
+    }
+
+    async fn write_checkpoint(
+        &self,
+        key: Option<&AuditKey>,
+    ) -> Result<Option<Checkpoint>, StoreError> {
+        let Some((seq, hash)) = self.audit_head().await? else {
+            return Ok(None);
+        };
+        if seq == 0 {
+            return Ok(None);
+        }
+        let checkpoint = Checkpoint::new(seq, hash, now(), key);
+        // Once per head: a second writer (or a quiet log) changes nothing.
+        let done = sqlx::query(
+            "INSERT INTO sentinel_checkpoints (seq, hash, at, mac) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (seq) DO NOTHING",
+        )
+        .bind(i64::try_from(seq).map_err(backend)?)
+        .bind(&checkpoint.hash)
+        .bind(format_time(checkpoint.at))
+        .bind(checkpoint.mac.clone())
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok((done.rows_affected() == 1).then_some(checkpoint))
+    }
+
+    async fn checkpoints(&self) -> Result<Vec<Checkpoint>, StoreError> {
+        let rows = sqlx::query("SELECT seq, hash, at, mac FROM sentinel_checkpoints ORDER BY seq")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.iter().map(rows::checkpoint).collect()
     }
 
     fn changes(&self) -> Option<broadcast::Receiver<ActionId>> {

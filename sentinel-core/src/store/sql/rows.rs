@@ -7,6 +7,7 @@ use sqlx::any::AnyRow;
 use crate::action::ActionId;
 use crate::error::StoreError;
 use crate::state::State;
+use crate::store::checkpoint::Checkpoint;
 use crate::store::{ActionRecord, AuditEvent, AuditKind, format_time};
 
 /// Columns of `sentinel_actions`, in the order [`record`] reads them.
@@ -14,7 +15,7 @@ pub(super) const ACTION_COLUMNS: &str = "id, action_json, action_hash, state, de
      created_at, updated_at, deadline, executed_at";
 
 /// Columns of `sentinel_audit`, in the order [`event`] reads them.
-pub(super) const AUDIT_COLUMNS: &str = "seq, kind, action_id, agent_id, action_name, from_state, to_state, actor, channel, reason, at, prev_hash, hash";
+pub(super) const AUDIT_COLUMNS: &str = "seq, kind, action_id, agent_id, action_name, from_state, to_state, actor, channel, reason, at, prev_hash, hash, state_hash";
 
 pub(super) fn backend(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
@@ -100,7 +101,20 @@ pub(super) fn event(row: &AnyRow) -> Result<AuditEvent, StoreError> {
         at: parse_time(&text(row, "at")?)?,
         prev_hash: text(row, "prev_hash")?,
         hash: text(row, "hash")?,
+        state_hash: text(row, "state_hash")?,
     })
+}
+
+/// Reads a checkpoint from a row of `seq, hash, at, mac`.
+pub(super) fn checkpoint(row: &AnyRow) -> Result<Checkpoint, StoreError> {
+    let seq = row.try_get::<i64, _>("seq").map_err(backend)?;
+    Ok(Checkpoint::new(
+        u64::try_from(seq).map_err(|e| corrupt("checkpoint seq", e))?,
+        text(row, "hash")?,
+        parse_time(&text(row, "at")?)?,
+        None,
+    )
+    .with_mac(opt_text(row, "mac")?))
 }
 
 pub(super) fn opt_time_text(t: Option<DateTime<Utc>>) -> Option<String> {
