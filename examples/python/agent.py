@@ -83,8 +83,8 @@ def main() -> None:
             line = f"DECLINED — {e.decision.analysis if e.decision else e}"
         except ApprovalTimeout:
             line = "EXPIRED — nobody approved in time; the tool did not run"
-        except SentinelError as e:
-            line = f"NOT RUN — {e}"
+        except SentinelError as e:  # e.code is stable ("approver_failed"...); the message is for people
+            line = f"NOT RUN — {e.code}: {e}"
         print(f"    → {line}\n")
         summary.append(f"{module:<14} {action['action']:<15} {line.split(' — ')[0]}")
     print("Summary:")

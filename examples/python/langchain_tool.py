@@ -37,7 +37,7 @@ class Tool:
         except Denied as e:  # tell the model, as a tool error message would
             return f"refused by Sentinel: {e.decision.analysis if e.decision else e}"
         except SentinelError as e:
-            return f"not run: {e}"
+            return f"not run ({e.code}): {e}"
 
 
 if __name__ == "__main__":

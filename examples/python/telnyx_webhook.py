@@ -6,12 +6,16 @@ webhook mounted in the same process (stdlib http.server; FastAPI/Flask work the 
            SENTINEL_PUBLIC_URL=https://your-public-host
     python examples/python/telnyx_webhook.py        # listens on :8000
 
+or describe the same in a configuration file (secrets stay in the environment; see
+``sentinel config example``) and pass it: ``python examples/python/telnyx_webhook.py sentinel.toml``.
+
 Then guard actions with ``Webhook.gateway.guard(...)`` from any thread: an escalated action phones the
 admin, and the admin's key press reaches ``Gateway.handle_telnyx_webhook`` below.
 """
 
 from __future__ import annotations
 
+import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from sentinel_guard import Gateway
@@ -32,5 +36,8 @@ class Webhook(BaseHTTPRequestHandler):
 
 
 if __name__ == "__main__":
-    Webhook.gateway = Gateway(scorer="groq", approver="telnyx", store="sentinel.db")
+    if len(sys.argv) > 1:
+        Webhook.gateway = Gateway.from_config(sys.argv[1])
+    else:
+        Webhook.gateway = Gateway(scorer="groq", approver="telnyx", store="sentinel.db")
     ThreadingHTTPServer(("0.0.0.0", 8000), Webhook).serve_forever()

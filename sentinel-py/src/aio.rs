@@ -7,7 +7,7 @@
 //! loop's thread. Cancelling the asyncio future aborts the task.
 
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use pyo3::prelude::*;
 use tokio::task::AbortHandle;
@@ -18,17 +18,16 @@ use crate::runtime;
 /// Turns a finished Rust result into a Python value (or exception), on the loop's thread.
 pub(crate) type Outcome = Box<dyn for<'py> FnOnce(Python<'py>) -> PyResult<Py<PyAny>> + Send>;
 
-/// Starts `make(context)` on the runtime and returns an asyncio future for its outcome.
-/// Must be called from a running event loop (inside a coroutine).
-pub(crate) fn spawn<'py, F, M>(py: Python<'py>, make: M) -> PyResult<Bound<'py, PyAny>>
+/// Starts `work` on the runtime and returns an asyncio future for its outcome. Python
+/// callbacks it needs run on the running event loop. Must be called from a running event
+/// loop (inside a coroutine).
+pub(crate) fn spawn<'py, F>(py: Python<'py>, work: F) -> PyResult<Bound<'py, PyAny>>
 where
-    M: FnOnce(Arc<CallContext>) -> F,
     F: Future<Output = Outcome> + Send + 'static,
 {
     let event_loop = py.import("asyncio")?.call_method0("get_running_loop")?;
     let future = event_loop.call_method0("create_future")?;
-    let context = CallContext::on_loop(event_loop.clone().unbind());
-    let work = Arc::clone(&context).scope(make(context));
+    let work = CallContext::on_loop(event_loop.clone().unbind()).scope(work);
     let handle = runtime::handle(py)?;
     let (loop_ref, future_ref) = (event_loop.unbind(), future.clone().unbind());
     let task = handle.spawn(async move {

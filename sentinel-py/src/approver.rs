@@ -11,7 +11,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use sentinel_core::{ApprovalRequest, Approver, ApproverError};
 
-use crate::callback::{Failure, Role, call_python};
+use crate::callback::{Failure, call_python};
 use crate::scorer::{has_method, object_name};
 use crate::{convert, gateway, runtime};
 
@@ -63,7 +63,7 @@ impl Approver for PyApprover {
             },
         )
         .await;
-        result.map_err(|f| ApproverError::new(f.record(Role::Approver)))
+        result.map_err(Failure::into_approver_error)
     }
 }
 

@@ -6,39 +6,35 @@
 //! thread when it came from a blocking call. Tokio worker threads never run Python
 //! callbacks (they only wait for them), and the caller's thread waits with the GIL released.
 //!
-//! Each gateway call runs inside a [`CallContext`] (a task-local) that carries the event
-//! loop and keeps the exception a user's callback raised, so that the binding can chain it
-//! to what it raises.
+//! A call awaited from asyncio (`aguard`, `aevaluate`) runs inside a [`CallContext`] (a
+//! task-local) that names the caller's event loop. Blocking calls need none.
+//!
+//! An exception a callback raises travels inside the core's error as its source (a
+//! [`PyCallbackError`] in `ScorerError::with_source` / `ApproverError::with_source`); the
+//! binding finds it there again and chains the very same exception object as `__cause__`.
 
+use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
+use sentinel_core::{ApproverError, ScorerError};
 use tokio::sync::oneshot;
 
 tokio::task_local! {
     static CALL: Arc<CallContext>;
 }
 
-/// Per-call state shared with the adapters.
-#[derive(Default)]
+/// Per-call state shared with the adapters: the event loop of an awaited call.
 pub(crate) struct CallContext {
-    event_loop: Option<Arc<Py<PyAny>>>,
-    scorer_failure: Mutex<Option<PyErr>>,
-    approver_failure: Mutex<Option<PyErr>>,
+    event_loop: Arc<Py<PyAny>>,
 }
 
 impl CallContext {
-    /// Context of a blocking call (no event loop).
-    pub(crate) fn blocking() -> Arc<Self> {
-        Arc::new(Self::default())
-    }
-
     /// Context of a call awaited on `event_loop`.
     pub(crate) fn on_loop(event_loop: Py<PyAny>) -> Arc<Self> {
         Arc::new(Self {
-            event_loop: Some(Arc::new(event_loop)),
-            ..Self::default()
+            event_loop: Arc::new(event_loop),
         })
     }
 
@@ -46,35 +42,49 @@ impl CallContext {
     pub(crate) async fn scope<F: Future>(self: Arc<Self>, future: F) -> F::Output {
         CALL.scope(self, future).await
     }
+}
 
-    /// The exception the scorer raised during this call, if any (taken).
-    pub(crate) fn take_scorer_failure(&self) -> Option<PyErr> {
-        self.scorer_failure
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take()
-    }
+/// The exception a Python scorer or approver raised, as the source of the core's error.
+///
+/// Its `Display` is the text computed when it was raised (`Boom: scorer is down`), so
+/// that neither `Display` nor `Debug` ever needs the GIL (the core may format errors on
+/// any thread).
+pub(crate) struct PyCallbackError {
+    description: String,
+    error: PyErr,
+}
 
-    /// The exception the approver raised during this call, if any (taken).
-    pub(crate) fn take_approver_failure(&self) -> Option<PyErr> {
-        self.approver_failure
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take()
+impl PyCallbackError {
+    /// The exception behind `source`, when `source` is one a Python callback raised (the
+    /// same object, not a copy).
+    pub(crate) fn exception(
+        py: Python<'_>,
+        source: &(dyn std::error::Error + Send + Sync + 'static),
+    ) -> Option<PyErr> {
+        source.downcast_ref::<Self>().map(|e| e.error.clone_ref(py))
     }
 }
 
-/// Which adapter failed, to file the exception in the right slot.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Role {
-    Scorer,
-    Approver,
+impl fmt::Display for PyCallbackError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.description)
+    }
 }
 
-/// A Python callback failed: the message for the core, the exception for the caller.
+impl fmt::Debug for PyCallbackError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PyCallbackError")
+            .field("description", &self.description)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::error::Error for PyCallbackError {}
+
+/// A Python callback failed: the message for the core, and the exception it raised.
 pub(crate) struct Failure {
     pub(crate) message: String,
-    error: Option<PyErr>,
+    error: Option<PyCallbackError>,
 }
 
 impl Failure {
@@ -86,22 +96,20 @@ impl Failure {
         }
     }
 
-    /// Files the exception in the current call's context (first one wins) and returns the
-    /// message.
-    pub(crate) fn record(self, role: Role) -> String {
-        if let Some(error) = self.error {
-            let _ = CALL.try_with(|ctx| {
-                let slot = match role {
-                    Role::Scorer => &ctx.scorer_failure,
-                    Role::Approver => &ctx.approver_failure,
-                };
-                let mut slot = slot.lock().unwrap_or_else(|p| p.into_inner());
-                if slot.is_none() {
-                    *slot = Some(error);
-                }
-            });
+    /// The core's scorer error, its source the exception raised (when there is one).
+    pub(crate) fn into_scorer_error(self) -> ScorerError {
+        match self.error {
+            Some(source) => ScorerError::with_source(self.message, source),
+            None => ScorerError::new(self.message),
         }
-        self.message
+    }
+
+    /// The core's approver error, its source the exception raised (when there is one).
+    pub(crate) fn into_approver_error(self) -> ApproverError {
+        match self.error {
+            Some(source) => ApproverError::with_source(self.message, source),
+            None => ApproverError::new(self.message),
+        }
     }
 }
 
@@ -117,12 +125,18 @@ where
     C: for<'py> FnOnce(Python<'py>) -> PyResult<Bound<'py, PyAny>> + Send + 'static,
     F: for<'py> FnOnce(Python<'py>, &Bound<'py, PyAny>) -> Result<T, Failure> + Send + 'static,
 {
-    let event_loop = CALL.try_with(|ctx| ctx.event_loop.clone()).ok().flatten();
+    let event_loop = CALL.try_with(|ctx| Arc::clone(&ctx.event_loop)).ok();
     let failed = {
         let label = label.clone();
-        move |py: Python<'_>, e: PyErr| Failure {
-            message: format!("{label} raised {}", describe(py, &e)),
-            error: Some(e),
+        move |py: Python<'_>, e: PyErr| {
+            let description = describe(py, &e);
+            Failure {
+                message: format!("{label} raised {description}"),
+                error: Some(PyCallbackError {
+                    description,
+                    error: e,
+                }),
+            }
         }
     };
     let finish: Finish<T> = Box::new(move |py, result| match result {

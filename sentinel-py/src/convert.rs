@@ -1,14 +1,15 @@
 //! Python objects ⇄ `serde_json::Value`, by hand (no JSON text round trip).
 //!
 //! Accepted: `None`, `bool`, `int` (64-bit), finite `float`, `str`, `dict` with `str` keys,
-//! `list` and `tuple`. Anything else is an `ActionTypeError` naming where it was found.
+//! `list` and `tuple`. Anything else is an `ActionTypeError` (in an action) or a
+//! `ConfigError` (in a configuration) naming where it was found.
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
-use sentinel_core::Action;
+use sentinel_core::{Action, ConfigError};
 use serde_json::{Map, Number, Value};
 
-use crate::errors::{self, Kind};
+use crate::errors;
 
 /// Deeper nesting than this is refused (also stops self-referencing containers).
 const MAX_DEPTH: usize = 128;
@@ -32,7 +33,8 @@ impl NotJson {
         self
     }
 
-    fn message(mut self, root: &str) -> String {
+    /// Where (`root` plus the path, Python-access style) and what.
+    fn into_parts(mut self, root: &str) -> (String, String) {
         self.path.reverse();
         let mut at = root.to_owned();
         for segment in &self.path {
@@ -43,10 +45,13 @@ impl NotJson {
                 at.push_str(segment);
             }
         }
-        if at.is_empty() {
-            self.problem
-        } else {
-            format!("field `{at}`: {}", self.problem)
+        (at, self.problem)
+    }
+
+    fn message(self, root: &str) -> String {
+        match self.into_parts(root) {
+            (at, problem) if at.is_empty() => problem,
+            (at, problem) => format!("field `{at}`: {problem}"),
         }
     }
 }
@@ -63,15 +68,19 @@ pub(crate) fn action(obj: &Bound<'_, PyAny>) -> PyResult<Action> {
         } else {
             e.message("")
         };
-        errors::new_err(py, Kind::ActionType, message)
+        errors::not_json(py, message)
     })?;
     // The core names the offending field, with the same messages in every language.
     Action::from_json(value).map_err(|e| errors::action(py, &e))
 }
 
-/// Converts any JSON-like Python object; `what` names it in the error message.
-pub(crate) fn value(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Value> {
-    to_json(obj, 0).map_err(|e| errors::new_err(obj.py(), Kind::ActionType, e.message(what)))
+/// Converts a JSON-like Python object found at `key` of a configuration (`""` for the
+/// whole document); a value that is not JSON is a [`ConfigError`] at its key path.
+pub(crate) fn config_value(obj: &Bound<'_, PyAny>, key: &str) -> Result<Value, ConfigError> {
+    to_json(obj, 0).map_err(|e| {
+        let (at, problem) = e.into_parts(key);
+        ConfigError::at(at, problem)
+    })
 }
 
 fn to_json(obj: &Bound<'_, PyAny>, depth: usize) -> Result<Value, NotJson> {
@@ -200,7 +209,7 @@ pub(crate) fn serialize<'py, T: serde::Serialize>(
     value: &T,
 ) -> PyResult<Bound<'py, PyAny>> {
     let json = serde_json::to_value(value)
-        .map_err(|e| errors::new_err(py, Kind::Sentinel, format!("cannot serialize: {e}")))?;
+        .map_err(|e| errors::internal(py, format!("cannot serialize: {e}")))?;
     to_py(py, &json)
 }
 
@@ -220,5 +229,10 @@ mod tests {
             NotJson::new("bad".into()).at("x".into()).message("result"),
             "field `result.x`: bad"
         );
+        let (at, problem) = NotJson::new("bad".into())
+            .at("[0]".into())
+            .at("inline".into())
+            .into_parts("packs");
+        assert_eq!((at.as_str(), problem.as_str()), ("packs.inline[0]", "bad"));
     }
 }

@@ -2,7 +2,6 @@
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use sentinel_core::ScorerUse;
 
 use crate::convert;
 
@@ -26,14 +25,6 @@ impl Decision {
     /// The core decision.
     pub(crate) fn inner(&self) -> &sentinel_core::Decision {
         &self.inner
-    }
-
-    /// The scorer's error when the scorer failed while deciding.
-    pub(crate) fn scorer_error(&self) -> Option<&str> {
-        match &self.inner.scorer {
-            ScorerUse::Failed { error, .. } => Some(error),
-            _ => None,
-        }
     }
 }
 

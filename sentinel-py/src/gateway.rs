@@ -1,45 +1,61 @@
 //! The native `Gateway` class. `sentinel_guard.Gateway` subclasses it in Python to add the
 //! `async def` methods and the `guarded` decorator.
+//!
+//! Both ways of making one go through the core's `GatewaySpec`: `Gateway.from_config`
+//! reads a file or mapping, and the constructor writes its keyword arguments as the spec's
+//! mapping (see [`config`](crate::config)).
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyString, PyTuple};
+use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 use sentinel_core::{
-    ActionId, ActionRecord, GuardError, Pack, Permit, Resolution, ResolveError, TelnyxVoiceApprover,
+    ActionId, ActionRecord, GuardError, Permit, Resolution, ResolveError, TelnyxVoiceApprover,
 };
 
 use crate::aio::{self, Outcome};
-use crate::callback::CallContext;
+use crate::config;
 use crate::decision::Decision;
-use crate::errors::{self, Kind};
-use crate::groq::{self, GroqScorer};
-use crate::telnyx::{self, TelnyxApprover};
-use crate::{approver, convert, runtime, scorer, store};
+use crate::errors;
+use crate::groq;
+use crate::{convert, runtime, telnyx};
 
 /// The safety gateway: decides about actions and runs guarded functions only when allowed.
 ///
 /// `Gateway(packs=None, scorer=None, approver=None, escalation_timeout=180.0, store=None,
-/// store_schema=None)`: `packs` is `None` (the three seed packs) or a list of built-in pack
-/// names, pack file paths and pack dicts; `scorer` is `None`/`"offline"`, `"groq"`, a
-/// `GroqScorer` or an object with `assess`; `approver` is `None`, `"telnyx"`, a
-/// `TelnyxApprover` or an object with `request`; `escalation_timeout` is how many seconds
-/// an escalated action waits for a human; `store` is `None` (in memory), a database URL or
-/// a SQLite file path. Safe to share between threads.
+/// store_schema=None, *, unmatched=None, on_scorer_error=None)`: `packs` is `None` (the
+/// three seed packs) or a list of built-in pack names, pack file paths and pack dicts;
+/// `scorer` is `None`/`"offline"`, `"groq"`, a `GroqScorer` or an object with `assess`;
+/// `approver` is `None`, `"telnyx"`, a `TelnyxApprover` or an object with `request`;
+/// `escalation_timeout` is how many seconds an escalated action waits for a human; `store`
+/// is `None` (in memory), a database URL or a SQLite file path; `unmatched` (`"escalate"`,
+/// `"deny"`, `"score"`) decides actions no pack covers; `on_scorer_error` (`"escalate"`,
+/// `"deny"`) what a scorer failure leads to. `Gateway.from_config(...)` reads all of this
+/// from a TOML or JSON file or a mapping. Safe to share between threads.
 #[pyclass(module = "sentinel_guard._native", name = "Gateway", subclass, frozen)]
 pub struct Gateway {
-    inner: sentinel_core::Gateway,
-    groq: Option<Arc<sentinel_core::GroqScorer>>,
-    telnyx: Option<Arc<TelnyxVoiceApprover>>,
-    store: &'static str,
+    pub(crate) inner: sentinel_core::Gateway,
+    pub(crate) groq: Option<Arc<sentinel_core::GroqScorer>>,
+    pub(crate) telnyx: Option<TelnyxVoiceApprover>,
+    pub(crate) store: &'static str,
+}
+
+/// A gateway `from_config` built, handed to the constructor of the class it was called on
+/// (so that subclasses get instances of themselves). Used once.
+#[pyclass(module = "sentinel_guard._native", frozen)]
+struct Prepared {
+    gateway: Mutex<Option<Gateway>>,
 }
 
 #[pymethods]
 impl Gateway {
     #[new]
-    #[pyo3(signature = (packs = None, scorer = None, approver = None, escalation_timeout = 180.0, store = None, store_schema = None))]
+    #[pyo3(signature = (
+        packs = None, scorer = None, approver = None, escalation_timeout = 180.0, store = None,
+        store_schema = None, *, unmatched = None, on_scorer_error = None,
+    ))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         packs: Option<&Bound<'_, PyAny>>,
@@ -48,97 +64,75 @@ impl Gateway {
         escalation_timeout: f64,
         store: Option<&Bound<'_, PyAny>>,
         store_schema: Option<String>,
+        unmatched: Option<String>,
+        on_scorer_error: Option<String>,
     ) -> PyResult<Self> {
-        let packs = match packs.filter(|p| !p.is_none()) {
-            Some(packs) => load_packs(py, packs)?,
-            None => Pack::seed_packs().map_err(|e| errors::pack(py, &e))?,
+        if let Some(prepared) = packs.and_then(|p| p.cast::<Prepared>().ok()) {
+            let taken = prepared
+                .get()
+                .gateway
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take();
+            return taken
+                .ok_or_else(|| errors::internal(py, "this configuration was already used"));
+        }
+        // Names go into the spec (the core knows them); objects replace the spec's.
+        let (scorer_name, scorer) = name_or_object(scorer)?;
+        let (approver_name, approver) = name_or_object(approver)?;
+        let arguments = config::Arguments {
+            packs,
+            scorer: scorer_name,
+            approver: approver_name,
+            escalation_timeout,
+            store,
+            store_schema,
+            unmatched,
+            on_scorer_error,
         };
-        let mut builder = sentinel_core::Gateway::builder().packs(packs.clone());
-        let mut groq = None;
-        match scorer.filter(|s| !s.is_none()) {
-            None => {}
-            Some(s) if s.is_instance_of::<PyString>() => match s.extract::<String>()?.as_str() {
-                "offline" => {}
-                "groq" => groq = Some(GroqScorer::from_env(py)?),
-                name => {
-                    return Err(errors::new_err(
-                        py,
-                        Kind::Config,
-                        format!(
-                            "unknown scorer `{name}`; use \"offline\", \"groq\" or a scorer object"
-                        ),
-                    ));
+        let scorer = config::scorer_object(scorer)?;
+        let approver = config::approver_object(approver)?;
+        let spec = arguments.spec(py)?;
+        config::build(py, spec, scorer, approver)
+    }
+
+    /// Builds a gateway from a configuration: a path (`str` or `os.PathLike`) to a TOML or
+    /// JSON file, or a mapping in the same form (see `fixtures/sentinel.toml`). Relative
+    /// paths in a file are relative to the file; secrets come from the environment
+    /// variables or files it names. `scorer`/`approver` objects (a `GroqScorer`, a
+    /// `TelnyxApprover`, or objects as the constructor takes them) replace the
+    /// configuration's. A durable store is opened and its pending approvals recovered.
+    /// Raises `ConfigError` naming the file, line and key.
+    #[classmethod]
+    #[pyo3(signature = (config, /, *, scorer = None, approver = None))]
+    fn from_config<'py>(
+        cls: &Bound<'py, PyType>,
+        config: &Bound<'py, PyAny>,
+        scorer: Option<&Bound<'py, PyAny>>,
+        approver: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = cls.py();
+        // Names (`"groq"`) belong in the configuration: only objects replace its parts.
+        let refuse_name = |o: Option<&Bound<'py, PyAny>>, what: &str| -> PyResult<()> {
+            match o {
+                Some(o) if o.is_instance_of::<PyString>() => {
+                    Err(pyo3::exceptions::PyTypeError::new_err(format!(
+                        "`{what}` must be an object here: name the {what} in the configuration (`{what}.kind`)"
+                    )))
                 }
-            },
-            Some(s) => match s.cast::<GroqScorer>() {
-                Ok(configured) => groq = Some(Arc::clone(&configured.get().inner)),
-                Err(_) => builder = builder.scorer_arc(scorer::from_object(s)?),
-            },
-        }
-        if let Some(groq) = &groq {
-            builder = builder.scorer_arc(Arc::clone(groq) as Arc<dyn sentinel_core::RiskScorer>);
-        }
-        let mut telnyx = None;
-        match approver.filter(|a| !a.is_none()) {
-            None => {}
-            Some(a) if a.is_instance_of::<PyString>() => match a.extract::<String>()?.as_str() {
-                "telnyx" => {
-                    telnyx = Some(telnyx::for_gateway(&TelnyxApprover::from_env(py)?, &packs))
-                }
-                name => {
-                    return Err(errors::new_err(
-                        py,
-                        Kind::Config,
-                        format!("unknown approver `{name}`; use \"telnyx\" or an approver object"),
-                    ));
-                }
-            },
-            Some(a) => match a.cast::<TelnyxApprover>() {
-                Ok(configured) => {
-                    telnyx = Some(telnyx::for_gateway(&configured.get().inner, &packs))
-                }
-                Err(_) => builder = builder.approver_arc(approver::from_object(a)?),
-            },
-        }
-        if let Some(telnyx) = &telnyx {
-            builder = builder.approver_arc(Arc::clone(telnyx) as Arc<dyn sentinel_core::Approver>);
-        }
-        let timeout = Duration::try_from_secs_f64(escalation_timeout).map_err(|_| {
-            errors::new_err(py, Kind::Config, format!("invalid setting `escalation_timeout`: `{escalation_timeout}` is not a number of seconds"))
-        })?;
-        let mut kind = "memory";
-        let mut durable = false;
-        match store.filter(|s| !s.is_none()) {
-            Some(s) => {
-                let opened = store::open(py, s, store_schema)?;
-                builder = builder.store_arc(opened.store);
-                (kind, durable) = (opened.kind, true);
+                _ => Ok(()),
             }
-            None if store_schema.is_some() => {
-                return Err(errors::new_err(
-                    py,
-                    Kind::Config,
-                    "invalid setting `store_schema`: schemas need a PostgreSQL `store`",
-                ));
-            }
-            None => {}
-        }
-        let inner = builder
-            .escalation_timeout(timeout)
-            .build()
-            .map_err(|e| errors::build(py, &e))?;
-        if durable {
-            // Pending approvals of earlier processes: expiries rescheduled, waits woken.
-            let gateway = inner.clone();
-            runtime::block_on(py, async move { gateway.recover().await })?
-                .map_err(|e| errors::store(py, &e))?;
-        }
-        Ok(Self {
-            inner,
-            groq,
-            telnyx,
-            store: kind,
-        })
+        };
+        refuse_name(scorer, "scorer")?;
+        refuse_name(approver, "approver")?;
+        let scorer = config::scorer_object(scorer)?;
+        let approver = config::approver_object(approver)?;
+        let spec = config::read(py, config)?;
+        let gateway = config::build(py, spec, scorer, approver)?;
+        let prepared = Prepared {
+            gateway: Mutex::new(Some(gateway)),
+        };
+        cls.call1((prepared,))
     }
 
     /// Decides about an action (a dict in the wire form) without recording or running
@@ -147,12 +141,8 @@ impl Gateway {
     fn evaluate(&self, py: Python<'_>, action: &Bound<'_, PyAny>) -> PyResult<Decision> {
         let action = convert::action(action)?;
         let gateway = self.inner.clone();
-        let context = CallContext::blocking();
-        let decision = runtime::block_on(
-            py,
-            Arc::clone(&context).scope(async move { gateway.evaluate(&action).await }),
-        )?;
-        checked(py, Decision::from(decision), &context)
+        let decision = runtime::block_on(py, async move { gateway.evaluate(&action).await })?;
+        checked(py, Decision::from(decision))
     }
 
     /// `evaluate` as an asyncio future (use `await gw.aevaluate(action)`).
@@ -163,12 +153,10 @@ impl Gateway {
     ) -> PyResult<Bound<'py, PyAny>> {
         let action = convert::action(action)?;
         let gateway = self.inner.clone();
-        aio::spawn(py, move |context| async move {
+        aio::spawn(py, async move {
             let decision = Decision::from(gateway.evaluate(&action).await);
             Box::new(move |py: Python<'_>| {
-                Ok(Bound::new(py, checked(py, decision, &context)?)?
-                    .into_any()
-                    .unbind())
+                Ok(Bound::new(py, checked(py, decision)?)?.into_any().unbind())
             }) as Outcome
         })
     }
@@ -193,12 +181,8 @@ impl Gateway {
         }
         let action = convert::action(action)?;
         let gateway = self.inner.clone();
-        let context = CallContext::blocking();
-        let permit = runtime::block_on(
-            py,
-            Arc::clone(&context).scope(async move { gateway.authorize(action).await }),
-        )?;
-        permitted(py, permit, &context)?;
+        let permit = runtime::block_on(py, async move { gateway.authorize(action).await })?;
+        permitted(py, permit)?;
         Ok(func.call(args, kwargs)?.unbind())
     }
 
@@ -211,9 +195,9 @@ impl Gateway {
     ) -> PyResult<Bound<'py, PyAny>> {
         let action = convert::action(action)?;
         let gateway = self.inner.clone();
-        aio::spawn(py, move |context| async move {
+        aio::spawn(py, async move {
             let permit = gateway.authorize(action).await;
-            Box::new(move |py: Python<'_>| permitted(py, permit, &context)) as Outcome
+            Box::new(move |py: Python<'_>| permitted(py, permit)) as Outcome
         })
     }
 
@@ -252,11 +236,7 @@ impl Gateway {
         let id = parse_id(py, action_id)?;
         let gateway = self.inner.clone();
         let question = question.to_owned();
-        let context = CallContext::blocking();
-        let answer = runtime::block_on(
-            py,
-            Arc::clone(&context).scope(async move { gateway.explain(id, &question).await }),
-        )?;
+        let answer = runtime::block_on(py, async move { gateway.explain(id, &question).await })?;
         answer.map_err(|e| errors::store(py, &e))
     }
 
@@ -312,7 +292,7 @@ impl Gateway {
     ) -> PyResult<Bound<'py, PyAny>> {
         let approver = self.telnyx_approver(py)?.clone();
         let (headers, body) = telnyx::request(headers, body)?;
-        aio::spawn(py, move |_context| async move {
+        aio::spawn(py, async move {
             let status = telnyx::status(approver.handle_webhook(&headers, &body).await);
             Box::new(move |py: Python<'_>| Ok(status.into_pyobject(py)?.into_any().unbind()))
                 as Outcome
@@ -376,43 +356,32 @@ impl Gateway {
 
 impl Gateway {
     fn telnyx_approver(&self, py: Python<'_>) -> PyResult<&TelnyxVoiceApprover> {
-        self.telnyx.as_deref().ok_or_else(|| {
-            errors::new_err(py, Kind::Config, "this gateway has no Telnyx approver: build it with `approver=\"telnyx\"` or a `TelnyxApprover`")
+        self.telnyx.as_ref().ok_or_else(|| {
+            errors::new_err(
+                py,
+                sentinel_core::ErrorCode::Unsupported,
+                "this gateway has no Telnyx approver: build it with `approver=\"telnyx\"` or a `TelnyxApprover`",
+            )
         })
     }
 }
 
 /// Raises `ScorerError` (chained to the scorer's own exception) when the scorer failed.
-fn checked(py: Python<'_>, decision: Decision, context: &CallContext) -> PyResult<Decision> {
-    let Some(error) = decision.scorer_error().map(str::to_owned) else {
-        return Ok(decision);
-    };
-    let message = format!(
-        "risk scorer failed: {error}; the action fails closed ({})",
-        decision.inner().status.as_str()
-    );
-    let err = errors::scorer_failed(py, message, decision)?;
-    Err(errors::caused_by(py, err, context.take_scorer_failure()))
+fn checked(py: Python<'_>, decision: Decision) -> PyResult<Decision> {
+    match errors::scorer_failed(py, &decision)? {
+        Some(err) => Err(err),
+        None => Ok(decision),
+    }
 }
 
 /// `Ok(action_id)` when the action may run; otherwise the exception, chained to what a
 /// Python scorer or approver raised during the call.
-fn permitted(
-    py: Python<'_>,
-    permit: Result<Permit, GuardError>,
-    context: &CallContext,
-) -> PyResult<Py<PyAny>> {
+fn permitted(py: Python<'_>, permit: Result<Permit, GuardError>) -> PyResult<Py<PyAny>> {
     match permit {
         Ok(permit) => Ok(PyString::new(py, &permit.action_id.to_string())
             .into_any()
             .unbind()),
-        Err(e) => {
-            let cause = match &e {
-                GuardError::ApproverFailed { .. } => context.take_approver_failure(),
-                _ => context.take_scorer_failure(),
-            };
-            Err(errors::caused_by(py, errors::guard(py, e)?, cause))
-        }
+        Err(e) => Err(errors::guard(py, e)?),
     }
 }
 
@@ -439,36 +408,14 @@ fn parse_id(py: Python<'_>, text: &str) -> PyResult<ActionId> {
     text.parse().map_err(|e| errors::action(py, &e))
 }
 
-/// Loads packs from a list of built-in names, file paths (`str` or `os.PathLike`) and dicts.
-fn load_packs(py: Python<'_>, packs: &Bound<'_, PyAny>) -> PyResult<Vec<Pack>> {
-    if packs.is_instance_of::<PyString>()
-        || packs.is_instance_of::<PyDict>()
-        || packs.hasattr("__fspath__")?
-    {
-        return Err(pyo3::exceptions::PyTypeError::new_err(
-            "`packs` must be a list of pack names, paths or dicts",
-        ));
+/// `scorer=`/`approver=`: a name (for the spec) or an object (replacing the spec's).
+fn name_or_object<'a, 'py>(
+    value: Option<&'a Bound<'py, PyAny>>,
+) -> PyResult<(Option<String>, Option<&'a Bound<'py, PyAny>>)> {
+    match value {
+        Some(v) if v.is_instance_of::<PyString>() => Ok((Some(v.extract()?), None)),
+        other => Ok((None, other)),
     }
-    let mut loaded = Vec::new();
-    for item in packs.try_iter()? {
-        let item = item?;
-        let pack = if item.is_instance_of::<PyDict>() {
-            let document = convert::value(&item, "pack")?;
-            Pack::from_json_str(&document.to_string())
-        } else {
-            let text = py
-                .import("os")?
-                .call_method1("fspath", (&item,))?
-                .extract::<String>()?;
-            if Pack::builtin_source(&text).is_some() {
-                Pack::builtin(&text)
-            } else {
-                Pack::from_file(&text)
-            }
-        };
-        loaded.push(pack.map_err(|e| errors::pack(py, &e))?);
-    }
-    Ok(loaded)
 }
 
 fn is_coroutine_function(py: Python<'_>, func: &Bound<'_, PyAny>) -> PyResult<bool> {

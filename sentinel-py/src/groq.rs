@@ -1,18 +1,21 @@
 //! `GroqScorer`: configuration of the core's LLM risk scorer
 //! ([`sentinel_core::groq::GroqScorer`]) over an OpenAI-compatible chat API.
 //!
-//! Settings left `None` come from the environment (`GROQ_API_KEY`, `GROQ_BASE_URL`,
-//! `GROQ_MODEL`), then the core's defaults. Everything else (prompts, redaction, retries,
-//! parsing, fail-closed) is the core's.
+//! The keyword arguments are written as the spec's `[scorer.groq]` section and read by the
+//! core ([`GroqSpec`]): settings left `None` fall back to `GROQ_API_KEY`, `GROQ_BASE_URL`,
+//! `GROQ_MODEL`, then the core's defaults, and every check is the core's. Everything else
+//! (prompts, redaction, retries, parsing, fail-closed) is the core's too.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use sentinel_core::groq::{GroqError, GroqScorer as CoreScorer, GroqStats};
+use sentinel_core::ConfigError;
+use sentinel_core::groq::{GroqScorer as CoreScorer, GroqStats};
+use sentinel_core::spec::{Env, GatewaySpec};
+use serde_json::{Map, Value, json};
 
-use crate::errors::{self, Kind};
+use crate::{config, errors};
 
 /// The Groq (OpenAI-compatible) LLM risk scorer, configured; pass it as
 /// `Gateway(scorer=GroqScorer(...))`. `Gateway(scorer="groq")` is
@@ -26,9 +29,9 @@ pub struct GroqScorer {
 impl GroqScorer {
     #[new]
     #[pyo3(signature = (
-        api_key = None, *, base_url = None, model = None, timeout = 15.0, connect_timeout = 5.0,
-        deadline = 30.0, max_retries = 2, retry_backoff = 0.25, concurrency = 8, cache_ttl = None,
-        redact_paths = Vec::new(),
+        api_key = None, *, base_url = None, model = None, timeout = None, connect_timeout = None,
+        deadline = None, max_retries = None, retry_backoff = None, concurrency = None,
+        cache_ttl = None, redact_paths = None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -36,36 +39,52 @@ impl GroqScorer {
         api_key: Option<String>,
         base_url: Option<String>,
         model: Option<String>,
-        timeout: f64,
-        connect_timeout: f64,
-        deadline: f64,
-        max_retries: u32,
-        retry_backoff: f64,
-        concurrency: usize,
+        timeout: Option<f64>,
+        connect_timeout: Option<f64>,
+        deadline: Option<f64>,
+        max_retries: Option<i64>,
+        retry_backoff: Option<f64>,
+        concurrency: Option<i64>,
         cache_ttl: Option<f64>,
-        redact_paths: Vec<String>,
+        redact_paths: Option<Vec<String>>,
     ) -> PyResult<Self> {
-        let mut b = CoreScorer::builder_from_env()
-            .timeout(seconds(py, "timeout", timeout)?)
-            .connect_timeout(seconds(py, "connect_timeout", connect_timeout)?)
-            .deadline(seconds(py, "deadline", deadline)?)
-            .max_retries(max_retries)
-            .retry_backoff(seconds(py, "retry_backoff", retry_backoff)?)
-            .concurrency(concurrency)
-            .redact_paths(redact_paths);
-        if let Some(key) = api_key {
-            b = b.api_key(key);
-        }
-        if let Some(url) = base_url {
-            b = b.base_url(url);
-        }
-        if let Some(model) = model {
-            b = b.model(model);
-        }
-        if let Some(ttl) = cache_ttl {
-            b = b.cache_ttl(seconds(py, "cache_ttl", ttl)?);
-        }
-        let scorer = b.build().map_err(|e| config_error(py, &e))?;
+        let built = (|| {
+            let mut section = Map::new();
+            for (key, value) in [("base_url", base_url), ("model", model)] {
+                if let Some(value) = value {
+                    section.insert(key.into(), json!(value));
+                }
+            }
+            for (key, value) in [
+                ("timeout_s", timeout),
+                ("connect_timeout_s", connect_timeout),
+                ("deadline_s", deadline),
+                ("retry_backoff_s", retry_backoff),
+                ("cache_ttl_s", cache_ttl),
+            ] {
+                if let Some(value) = value {
+                    let value = config::number(py, &format!("scorer.groq.{key}"), value)?;
+                    section.insert(key.into(), value);
+                }
+            }
+            for (key, value) in [("max_retries", max_retries), ("concurrency", concurrency)] {
+                if let Some(value) = value {
+                    section.insert(key.into(), json!(value));
+                }
+            }
+            if let Some(paths) = redact_paths {
+                section.insert("redact_paths".into(), json!(paths));
+            }
+            let spec = GatewaySpec::from_value(
+                json!({"scorer": {"kind": "groq", "groq": Value::Object(section)}}),
+            )?;
+            let mut groq = spec.scorer.groq.unwrap_or_default();
+            if let Some(key) = api_key {
+                groq = groq.with_api_key(key);
+            }
+            groq.build(&Env::process(), None)
+        })();
+        let scorer = built.map_err(|e: ConfigError| errors::config(py, &e))?;
         Ok(Self {
             inner: Arc::new(scorer),
         })
@@ -98,15 +117,6 @@ impl GroqScorer {
     }
 }
 
-impl GroqScorer {
-    /// `Gateway(scorer="groq")`: everything from the environment.
-    pub(crate) fn from_env(py: Python<'_>) -> PyResult<Arc<CoreScorer>> {
-        CoreScorer::from_env()
-            .map(Arc::new)
-            .map_err(|e| config_error(py, &e))
-    }
-}
-
 /// The counters as a dict.
 pub(crate) fn stats_dict(py: Python<'_>, stats: GroqStats) -> PyResult<Bound<'_, PyDict>> {
     let dict = PyDict::new(py);
@@ -115,20 +125,4 @@ pub(crate) fn stats_dict(py: Python<'_>, stats: GroqStats) -> PyResult<Bound<'_,
     dict.set_item("cache_hits", stats.cache_hits)?;
     dict.set_item("failures", stats.failures)?;
     Ok(dict)
-}
-
-/// A number of seconds as a `Duration`, or `ConfigError` naming the setting.
-pub(crate) fn seconds(py: Python<'_>, setting: &str, value: f64) -> PyResult<Duration> {
-    Duration::try_from_secs_f64(value).map_err(|_| {
-        errors::new_err(
-            py,
-            Kind::Config,
-            format!("invalid setting `{setting}`: `{value}` is not a number of seconds"),
-        )
-    })
-}
-
-/// The core's messages name the setting or the variable and never contain the key.
-fn config_error(py: Python<'_>, e: &GroqError) -> PyErr {
-    errors::new_err(py, Kind::Config, format!("groq scorer: {e}"))
 }

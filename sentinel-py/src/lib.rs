@@ -1,12 +1,14 @@
 //! Python binding of the Sentinel safety gateway: the native module
 //! `sentinel_guard._native`, wrapped by the pure-Python package `sentinel_guard`.
 //!
-//! A thin adapter: actions are converted to the core's types and every decision is made
-//! by `sentinel-core`. Python scorers and approvers are adapted to the core's traits.
+//! A thin adapter: actions and configurations are converted to the core's types
+//! (`Action`, `GatewaySpec`) and every decision, setting check and error code comes from
+//! `sentinel-core`. Python scorers and approvers are adapted to the core's traits.
 
 mod aio;
 mod approver;
 mod callback;
+mod config;
 mod convert;
 mod decision;
 mod errors;
@@ -14,7 +16,6 @@ mod gateway;
 mod groq;
 mod runtime;
 mod scorer;
-mod store;
 mod telnyx;
 
 use pyo3::prelude::*;

@@ -15,7 +15,7 @@ use std::time::Duration;
 use pyo3::prelude::*;
 use tokio::runtime::{Builder, Handle, Runtime};
 
-use crate::errors::{self, Kind};
+use crate::errors;
 
 /// How long the exit hook waits for running work (a blocking Python callback) to finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
@@ -41,9 +41,8 @@ pub(crate) fn handle(py: Python<'_>) -> PyResult<Handle> {
     }
     match &*slot {
         Slot::Running(rt) => Ok(rt.handle().clone()),
-        Slot::ShutDown => Err(errors::new_err(
+        Slot::ShutDown => Err(errors::internal(
             py,
-            Kind::Sentinel,
             "the sentinel runtime has shut down (the interpreter is exiting)",
         )),
         Slot::Unstarted => {
@@ -52,11 +51,7 @@ pub(crate) fn handle(py: Python<'_>) -> PyResult<Handle> {
                 .enable_all()
                 .build()
                 .map_err(|e| {
-                    errors::new_err(
-                        py,
-                        Kind::Sentinel,
-                        format!("cannot start the sentinel runtime: {e}"),
-                    )
+                    errors::internal(py, format!("cannot start the sentinel runtime: {e}"))
                 })?;
             let handle = rt.handle().clone();
             *slot = Slot::Running(rt);

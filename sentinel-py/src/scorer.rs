@@ -11,7 +11,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 use sentinel_core::{Action, Assessment, RiskScorer, ScoreContext, ScorerError};
 
-use crate::callback::{Failure, Role, call_python};
+use crate::callback::{Failure, call_python};
 use crate::convert;
 
 /// Adapter for a scorer without `explain` (the core's default answer is used).
@@ -79,7 +79,7 @@ impl RiskScorer for PyScorer {
             move |_py, value| parse_assessment(&label, value),
         )
         .await;
-        result.map_err(|f| ScorerError::new(f.record(Role::Scorer)))
+        result.map_err(Failure::into_scorer_error)
     }
 }
 
@@ -129,7 +129,7 @@ impl RiskScorer for PyExplainingScorer {
             },
         )
         .await;
-        result.map_err(|f| ScorerError::new(f.record(Role::Scorer)))
+        result.map_err(Failure::into_scorer_error)
     }
 }
 

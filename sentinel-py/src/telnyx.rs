@@ -2,38 +2,19 @@
 //! ([`sentinel_core::TelnyxVoiceApprover`]), and the webhook entry point a Python web app
 //! mounts.
 //!
-//! Each setting left `None` comes from its environment variable (the core's
-//! [`TelnyxConfig::from_lookup`] reads and checks them all), then the core's default. The
-//! call flow, signature checks and decisions are the core's.
-
-use std::sync::Arc;
+//! The keyword arguments are written as the spec's `[approver.telnyx]` section and read by
+//! the core ([`TelnyxSpec`]); the API key and PIN go in as its in-code secrets. Each
+//! setting left `None` comes from its environment variable, then the core's default; the
+//! names, checks and messages are the core's. The call flow, signature checks and decisions
+//! are the core's too.
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
-use sentinel_core::telnyx::ConfigError as TelnyxConfigError;
-use sentinel_core::{Pack, TelnyxConfig, TelnyxVoiceApprover};
+use sentinel_core::spec::{Env, GatewaySpec, SecretValue};
+use sentinel_core::{ConfigError, TelnyxVoiceApprover};
+use serde_json::{Map, Value, json};
 
-use crate::callback::CallContext;
-use crate::errors::{self, Kind};
-use crate::runtime;
-
-/// Keyword argument ↔ environment variable, as the core names them.
-const SETTINGS: [(&str, &str); 14] = [
-    ("api_key", "TELNYX_API_KEY"),
-    ("connection_id", "TELNYX_CONNECTION_ID"),
-    ("from_number", "TELNYX_PHONE_NUMBER"),
-    ("admin_number", "ADMIN_PHONE_NUMBER"),
-    ("public_key", "TELNYX_PUBLIC_KEY"),
-    ("public_url", "SENTINEL_PUBLIC_URL"),
-    ("api_base", "TELNYX_API_BASE"),
-    ("pin", "TELNYX_APPROVAL_PIN"),
-    ("gather_timeout", "TELNYX_GATHER_TIMEOUT_SECS"),
-    ("max_replays", "TELNYX_MAX_REPLAYS"),
-    ("ring_timeout", "TELNYX_RING_TIMEOUT_SECS"),
-    ("call_time_limit", "TELNYX_CALL_TIME_LIMIT_SECS"),
-    ("voice", "TELNYX_VOICE"),
-    ("language", "TELNYX_LANGUAGE"),
-];
+use crate::{errors, runtime};
 
 /// The Telnyx voice approver, configured: phones the admin about each escalated action.
 /// Pass it as `Gateway(approver=TelnyxApprover(...))`; `Gateway(approver="telnyx")` is
@@ -50,7 +31,8 @@ impl TelnyxApprover {
     #[pyo3(signature = (
         *, api_key = None, connection_id = None, from_number = None, admin_number = None,
         public_key = None, public_url = None, api_base = None, pin = None, gather_timeout = None,
-        max_replays = None, ring_timeout = None, call_time_limit = None, voice = None, language = None,
+        max_replays = None, ring_timeout = None, call_time_limit = None, voice = None,
+        language = None, redact_paths = None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -63,37 +45,53 @@ impl TelnyxApprover {
         public_url: Option<String>,
         api_base: Option<String>,
         pin: Option<String>,
-        gather_timeout: Option<u64>,
-        max_replays: Option<u64>,
-        ring_timeout: Option<u64>,
-        call_time_limit: Option<u64>,
+        gather_timeout: Option<i64>,
+        max_replays: Option<i64>,
+        ring_timeout: Option<i64>,
+        call_time_limit: Option<i64>,
         voice: Option<String>,
         language: Option<String>,
+        redact_paths: Option<Vec<String>>,
     ) -> PyResult<Self> {
-        let given: [Option<String>; 14] = [
-            api_key,
-            connection_id,
-            from_number,
-            admin_number,
-            public_key,
-            public_url,
-            api_base,
-            pin,
-            gather_timeout.map(|s| s.to_string()),
-            max_replays.map(|n| n.to_string()),
-            ring_timeout.map(|s| s.to_string()),
-            call_time_limit.map(|s| s.to_string()),
-            voice,
-            language,
-        ];
-        let lookup = |var: &str| {
-            let index = SETTINGS.iter().position(|(_, v)| *v == var);
-            index
-                .and_then(|i| given[i].clone())
-                .or_else(|| std::env::var(var).ok())
-        };
-        let config = TelnyxConfig::from_lookup(lookup).map_err(|e| config_error(py, &e))?;
-        Self::build(py, config)
+        let built = (|| {
+            let mut section = Map::new();
+            for (key, value) in [
+                ("connection_id", connection_id),
+                ("from_number", from_number),
+                ("admin_number", admin_number),
+                ("public_key", public_key),
+                ("public_url", public_url),
+                ("api_base", api_base),
+                ("voice", voice),
+                ("language", language),
+            ] {
+                if let Some(value) = value {
+                    section.insert(key.into(), json!(value));
+                }
+            }
+            for (key, value) in [
+                ("gather_timeout_s", gather_timeout),
+                ("max_replays", max_replays),
+                ("ring_timeout_s", ring_timeout),
+                ("call_time_limit_s", call_time_limit),
+            ] {
+                if let Some(value) = value {
+                    section.insert(key.into(), json!(value));
+                }
+            }
+            if let Some(paths) = redact_paths {
+                section.insert("redact_paths".into(), json!(paths));
+            }
+            let spec = GatewaySpec::from_value(
+                json!({"approver": {"kind": "telnyx", "telnyx": Value::Object(section)}}),
+            )?;
+            let mut telnyx = spec.approver.telnyx.unwrap_or_default();
+            telnyx.secrets.api_key = api_key.map(SecretValue::new);
+            telnyx.secrets.pin = pin.map(SecretValue::new);
+            telnyx.build(&Env::process(), None)
+        })();
+        let inner = built.map_err(|e: ConfigError| errors::config(py, &e))?;
+        Ok(Self { inner })
     }
 
     /// The admin's number (who is called).
@@ -134,30 +132,6 @@ impl TelnyxApprover {
     }
 }
 
-impl TelnyxApprover {
-    /// `Gateway(approver="telnyx")`: everything from the environment.
-    pub(crate) fn from_env(py: Python<'_>) -> PyResult<TelnyxVoiceApprover> {
-        let config = TelnyxConfig::from_env().map_err(|e| config_error(py, &e))?;
-        Ok(Self::build(py, config)?.inner)
-    }
-
-    fn build(py: Python<'_>, config: TelnyxConfig) -> PyResult<Self> {
-        let inner = TelnyxVoiceApprover::new(config)
-            .map_err(|e| errors::new_err(py, Kind::Config, format!("telnyx approver: {e}")))?;
-        Ok(Self { inner })
-    }
-}
-
-/// The approver the gateway uses: shares calls with `approver` and masks what `packs`
-/// declare in what is read aloud.
-pub(crate) fn for_gateway(
-    approver: &TelnyxVoiceApprover,
-    packs: &[Pack],
-) -> Arc<TelnyxVoiceApprover> {
-    let _ = packs; // each request carries the paths its packs declare
-    Arc::new(approver.clone())
-}
-
 /// Runs one webhook through `approver` and maps the result to an HTTP status: 200 when
 /// handled or ignored, else the core's status for the error (401 bad signature, 400 bad
 /// body, 502 Telnyx failed).
@@ -169,10 +143,9 @@ pub(crate) fn handle(
 ) -> PyResult<u16> {
     let (headers, body) = request(headers, body)?;
     let approver = approver.clone();
-    let context = CallContext::blocking();
     let result = runtime::block_on(
         py,
-        Arc::clone(&context).scope(async move { approver.handle_webhook(&headers, &body).await }),
+        async move { approver.handle_webhook(&headers, &body).await },
     )?;
     Ok(status(result))
 }
@@ -206,23 +179,4 @@ pub(crate) fn request(
         ));
     };
     Ok((pairs, body))
-}
-
-/// Names the keyword argument and the variable; never shows a secret's value (the core's
-/// messages do not either).
-fn config_error(py: Python<'_>, e: &TelnyxConfigError) -> PyErr {
-    let (var, problem) = match e {
-        TelnyxConfigError::Missing { var } => (*var, "is not set".to_owned()),
-        TelnyxConfigError::Invalid { var, message } => (*var, format!("is invalid: {message}")),
-        other => return errors::new_err(py, Kind::Config, format!("telnyx approver: {other}")),
-    };
-    let setting = SETTINGS
-        .iter()
-        .find(|(_, v)| *v == var)
-        .map_or(var, |(s, _)| s);
-    errors::new_err(
-        py,
-        Kind::Config,
-        format!("telnyx approver: setting `{setting}` (environment variable `{var}`) {problem}"),
-    )
 }

@@ -125,7 +125,35 @@ def test_scorer_exception_surfaces_chained_and_fails_closed(asynchronous: bool) 
     with pytest.raises(sg.ApprovalTimeout) as timeout:  # escalated, nobody answered
         gw.guard(TOOL_LOW, ran.append, 1)
     assert ran == [] and timeout.value.__cause__ is raised[-1]
+    assert timeout.value.code == "expired" and timeout.value.decision is not None
+    assert timeout.value.decision.to_dict()["scorer"]["outcome"] == "failed"
     assert "risk scorer unavailable" in gw.status(timeout.value.action_id)["decision"]["analysis"]
+
+    async def aguard() -> None:
+        await gw.aguard(TOOL_LOW, ran.append, 2)
+
+    with pytest.raises(sg.ApprovalTimeout) as timeout:
+        asyncio.run(aguard())
+    assert ran == [] and timeout.value.__cause__ is raised[-1]
+
+
+def test_scorer_exception_is_the_cause_of_a_denial() -> None:
+    error = Boom("scorer is down")
+
+    class Broken:
+        def assess(self, action: dict) -> dict:
+            raise error
+
+    gw = sg.Gateway(packs=[SCORED_PACK], scorer=Broken(), on_scorer_error="deny")
+
+    async def aguard() -> None:
+        await gw.aguard(TOOL_LOW, pytest.fail, "must not run")
+
+    for call in (lambda: gw.guard(TOOL_LOW, pytest.fail, "must not run"), lambda: asyncio.run(aguard())):
+        with pytest.raises(sg.Denied) as info:
+            call()
+        assert info.value.__cause__ is error and info.value.code == "denied"
+        assert info.value.decision is not None and info.value.decision.status == "DECLINED"
 
 
 @pytest.mark.parametrize(
@@ -220,4 +248,24 @@ def test_approver_exception_fails_closed_and_is_chained(asynchronous: bool) -> N
         gw.guard(RISKY, lambda: pytest.fail("must not run"))
     assert info.value.__cause__ is error
     assert "`Down.request` raised ConnectionError: phone line down" in str(info.value)
+    assert info.value.code == "approver_failed"
+    assert info.value.decision is not None and info.value.decision.risk_score == 95
     assert gw.status(info.value.action_id)["state"] == "ERROR_APPROVER"
+
+    async def aguard() -> None:
+        await gw.aguard(RISKY, lambda: pytest.fail("must not run"))
+
+    with pytest.raises(sg.ApproverError) as info:
+        asyncio.run(aguard())
+    assert info.value.__cause__ is error
+    assert gw.status(str(info.value.action_id))["state"] == "ERROR_APPROVER"
+
+
+def test_approver_returning_a_value_fails_closed_without_a_cause() -> None:
+    class Chatty:
+        def request(self, ticket: dict) -> str:
+            return "calling"
+
+    with pytest.raises(sg.ApproverError, match="must return None, found `str`") as info:
+        sg.Gateway(approver=Chatty()).guard(RISKY, lambda: pytest.fail("must not run"))
+    assert info.value.__cause__ is None

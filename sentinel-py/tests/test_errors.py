@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime
+import pathlib
+import sqlite3
+from typing import Any, Callable, List, Tuple
 
 import pytest
 
-from conftest import RISKY, SAFE
+from conftest import FORBIDDEN, RISKY, SAFE, SCORED_PACK, action
 import sentinel_guard as sg
 
 
@@ -75,6 +78,7 @@ def test_hierarchy() -> None:
     assert issubclass(sg.UnknownActionError, LookupError)
     for name in ("Denied", "ApprovalTimeout", "ScorerError", "ApproverError", "AlreadyExecuted", "ConflictError"):
         assert issubclass(getattr(sg, name), sg.SentinelError)
+    assert issubclass(sg.ReceiptMismatch, sg.ConflictError)
     assert sg.Denied.__module__ == "sentinel_guard"
 
 
@@ -87,3 +91,85 @@ def test_unknown_and_malformed_ids(gw: sg.Gateway) -> None:
     assert info.value.action_id == missing
     with pytest.raises(sg.UnknownActionError):
         gw.resolve(missing, approved=True, by="alice")
+
+
+MISSING = "01900000-0000-7000-8000-000000000000"
+
+
+class Down:
+    def request(self, ticket: dict) -> None:
+        raise ConnectionError("phone line down")
+
+
+class BrokenScorer:
+    def assess(self, action: dict) -> dict:
+        raise ConnectionError("scorer is down")
+
+
+def raised(call: Callable[[], Any]) -> sg.SentinelError:
+    with pytest.raises(sg.SentinelError) as info:
+        call()
+    return info.value
+
+
+def test_every_exception_carries_the_core_code(tmp_path: pathlib.Path) -> None:
+    gw = sg.Gateway(escalation_timeout=0.2)
+    declined = raised(lambda: gw.guard(FORBIDDEN, lambda: None))
+    keyed = dict(SAFE, idempotency_key="invoice-9")
+    gw.guard(keyed, lambda: None)
+    cases: List[Tuple[sg.SentinelError, type, str]] = [
+        (declined, sg.Denied, "denied"),
+        (raised(lambda: gw.guard(RISKY, lambda: None)), sg.ApprovalTimeout, "expired"),
+        (raised(lambda: sg.Gateway(approver=Down()).guard(RISKY, lambda: None)), sg.ApproverError, "approver_failed"),
+        (raised(lambda: gw.guard(keyed, lambda: None)), sg.AlreadyExecuted, "already_executed"),
+        (raised(lambda: gw.resolve(str(declined.action_id), approved=True, by="alice")),  # type: ignore[attr-defined]
+         sg.ConflictError, "already_decided"),
+        (raised(lambda: gw.guard(dict(keyed, reasoning="another action"), lambda: None)),
+         sg.ConflictError, "idempotency_conflict"),
+        (raised(lambda: gw.evaluate({"action": "X"})), sg.InvalidActionError, "invalid_action"),
+        (raised(lambda: gw.evaluate(dict(SAFE, agent_id=7))), sg.ActionTypeError, "invalid_action"),
+        (raised(lambda: gw.status("nope")), sg.InvalidActionError, "invalid_action"),
+        (raised(lambda: sg.Gateway(unmatched="maybe")), sg.ConfigError, "invalid_config"),  # type: ignore[arg-type]
+        (raised(lambda: sg.Gateway(packs=[SCORED_PACK], scorer=BrokenScorer()).evaluate(action("TOOL", tool="x"))),
+         sg.ScorerError, "scorer_failed"),
+        (raised(lambda: gw.status(MISSING)), sg.UnknownActionError, "not_found"),
+        (raised(lambda: gw.handle_telnyx_webhook({}, b"{}")), sg.ConfigError, "unsupported"),
+    ]
+    for err, kind, code in cases:
+        assert (type(err), err.code) == (kind, code), err
+    refused = [err for err, kind, _ in cases[:4]]
+    assert all(err.decision is not None and err.action_id == err.decision.action_id  # type: ignore[attr-defined]
+               for err in refused)
+    conflict = cases[5][0]
+    assert conflict.action_id == cases[3][0].action_id  # type: ignore[attr-defined]  # the key's holder
+
+
+def test_receipt_mismatch_when_the_packs_changed(tmp_path: pathlib.Path) -> None:
+    db = tmp_path / "receipts.db"
+    keyed = dict(SAFE, idempotency_key="invoice-10")
+    sg.Gateway(store=db).guard(keyed, lambda: None)
+    without_vaultkeeper = sg.Gateway(store=db, packs=["OpsGuard"])
+    err = raised(lambda: without_vaultkeeper.guard(keyed, lambda: pytest.fail("must not run")))
+    assert type(err) is sg.ReceiptMismatch and isinstance(err, sg.ConflictError)
+    assert err.code == "receipt_mismatch" and "pack `VaultKeeper` is no longer in force" in str(err)
+
+
+def test_store_failures_are_coded(tmp_path: pathlib.Path) -> None:
+    db = tmp_path / "broken.db"
+    gw = sg.Gateway(store=db)
+    with sqlite3.connect(db) as conn:
+        conn.execute("DROP TABLE sentinel_actions")
+    err = raised(lambda: gw.guard(SAFE, lambda: pytest.fail("must not run")))
+    assert (type(err), err.code) == (sg.SentinelError, "store_unavailable"), err
+
+
+def test_every_class_names_its_code() -> None:
+    expected = {
+        "SentinelError": "internal", "InvalidActionError": "invalid_action", "ActionTypeError": "invalid_action",
+        "PolicyError": "invalid_pack", "ConfigError": "invalid_config", "Denied": "denied",
+        "ApprovalTimeout": "expired", "ApproverError": "approver_failed", "ScorerError": "scorer_failed",
+        "AlreadyExecuted": "already_executed", "UnknownActionError": "not_found",
+        "ConflictError": "already_decided", "ReceiptMismatch": "receipt_mismatch",
+    }
+    assert {name: getattr(sg, name).code for name in expected} == expected
+    assert sg.Denied("raised by a test").code == "denied"  # user-raised instances too

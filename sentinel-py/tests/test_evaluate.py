@@ -8,8 +8,8 @@ import uuid
 
 import pytest
 
-from conftest import FORBIDDEN, RISKY, SAFE, SCORED_PACK
-from sentinel_guard import ConfigError, Decision, Gateway, PolicyError
+from conftest import FORBIDDEN, RISKY, SAFE, SCORED_PACK, action
+from sentinel_guard import ConfigError, Decision, Denied, Gateway, ScorerError
 
 
 def test_decision_attributes(gw: Gateway) -> None:
@@ -72,29 +72,80 @@ def test_packs_by_name_path_and_dict(tmp_path) -> None:
 
 
 def test_bad_pack_names_pack_rule_and_pointer() -> None:
+    # The core reads `packs=` as the configuration's `packs` list: a pack that does not load
+    # is a configuration error at that entry, its message naming pack, rule and pointer.
     bad = dict(SCORED_PACK, rules=[{"id": "r1", "when": {"gte": {"path": "payload.amount", "value": "ten"}},
                                     "effect": {"set_risk": 10}, "reason": "x"}])
-    with pytest.raises(PolicyError) as info:
-        Gateway(packs=[bad])
+    with pytest.raises(ConfigError) as info:
+        Gateway(packs=["OpsGuard", bad])
     message = str(info.value)
-    assert "`Scored`" in message and "rule `r1`" in message and "/rules/0/when" in message, message
+    assert message.startswith("invalid config, at `packs[1]`: in pack `Scored`, rule `r1`"), message
+    assert "/rules/0/when" in message, message
+    assert (info.value.key, info.value.code) == ("packs[1]", "invalid_config")
     assert isinstance(info.value, ValueError)
 
 
-def test_unknown_builtin_or_missing_file_is_a_policy_error() -> None:
-    with pytest.raises(PolicyError, match="cannot read file"):
+def test_unknown_builtin_or_missing_file_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="cannot read file") as info:
         Gateway(packs=["/nonexistent/pack.json"])
+    assert info.value.key == "packs[0]"
+    with pytest.raises(ConfigError, match="must not be empty"):
+        Gateway(packs=[""])
 
 
 def test_bad_settings() -> None:
-    for timeout in (0.0, -1.0, float("nan")):
-        with pytest.raises(ConfigError, match="escalation_timeout"):
+    for timeout in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ConfigError, match="escalation_timeout") as info:
             Gateway(escalation_timeout=timeout)
-    with pytest.raises(ConfigError, match="unknown scorer `groq-typo`"):
+        assert info.value.key == "gateway.escalation_timeout_s"
+    with pytest.raises(ConfigError, match="unknown variant `groq-typo`, expected `offline` or `groq`") as info:
         Gateway(scorer="groq-typo")
+    assert info.value.key == "scorer.kind"
     with pytest.raises(TypeError, match="assess"):
         Gateway(scorer=object())
     with pytest.raises(TypeError, match="request"):
         Gateway(approver=object())
     with pytest.raises(TypeError, match="list"):
         Gateway(packs="VaultKeeper")
+
+
+UNCOVERED = action("SEND_NEWSLETTER", agent="mailer")  # no seed pack applies
+
+
+def test_unmatched_actions() -> None:
+    assert Gateway().evaluate(UNCOVERED).status == "BLOCKED_AWAITING_AUTH"  # the default
+    assert Gateway(unmatched="escalate").evaluate(UNCOVERED).status == "BLOCKED_AWAITING_AUTH"
+    denied = Gateway(unmatched="deny").evaluate(UNCOVERED)
+    assert (denied.status, denied.rules) == ("DECLINED", [])
+
+    class Low:
+        def assess(self, action: dict) -> dict:
+            return {"risk_score": 10, "analysis": "newsletters are routine"}
+
+    scored = Gateway(unmatched="score", scorer=Low()).evaluate(UNCOVERED)
+    assert (scored.status, scored.risk_score) == ("EXECUTED", 10)
+    assert Gateway(unmatched="deny").evaluate(SAFE).status == "EXECUTED"  # covered actions are unchanged
+    with pytest.raises(ConfigError, match="expected one of `escalate`, `deny`, `score`") as info:
+        Gateway(unmatched="maybe")  # type: ignore[arg-type]
+    assert info.value.key == "gateway.unmatched"
+
+
+def test_on_scorer_error() -> None:
+    class Down:
+        def assess(self, action: dict) -> dict:
+            raise ConnectionError("scorer is down")
+
+    tool = action("TOOL", tool="search")
+    with pytest.raises(ScorerError) as info:
+        Gateway(packs=[SCORED_PACK], scorer=Down()).evaluate(tool)
+    assert info.value.decision is not None and info.value.decision.status == "BLOCKED_AWAITING_AUTH"
+    strict = Gateway(packs=[SCORED_PACK], scorer=Down(), on_scorer_error="deny")
+    with pytest.raises(ScorerError) as info:
+        strict.evaluate(tool)
+    assert info.value.decision is not None and info.value.decision.status == "DECLINED"
+    with pytest.raises(Denied) as denied:
+        strict.guard(tool, lambda: pytest.fail("must not run"))
+    assert isinstance(denied.value.__cause__, ConnectionError)
+    with pytest.raises(ConfigError) as bad:
+        Gateway(on_scorer_error="score")  # type: ignore[arg-type]
+    assert bad.value.key == "gateway.on_scorer_error"

@@ -123,14 +123,17 @@ def test_cache_and_stats(llm: FakeServer) -> None:
 
 
 def test_config_errors_name_the_setting_never_the_key(llm: FakeServer) -> None:
-    with pytest.raises(sg.ConfigError, match="GROQ_API_KEY"):
-        sg.GroqScorer()
-    with pytest.raises(sg.ConfigError, match="GROQ_API_KEY"):
-        sg.Gateway(scorer="groq")
-    for settings, name in [({"base_url": "ftp://x"}, "base_url"), ({"concurrency": 0}, "concurrency"),
-                           ({"timeout": -1.0}, "timeout"), ({"model": " "}, "model")]:
-        with pytest.raises(sg.ConfigError, match=f"`{name}`") as info:
+    # The messages are the core's: they name the configuration key and the variable.
+    for make in (sg.GroqScorer, lambda: sg.Gateway(scorer="groq")):
+        with pytest.raises(sg.ConfigError, match="environment variable `GROQ_API_KEY` is not set") as missing:
+            make()
+        assert (missing.value.key, missing.value.env) == ("scorer.groq.api_key_env", "GROQ_API_KEY")
+    for settings, key in [({"base_url": "ftp://x"}, "base_url"), ({"concurrency": 0}, "concurrency"),
+                          ({"timeout": -1.0}, "timeout_s"), ({"model": " "}, "model"),
+                          ({"cache_ttl": float("nan")}, "cache_ttl_s")]:
+        with pytest.raises(sg.ConfigError, match=f"at `scorer.groq.{key}`") as info:
             sg.GroqScorer(KEY, **settings)
+        assert info.value.key == f"scorer.groq.{key}" and info.value.code == "invalid_config"
         assert KEY not in str(info.value)
-    with pytest.raises(sg.ConfigError, match="unknown scorer `llm`"):
+    with pytest.raises(sg.ConfigError, match="unknown variant `llm`"):
         sg.Gateway(scorer="llm")

@@ -23,6 +23,13 @@ SCRIPT = textwrap.dedent(
         async def request(self, ticket):
             ticket["handle"].resolve(approved=True, by="bot")
 
+    class Broken:  # its exceptions travel inside core errors and stored decisions until exit
+        async def assess(self, action):
+            raise ConnectionError("scorer down")
+
+        async def request(self, ticket):
+            raise ConnectionError("phone down")
+
     PACK = {"name": "T", "version": "1.0.0", "applies_to": ["TOOL"], "thresholds": {"escalate_above": 50},
             "default": {"risk": 60, "reason": "r"}, "rules": []}
     RISKY = {"agent_id": "session_x", "action": "PAY_INVOICE",
@@ -31,13 +38,20 @@ SCRIPT = textwrap.dedent(
 
     async def main():
         plain = sg.Gateway(approver=Approver())
-        scored = sg.Gateway(packs=[PACK], scorer=Scorer())
+        scored = sg.Gateway.from_config({"packs": [{"inline": PACK}]}, scorer=Scorer())
+        broken = sg.Gateway(packs=[PACK], scorer=Broken(), approver=Broken(), escalation_timeout=5)
         results = await asyncio.gather(
             *[plain.aevaluate(RISKY) for _ in range(20)],
             *[scored.aevaluate(TOOL) for _ in range(20)],
             *[plain.aguard(RISKY, lambda: "paid") for _ in range(5)],
         )
+        failures = await asyncio.gather(
+            *[broken.aevaluate(TOOL) for _ in range(5)],
+            *[broken.aguard(TOOL, lambda: "never") for _ in range(5)],
+            return_exceptions=True,
+        )
         assert len(results) == 45
+        assert [type(f.__cause__).__name__ for f in failures] == ["ConnectionError"] * 10, failures
         print("ok")
 
     asyncio.run(main())

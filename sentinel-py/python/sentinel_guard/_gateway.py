@@ -14,8 +14,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 class Gateway(_native.Gateway):
     """The safety gateway: decides about actions and runs guarded functions only when allowed.
 
+    ``Gateway.from_config("sentinel.toml")`` builds one from a configuration file (TOML or
+    JSON) or a mapping in the same form, as the CLI, the server and the Node binding do;
+    ``from_config(..., scorer=obj, approver=obj)`` puts your own objects in place of the
+    configuration's.
+
     ``Gateway(packs=None, scorer=None, approver=None, escalation_timeout=180.0, store=None,
-    store_schema=None)``
+    store_schema=None, *, unmatched=None, on_scorer_error=None)`` says the same in keyword
+    arguments:
 
     - ``packs``: ``None`` for the three seed packs (VaultKeeper, PrivacyShield, OpsGuard),
       or a list of built-in pack names, pack file paths and pack dicts.
@@ -31,6 +37,12 @@ class Gateway(_native.Gateway):
     - ``store``: ``None`` (in memory), a database URL (``"sqlite://file.db"``,
       ``"postgres://..."``) or a SQLite file path; ``store_schema``: a PostgreSQL schema.
       With a database, pending approvals of earlier processes are recovered at once.
+    - ``unmatched``: actions no pack covers: ``"escalate"`` (the default), ``"deny"`` or
+      ``"score"`` (the scorer decides).
+    - ``on_scorer_error``: when the scorer fails: ``"escalate"`` (the default) or ``"deny"``.
+
+    A bad setting raises ``ConfigError`` naming its key (``err.key == "store.url"``); every
+    exception has a stable ``code`` (``err.code == "denied"``).
 
     Blocking methods release the GIL while they wait; ``a*`` methods never block the event
     loop. One gateway may be shared by many threads and tasks.

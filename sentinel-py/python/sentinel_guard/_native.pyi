@@ -2,9 +2,9 @@
 
 import asyncio
 import os
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union, final
+from typing import Any, Callable, Dict, List, Literal, Mapping, Optional, Sequence, Union, final
 
-from typing_extensions import disjoint_base
+from typing_extensions import Self, disjoint_base
 
 __all__ = [
     "Gateway",
@@ -24,12 +24,16 @@ __all__ = [
     "AlreadyExecuted",
     "UnknownActionError",
     "ConflictError",
+    "ReceiptMismatch",
     "__version__",
 ]
 
 __version__: str
 
 _PackSpec = Union[str, "os.PathLike[str]", Mapping[str, Any]]
+_Config = Union[str, "os.PathLike[str]", Mapping[str, Any]]
+_Unmatched = Literal["escalate", "deny", "score"]
+_OnScorerError = Literal["escalate", "deny"]
 
 @final
 class Decision:
@@ -63,8 +67,9 @@ class ApprovalHandle:
 
 @final
 class GroqScorer:
-    """The Groq (OpenAI-compatible) LLM risk scorer, configured. ``None`` settings come from
-    ``GROQ_API_KEY``, ``GROQ_BASE_URL``, ``GROQ_MODEL``, then the defaults."""
+    """The Groq (OpenAI-compatible) LLM risk scorer, configured (the core's ``[scorer.groq]``
+    section). ``None`` settings come from ``GROQ_API_KEY``, ``GROQ_BASE_URL``,
+    ``GROQ_MODEL``, then the core's defaults."""
 
     def __new__(
         cls,
@@ -72,14 +77,14 @@ class GroqScorer:
         *,
         base_url: Optional[str] = None,
         model: Optional[str] = None,
-        timeout: float = 15.0,
-        connect_timeout: float = 5.0,
-        deadline: float = 30.0,
-        max_retries: int = 2,
-        retry_backoff: float = 0.25,
-        concurrency: int = 8,
+        timeout: Optional[float] = None,
+        connect_timeout: Optional[float] = None,
+        deadline: Optional[float] = None,
+        max_retries: Optional[int] = None,
+        retry_backoff: Optional[float] = None,
+        concurrency: Optional[int] = None,
         cache_ttl: Optional[float] = None,
-        redact_paths: Sequence[str] = ...,
+        redact_paths: Optional[Sequence[str]] = None,
     ) -> "GroqScorer": ...
     @property
     def base_url(self) -> str: ...
@@ -113,6 +118,7 @@ class TelnyxApprover:
         call_time_limit: Optional[int] = None,
         voice: Optional[str] = None,
         language: Optional[str] = None,
+        redact_paths: Optional[Sequence[str]] = None,
     ) -> "TelnyxApprover": ...
     @property
     def admin_number(self) -> str: ...
@@ -134,7 +140,14 @@ class Gateway:
         escalation_timeout: float = 180.0,
         store: Union[None, str, "os.PathLike[str]"] = None,
         store_schema: Optional[str] = None,
+        *,
+        unmatched: Optional[_Unmatched] = None,
+        on_scorer_error: Optional[_OnScorerError] = None,
     ) -> "Gateway": ...
+    @classmethod
+    def from_config(
+        cls, config: _Config, /, *, scorer: Optional[object] = None, approver: Optional[object] = None
+    ) -> Self: ...
     def evaluate(self, action: Mapping[str, Any]) -> Decision: ...
     def _aevaluate(self, action: Mapping[str, Any]) -> "asyncio.Future[Decision]": ...
     def guard(self, action: Mapping[str, Any], func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any: ...
@@ -163,21 +176,30 @@ class Gateway:
 class SentinelError(Exception):
     """Base class of every error raised by sentinel_guard."""
 
+    code: str
+
 class InvalidActionError(SentinelError, ValueError):
     field: Optional[str]
 
 class ActionTypeError(InvalidActionError, TypeError): ...
 class PolicyError(SentinelError, ValueError): ...
-class ConfigError(SentinelError, ValueError): ...
+
+class ConfigError(SentinelError, ValueError):
+    key: Optional[str]
+    file: Optional[str]
+    line: Optional[int]
+    env: Optional[str]
 
 class Denied(SentinelError):
     decision: Optional[Decision]
     action_id: Optional[str]
 
 class ApprovalTimeout(SentinelError, TimeoutError):
+    decision: Optional[Decision]
     action_id: Optional[str]
 
 class ApproverError(SentinelError):
+    decision: Optional[Decision]
     action_id: Optional[str]
 
 class ScorerError(SentinelError):
@@ -185,9 +207,13 @@ class ScorerError(SentinelError):
     action_id: Optional[str]
 
 class AlreadyExecuted(SentinelError):
+    decision: Optional[Decision]
     action_id: Optional[str]
 
 class UnknownActionError(SentinelError, LookupError):
     action_id: Optional[str]
 
-class ConflictError(SentinelError): ...
+class ConflictError(SentinelError):
+    action_id: Optional[str]
+
+class ReceiptMismatch(ConflictError): ...
