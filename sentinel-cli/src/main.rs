@@ -10,7 +10,7 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use sentinel_core::corpus::Case;
 use sentinel_core::groq::{GroqScorer, ScorerTally};
-use sentinel_core::{Action, Decision, Gateway, OfflineScorer, Pack, PackError, RiskScorer};
+use sentinel_core::{Action, Decision, Gateway, OfflineScorer, Pack, PackErrorKind, RiskScorer};
 use serde_json::json;
 
 /// Sentinel: a safety gateway for autonomous agents.
@@ -67,8 +67,10 @@ enum AuditCommand {
     /// Verify the audit hash chain; exit 1 and name the first bad record when any record
     /// was edited, removed or reordered.
     Verify {
-        /// `sqlite://sentinel.db` or `postgres://user@host/db`.
-        database_url: String,
+        /// A SQLite file (`sentinel.db`, which must exist), `sqlite://sentinel.db` or
+        /// `postgres://user@host/db`.
+        #[arg(value_name = "DATABASE")]
+        database: String,
         /// PostgreSQL schema holding Sentinel's tables (default: the search path).
         #[arg(long)]
         schema: Option<String>,
@@ -162,13 +164,13 @@ impl PackArgs {
     fn gateway(&self, scorer: &Scorer) -> Result<Gateway, String> {
         let mut builder = Gateway::builder().scorer_arc(scorer.arc());
         if !self.files.is_empty() || !self.builtins.is_empty() {
-            let packs = self
-                .builtins
-                .iter()
-                .map(|n| Pack::builtin(n))
-                .chain(self.files.iter().map(Pack::from_file))
-                .collect::<Result<Vec<_>, PackError>>()
-                .map_err(|e| e.to_string())?;
+            let mut packs = Vec::new();
+            for name in &self.builtins {
+                packs.push(builtin(name)?);
+            }
+            for path in &self.files {
+                packs.push(Pack::from_file(path).map_err(|e| e.to_string())?);
+            }
             builder = builder.packs(packs);
         }
         builder.build().map_err(|e| e.to_string())
@@ -198,23 +200,52 @@ fn main() -> ExitCode {
         } => runtime.block_on(test(&cases, &packs, &scorer)),
         Command::Schema => print_json(&sentinel_core::pack_schema()),
         Command::Audit {
-            command:
-                AuditCommand::Verify {
-                    database_url,
-                    schema,
-                },
-        } => runtime.block_on(audit::verify(&database_url, schema.as_deref())),
-        Command::Builtin { name } => match Pack::builtin_source(&name) {
-            Some(text) => print_text(text),
-            None => Err(Pack::builtin(&name)
-                .err()
-                .map(|e| e.to_string())
-                .unwrap_or_default()),
-        },
+            command: AuditCommand::Verify { database, schema },
+        } => runtime.block_on(audit::verify(&database, schema.as_deref())),
+        Command::Builtin { name } => builtin_source(&name).and_then(|text| print_text(&text)),
     };
     match result {
         Ok(code) => code,
         Err(message) => fail(&message),
+    }
+}
+
+/// A built-in pack by name; an unknown name is not a problem inside a pack, so the message
+/// is only the lookup's.
+fn builtin(name: &str) -> Result<Pack, String> {
+    Pack::builtin(name).map_err(|e| match e.kind {
+        PackErrorKind::UnknownBuiltin(_) => e.kind.to_string(),
+        _ => e.to_string(),
+    })
+}
+
+/// A built-in pack's JSON text, to copy. Its `"$schema"` member is dropped: it is a path
+/// relative to the pack's place in this repository, wrong anywhere else (`sentinel schema`
+/// prints the schema itself).
+fn builtin_source(name: &str) -> Result<String, String> {
+    let Some(text) = Pack::builtin_source(name) else {
+        return Err(match builtin(name) {
+            Err(e) => e,
+            Ok(_) => format!("no built-in pack named `{name}`"),
+        });
+    };
+    let original: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let mut expected = original.clone();
+    if let Some(members) = expected.as_object_mut() {
+        members.remove("$schema");
+    }
+    if expected == original {
+        return Ok(text.to_owned());
+    }
+    // Drop the line that holds the member, keeping the pack's own layout and key order.
+    let kept: String = text
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("\"$schema\""))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    match serde_json::from_str::<serde_json::Value>(&kept) {
+        Ok(value) if value == expected => Ok(kept),
+        _ => serde_json::to_string_pretty(&expected).map_err(|e| e.to_string()),
     }
 }
 

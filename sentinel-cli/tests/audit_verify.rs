@@ -9,6 +9,8 @@ use sentinel_core::{Action, ActionId, Gateway, SqlStore};
 use serde_json::json;
 use sqlx::Executor;
 
+mod support;
+
 /// Fills a store with three actions: 9 audit records.
 async fn fill(store: SqlStore) {
     let gw = Gateway::builder().store(store).build().unwrap();
@@ -86,8 +88,7 @@ async fn sqlite_tampering_is_detected_and_located() {
 
 #[tokio::test]
 async fn postgres_tampering_is_detected_and_located() {
-    let Ok(url) = std::env::var("DATABASE_URL") else {
-        eprintln!("skipped: DATABASE_URL is not set");
+    let Some(url) = support::database_url(None) else {
         return;
     };
     let schema = format!(
@@ -107,6 +108,36 @@ async fn postgres_tampering_is_detected_and_located() {
         .await
         .unwrap();
     tamper_cases(&pool, &url, Some(&schema)).await;
+}
+
+#[tokio::test]
+async fn a_plain_file_path_works_like_a_sqlite_url() {
+    let path = std::env::temp_dir().join(format!("sentinel audit {}.db", ActionId::new()));
+    fill(SqlStore::open_sqlite(&path).await.unwrap()).await;
+    let (ok, out) = verify(path.to_str().unwrap(), None);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("ok: 9 audit records, hash chain intact"),
+        "{out}"
+    );
+    std::fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn a_missing_sqlite_file_is_an_error_and_is_not_created() {
+    let path = std::env::temp_dir().join(format!("sentinel-missing-{}.db", ActionId::new()));
+    let shown = path.display().to_string();
+    for arg in [shown.clone(), format!("sqlite://{shown}")] {
+        let (ok, out) = verify(&arg, None);
+        assert!(!ok, "{out}");
+        assert_eq!(
+            out.trim_end(),
+            format!(
+                "error: no SQLite database at `{shown}`: the file does not exist (nothing was created)"
+            )
+        );
+        assert!(!path.exists(), "`{arg}` created {shown}");
+    }
 }
 
 #[test]

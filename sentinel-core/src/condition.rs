@@ -168,7 +168,7 @@ impl Condition {
                     .map(Test::Matches)
                     .map_err(|e| PackErrorKind::Regex {
                         pattern: pattern.to_owned(),
-                        message: e.to_string(),
+                        message: regex_message(&e, pattern),
                     })
             })?,
         })
@@ -232,6 +232,38 @@ fn compare(
 
 pub(crate) fn compile_path(text: &str, pointer: &str) -> Result<Path, CompileError> {
     Path::parse(text).ok_or_else(|| (pointer.to_owned(), PackErrorKind::Path(text.to_owned())))
+}
+
+/// The regex crate's message on one line, without its own `regex parse error:` and
+/// `error:` headings: what is wrong, then where (the offending part of the pattern and its
+/// character position), e.g. ``unclosed counted repetition at `{2` (character 2)``.
+fn regex_message(error: &regex::Error, pattern: &str) -> String {
+    match error {
+        regex::Error::Syntax(text) => {
+            let lines: Vec<&str> = text.lines().collect();
+            let Some(what) = lines.iter().find_map(|l| l.strip_prefix("error: ")) else {
+                return text.lines().map(str::trim).collect::<Vec<_>>().join(" ");
+            };
+            // The pattern is shown indented by four spaces with `^` marks under the part at
+            // fault (only for single-line patterns is the position easy to read back).
+            let span = lines
+                .iter()
+                .find(|l| l.contains('^') && l.chars().all(|c| c == ' ' || c == '^'))
+                .filter(|_| !pattern.contains('\n'))
+                .and_then(|marks| {
+                    let start = marks.find('^')?.checked_sub(4)?;
+                    let len = marks.matches('^').count();
+                    let part: String = pattern.chars().skip(start).take(len).collect();
+                    (!part.is_empty()).then(|| format!(" at `{part}` (character {})", start + 1))
+                })
+                .unwrap_or_default();
+            format!("{what}{span}")
+        }
+        regex::Error::CompiledTooBig(limit) => {
+            format!("the compiled expression is larger than the limit of {limit} bytes")
+        }
+        other => other.to_string().trim_end_matches('.').to_owned(),
+    }
 }
 
 fn operand_error(op: &'static str, expected: &'static str, value: &Value) -> PackErrorKind {
@@ -446,10 +478,22 @@ mod tests {
         let (ptr, kind) =
             compile_err(json!({"not": {"matches": {"path": "reasoning", "value": "(unclosed"}}}));
         assert_eq!(ptr, "/when/not/matches/value");
-        assert!(
-            kind.to_string()
-                .starts_with("bad regular expression `(unclosed`")
+        assert_eq!(
+            kind.to_string(),
+            "bad regular expression `(unclosed`: unclosed group at `(` (character 1)"
         );
+        let (_, kind) = compile_err(json!({"matches": {"path": "reasoning", "value": "a{2"}}));
+        assert_eq!(
+            kind.to_string(),
+            "bad regular expression `a{2`: unclosed counted repetition at `{2` (character 2)"
+        );
+        let (_, kind) =
+            compile_err(json!({"matches": {"path": "reasoning", "value": "x\\p{Nope}"}}));
+        let text = kind.to_string();
+        assert!(!text.contains("error:") && !text.contains('\n'), "{text}");
+        let (_, kind) =
+            compile_err(json!({"matches": {"path": "reasoning", "value": "\\w{1000}{1000}"}}));
+        assert!(kind.to_string().contains("larger than the limit"), "{kind}");
         let (ptr, kind) = compile_err(json!({"any": [{"exists": {"path": "amount"}}]}));
         assert_eq!(ptr, "/when/any/0/exists/path");
         assert!(

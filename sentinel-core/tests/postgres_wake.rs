@@ -10,10 +10,11 @@ use std::time::Duration;
 use sentinel_core::{Action, ActionId, Gateway, Resolution, SqlStore};
 use serde_json::json;
 
+mod postgres_support;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resolve_on_one_instance_wakes_the_guard_on_another() {
-    let Ok(url) = std::env::var("DATABASE_URL") else {
-        eprintln!("skipped: DATABASE_URL is not set");
+    let Some(url) = postgres_support::database_url(None) else {
         return;
     };
     let schema = format!(

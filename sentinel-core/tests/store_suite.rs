@@ -14,6 +14,8 @@ use sentinel_core::{
 };
 use serde_json::json;
 
+mod postgres_support;
+
 async fn stores() -> Vec<(&'static str, Arc<dyn Store>)> {
     let dir = std::env::temp_dir().join(format!("sentinel-suite-{}", ActionId::new()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -24,20 +26,15 @@ async fn stores() -> Vec<(&'static str, Arc<dyn Store>)> {
             Arc::new(SqlStore::open_sqlite(dir.join("s.db")).await.unwrap()),
         ),
     ];
-    match std::env::var("DATABASE_URL") {
-        Ok(url) if url.starts_with("postgres") => {
-            let schema = format!(
-                "sentinel_test_{}",
-                ActionId::new().to_string().replace('-', "")
-            );
-            out.push((
-                "postgres",
-                Arc::new(SqlStore::connect_in_schema(&url, &schema).await.unwrap()),
-            ));
-        }
-        _ => {
-            eprintln!("postgres store suite skipped: DATABASE_URL is not set to a postgres:// url")
-        }
+    if let Some(url) = postgres_support::database_url(Some("the PostgreSQL store")) {
+        let schema = format!(
+            "sentinel_test_{}",
+            ActionId::new().to_string().replace('-', "")
+        );
+        out.push((
+            "postgres",
+            Arc::new(SqlStore::connect_in_schema(&url, &schema).await.unwrap()),
+        ));
     }
     out
 }

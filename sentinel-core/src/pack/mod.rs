@@ -1,6 +1,7 @@
 //! Policy packs: loading, checking and compiling the JSON documents policy authors write.
 
 pub mod format;
+mod wording;
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path as FsPath;
@@ -178,7 +179,8 @@ impl Pack {
         };
         let document: PackDocument = serde_path_to_error::deserialize(&raw).map_err(|e| {
             let pointer = to_pointer(e.path());
-            fail((pointer, PackErrorKind::Format(e.into_inner().to_string())))
+            let message = wording::format_message(&pointer, &e.into_inner().to_string());
+            fail((pointer, PackErrorKind::Format(message)))
         })?;
         Self::compile(document, &raw).map_err(fail)
     }
@@ -385,7 +387,7 @@ mod tests {
         assert_eq!(e.pointer, "/rules/0/when/all/0");
         assert!(
             e.to_string().starts_with(
-                "in pack `Test`, rule `r1`, at `/rules/0/when/all/0`: unknown variant `greater`"
+                "in pack `Test`, rule `r1`, at `/rules/0/when/all/0`: unknown operator `greater`; operators are `all`, `any`, `not`, `eq`,"
             ),
             "{e}"
         );
