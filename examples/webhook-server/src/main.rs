@@ -9,7 +9,8 @@ use tracing_subscriber::EnvFilter;
 
 const USAGE: &str = "usage: sentinel-server [serve | demo | help]
 
-  serve  run the HTTP API (default); configuration from the environment and .env
+  serve  run the HTTP API (default); configuration from the file SENTINEL_CONFIG names
+         (TOML or JSON), overridden by SENTINEL_* variables and .env
   demo   start the server on embedded defaults and run the scenarios end to end
          (Telnyx simulator unless TELNYX_* credentials are set)";
 
@@ -48,10 +49,13 @@ fn main() -> ExitCode {
 fn init_tracing(format: LogFormat, default: &str) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    // A log pipe that closes must not take the server down: tracing-subscriber would
+    // otherwise report the failed write with `eprintln!`, which panics on a closed stderr.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(ansi);
+        .with_ansi(ansi)
+        .log_internal_errors(false);
     let _ = match format {
         LogFormat::Json => builder
             .json()

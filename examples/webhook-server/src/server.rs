@@ -1,8 +1,7 @@
-//! Building the gateway from the configuration, the router, and running the server with
-//! graceful shutdown.
+//! Building the gateway from the configuration (through the core's spec), the router, and
+//! running the server with graceful shutdown.
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,16 +11,16 @@ use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use sentinel_core::{
-    Gateway, GroqScorer, MemoryStore, OfflineScorer, Pack, RiskScorer, SqlStore, Store,
-};
+use sentinel_core::spec::Components;
+use sentinel_core::{ConfigError, ErrorCode, Gateway, OfflineScorer, RiskScorer};
 use thiserror::Error;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::auth::Credentials;
-use crate::config::{Config, ScorerSetup};
+use crate::banner::{self, Active};
+use crate::config::Config;
 use crate::errors::ApiError;
 use crate::notes::{CallNotes, NoteTakingScorer};
 use crate::routes;
@@ -32,24 +31,13 @@ use crate::voice::Voice;
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum StartError {
-    /// A setting is unusable.
+    /// The configuration is unusable: the message names the file, line and key, or the
+    /// environment variable (never a secret).
     #[error(transparent)]
-    Config(#[from] crate::config::ConfigError),
-    /// A pack failed to load.
-    #[error("packs: {0}")]
-    Packs(String),
-    /// The store could not be opened.
+    Config(#[from] ConfigError),
+    /// The store could not recover what an earlier process left pending.
     #[error("store: {0}")]
     Store(String),
-    /// The Groq scorer could not be built.
-    #[error("groq scorer: {0}")]
-    Scorer(String),
-    /// The Telnyx voice approver could not be built.
-    #[error("telnyx voice approver: {0}")]
-    Voice(String),
-    /// The gateway could not be built.
-    #[error("gateway: {0}")]
-    Gateway(String),
     /// Listening failed.
     #[error("cannot listen on `{addr}`: {message}")]
     Listen {
@@ -101,79 +89,56 @@ impl Server {
     }
 }
 
-/// Binds `config.bind` and starts the server.
+/// Checks the configuration, binds `config.bind` and starts the server.
 pub async fn bind_and_start(config: Config) -> Result<Server, StartError> {
+    // A bad configuration is refused before anything listens.
+    let parts = config.components()?;
     let listener = TcpListener::bind(config.bind)
         .await
         .map_err(|e| StartError::Listen {
             addr: config.bind.to_string(),
             message: e.to_string(),
         })?;
-    start(config, listener).await
+    launch(config, parts, listener).await
 }
 
 /// Starts the server on `listener` (tests and the demo bind port 0 first).
 pub async fn start(config: Config, listener: TcpListener) -> Result<Server, StartError> {
+    let parts = config.components()?;
+    launch(config, parts, listener).await
+}
+
+/// Builds the gateway from the core's parts (the scorer wrapped to note call answers),
+/// opens the store, recovers pending approvals and serves.
+async fn launch(
+    config: Config,
+    mut parts: Components,
+    listener: TcpListener,
+) -> Result<Server, StartError> {
     let addr = listener.local_addr().map_err(|e| StartError::Listen {
         addr: config.bind.to_string(),
         message: e.to_string(),
     })?;
-    let packs = load_packs(config.packs_dir.as_deref())?;
     let notes = Arc::new(CallNotes::default());
-    let scorer: Arc<dyn RiskScorer> = match &config.scorer {
-        ScorerSetup::Offline => Arc::new(OfflineScorer),
-        ScorerSetup::Groq {
-            api_key,
-            base_url,
-            model,
-        } => {
-            let mut builder = GroqScorer::builder().api_key(api_key.expose());
-            if let Some(url) = base_url {
-                builder = builder.base_url(url.clone());
-            }
-            if let Some(model) = model {
-                builder = builder.model(model.clone());
-            }
-            Arc::new(
-                builder
-                    .build()
-                    .map_err(|e| StartError::Scorer(e.to_string()))?,
-            )
-        }
-    };
-    let scorer_line = match &config.scorer {
-        ScorerSetup::Groq { .. } => format!("scorer: groq ({})", scorer.name()),
-        _ => "scorer: offline (each pack's base risk; set GROQ_API_KEY for the LLM scorer)"
-            .to_owned(),
-    };
-    let store: Arc<dyn Store> =
-        if config.database_url == "memory" || config.database_url == "memory:" {
-            Arc::new(MemoryStore::new())
-        } else {
-            Arc::new(
-                SqlStore::connect(&config.database_url)
-                    .await
-                    .map_err(|e| StartError::Store(e.to_string()))?,
-            )
-        };
-    let public_url = config.public_url.clone();
-    let voice = match &config.telnyx {
-        Some(telnyx) => Some(
-            Voice::new(telnyx.clone(), public_url.as_deref()).map_err(StartError::Voice)?,
-        ),
-        None => None,
-    };
-    let mut builder = Gateway::builder()
-        .packs(packs)
-        .scorer(NoteTakingScorer::new(scorer, Arc::clone(&notes)))
+    let scorer: Arc<dyn RiskScorer> = parts
+        .scorer
+        .take()
+        .unwrap_or_else(|| Arc::new(OfflineScorer));
+    let groq = parts
+        .groq
+        .as_ref()
+        .map(|g| format!("model {} at {}", g.model(), g.base_url()));
+    parts.scorer = Some(Arc::new(NoteTakingScorer::new(scorer, Arc::clone(&notes))));
+    let voice = parts.telnyx.clone().map(Voice::new);
+    let store = parts
+        .open_store()
+        .await
+        .map_err(|e| config.origin.explain(e))?;
+    let gateway = parts
+        .builder()
         .store_arc(store)
-        .escalation_timeout(config.escalation_timeout);
-    if let Some(voice) = &voice {
-        builder = builder.approver_arc(voice.approver());
-    }
-    let gateway = builder
         .build()
-        .map_err(|e| StartError::Gateway(e.to_string()))?;
+        .map_err(|e| ConfigError::at("gateway", e.to_string()))?;
     let pending = gateway
         .recover()
         .await
@@ -183,14 +148,15 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Server, Star
         config.admin_token.as_ref().map(|t| t.expose()),
         &config.agent_keys,
     );
-    let banner = banner(
-        &config,
-        &gateway,
+    let banner = banner::lines(&Active {
+        config: &config,
+        gateway: &gateway,
+        store: &parts.store,
         addr,
-        &scorer_line,
-        voice.as_ref(),
+        groq: groq.as_deref(),
+        voice: voice.as_ref(),
         pending,
-    );
+    });
     let (stop, stopped) = watch::channel(false);
     let state = AppState::new(
         gateway.clone(),
@@ -241,15 +207,10 @@ pub fn router(state: AppState, request_timeout: Duration, max_body_bytes: usize)
         .route("/api/sentinel/events", get(routes::events::events));
     timed
         .merge(untimed)
-        .fallback(|| async {
-            ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
-        })
+        .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such endpoint") })
         .method_not_allowed_fallback(|| async {
-            ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                "this endpoint does not take that method",
-            )
+            ApiError::invalid_request("this endpoint does not take that method")
+                .with_status(StatusCode::METHOD_NOT_ALLOWED)
         })
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(state)
@@ -258,82 +219,12 @@ pub fn router(state: AppState, request_timeout: Duration, max_body_bytes: usize)
 async fn timeout(State(limit): State<Duration>, request: Request, next: Next) -> Response {
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
+        // No core code says "too slow"; 503 tells the client to try again, as it always did.
         Err(_) => ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "timeout",
+            ErrorCode::Internal,
             format!("the request took longer than {} s", limit.as_secs_f64()),
         )
+        .with_status(StatusCode::SERVICE_UNAVAILABLE)
         .into_response(),
     }
-}
-
-/// The seed packs, or every `*.json` file of `dir` in name order.
-fn load_packs(dir: Option<&Path>) -> Result<Vec<Pack>, StartError> {
-    let Some(dir) = dir else {
-        return Pack::seed_packs().map_err(|e| StartError::Packs(e.to_string()));
-    };
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| StartError::Packs(format!("cannot read `{}`: {e}", dir.display())))?;
-    let mut files: Vec<_> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    files.sort();
-    if files.is_empty() {
-        return Err(StartError::Packs(format!(
-            "no `*.json` pack in `{}`",
-            dir.display()
-        )));
-    }
-    files
-        .iter()
-        .map(|f| Pack::from_file(f).map_err(|e| StartError::Packs(e.to_string())))
-        .collect()
-}
-
-fn banner(
-    config: &Config,
-    gateway: &Gateway,
-    addr: SocketAddr,
-    scorer: &str,
-    voice: Option<&Voice>,
-    pending: usize,
-) -> Vec<String> {
-    let packs: Vec<String> = gateway
-        .packs()
-        .iter()
-        .map(|p| format!("{} {}", p.name(), p.version()))
-        .collect();
-    let source = config
-        .packs_dir
-        .as_ref()
-        .map_or("built-in seed packs".to_owned(), |d| {
-            d.display().to_string()
-        });
-    let agents: Vec<&str> = config.agent_keys.iter().map(|k| k.agent.as_str()).collect();
-    let mut lines = vec![
-        format!("sentinel-server listening on http://{addr}"),
-        format!("store: {} ({pending} pending approvals recovered)", config.database_display()),
-        format!("packs: {} ({source})", packs.join(", ")),
-        scorer.to_owned(),
-        match voice {
-            Some(v) => format!("approver: {}", v.describe()),
-            None => "approver: off (no TELNYX_* settings): escalations wait for POST /api/sentinel/actions/{id}/resolve".to_owned(),
-        },
-        format!("escalation timeout: {} s", config.escalation_timeout.as_secs()),
-        if agents.is_empty() {
-            "agents: none configured (SENTINEL_AGENT_KEYS): every agent request is refused".to_owned()
-        } else {
-            format!("agents: {}", agents.join(", "))
-        },
-        format!("admin token: {}", if config.admin_token.is_some() { "set" } else { "not set (SENTINEL_ADMIN_TOKEN): admin endpoints refuse every request" }),
-    ];
-    lines.push(format!(
-        "limits: body {} bytes, request timeout {} s, long-poll up to {} s",
-        config.max_body_bytes,
-        config.request_timeout.as_secs(),
-        config.max_wait.as_secs()
-    ));
-    lines
 }

@@ -1,11 +1,11 @@
-//! The one place the server touches the Telnyx voice approver: building it, passing
-//! verified webhooks to it, and reporting where a call stands.
+//! The one place the server touches the Telnyx voice approver (which the core builds from
+//! `[approver.telnyx]`): passing verified webhooks to it, and reporting where a call stands.
 
 use std::sync::Arc;
 
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use sentinel_core::telnyx::{CallEvent, EventKind, WebhookError, WebhookOutcome};
-use sentinel_core::{ActionId, Approver, TelnyxConfig, TelnyxVoiceApprover};
+use sentinel_core::{ActionId, TelnyxVoiceApprover};
 use serde_json::{Value, json};
 
 use crate::errors::ApiError;
@@ -18,20 +18,10 @@ pub struct Voice {
 }
 
 impl Voice {
-    /// The approver for `config` (each request says which paths the packs in force mask in
-    /// what is read aloud). `public_url` (the server's base URL) sets the webhook URL unless
-    /// `config` has one.
-    pub fn new(mut config: TelnyxConfig, public_url: Option<&str>) -> Result<Self, String> {
-        if let (None, Some(url)) = (&config.webhook_url, public_url) {
-            config = config.with_public_url(url);
-        }
-        let approver = TelnyxVoiceApprover::new(config).map_err(|e| e.to_string())?;
-        Ok(Self { approver })
-    }
-
-    /// The approver, for the gateway.
-    pub fn approver(&self) -> Arc<dyn Approver> {
-        Arc::new(self.approver.clone())
+    /// Wraps the approver the configuration built (`[approver.telnyx]`, through the
+    /// core's spec); the gateway holds a clone of the same approver.
+    pub fn new(approver: TelnyxVoiceApprover) -> Self {
+        Self { approver }
     }
 
     /// What the start-up banner says: never a key.
@@ -67,7 +57,7 @@ impl Voice {
             outcome
         })
         .await
-        .map_err(|e| ApiError::unavailable(format!("webhook handling failed: {e}")))?;
+        .map_err(|e| ApiError::internal(format!("webhook handling failed: {e}")))?;
         match outcome {
             Ok(WebhookOutcome::Handled {
                 event_id,
@@ -105,17 +95,16 @@ impl Voice {
     }
 }
 
+/// The core's code: `webhook_unverified` (401), `invalid_request` (400, not a call event),
+/// `approver_failed` (502, a command to Telnyx failed).
 fn webhook_error(e: &WebhookError) -> ApiError {
-    let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
-    let code = match status {
-        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => "webhook_unverified",
-        StatusCode::BAD_GATEWAY => "telnyx_failed",
-        _ => "invalid_event",
-    };
-    if status.is_client_error() {
+    let error = ApiError::coded(e);
+    if error.status.is_client_error() {
         tracing::warn!(error = %e, "webhook refused");
+    } else {
+        tracing::error!(error = %e, "webhook failed");
     }
-    ApiError::new(status, code, e.to_string())
+    error
 }
 
 /// Notes the key of a handled key-press event.

@@ -240,53 +240,53 @@ async fn bad_input_is_refused_naming_the_field_and_stores_nothing() {
     let big = json!({"agent_id": "billing-bot", "action": "PAY_INVOICE", "payload": {"blob": "x".repeat(5000)}, "reasoning": ""});
     // (body, status, code, field)
     let cases: Vec<(String, u16, &str, Option<&str>)> = vec![
-        ("{\"agent_id\": ".to_owned(), 400, "invalid_json", None),
-        ("not json".to_owned(), 400, "invalid_json", None),
-        (String::new(), 400, "invalid_json", None),
-        ("[1, 2]".to_owned(), 422, "invalid_body", None),
-        (without("agent_id"), 422, "invalid_field", Some("agent_id")),
-        (without("action"), 422, "invalid_field", Some("action")),
-        (without("payload"), 422, "invalid_field", Some("payload")),
+        ("{\"agent_id\": ".to_owned(), 400, "invalid_request", None),
+        ("not json".to_owned(), 400, "invalid_request", None),
+        (String::new(), 400, "invalid_request", None),
+        ("[1, 2]".to_owned(), 422, "invalid_action", None),
+        (without("agent_id"), 422, "invalid_action", Some("agent_id")),
+        (without("action"), 422, "invalid_action", Some("action")),
+        (without("payload"), 422, "invalid_action", Some("payload")),
         (
             without("reasoning"),
             422,
-            "invalid_field",
+            "invalid_action",
             Some("reasoning"),
         ),
         (
             with("agent_id", json!(7)),
             422,
-            "invalid_field",
+            "invalid_action",
             Some("agent_id"),
         ),
         (
             with("action", json!("")),
             422,
-            "invalid_field",
+            "invalid_action",
             Some("action"),
         ),
         (
             with("payload", json!("amount=5")),
             422,
-            "invalid_field",
+            "invalid_action",
             Some("payload"),
         ),
         (
             with("reasoning", json!(["a"])),
             422,
-            "invalid_field",
+            "invalid_action",
             Some("reasoning"),
         ),
         (
             with("idempotency_key", json!(12)),
             422,
-            "invalid_field",
+            "invalid_action",
             Some("idempotency_key"),
         ),
         (
             with("agentId", json!("billing-bot")),
             422,
-            "invalid_field",
+            "invalid_action",
             Some("agentId"),
         ),
         (big.to_string(), 413, "payload_too_large", None),
@@ -333,7 +333,7 @@ async fn bad_input_is_refused_naming_the_field_and_stores_nothing() {
     let (status, body) = s.get("/api/sentinel/actions/nope", Some(ADMIN)).await;
     assert_eq!(
         (status, code(&body), body["error"]["field"].as_str()),
-        (400, "invalid_id", Some("id"))
+        (400, "invalid_action", Some("id"))
     );
     let (status, body) = s
         .get(
@@ -342,8 +342,8 @@ async fn bad_input_is_refused_naming_the_field_and_stores_nothing() {
         )
         .await;
     assert_eq!(
-        (status, body["error"]["field"].as_str()),
-        (422, Some("timeout_s"))
+        (status, code(&body), body["error"]["field"].as_str()),
+        (422, "invalid_request", Some("timeout_s"))
     );
     let resolve = format!("/api/sentinel/actions/{unknown}/resolve");
     let (status, body) = s
@@ -367,7 +367,7 @@ async fn bad_input_is_refused_naming_the_field_and_stores_nothing() {
     let (status, body) = s
         .raw(Method::DELETE, "/api/sentinel/execute", Some(BILLING), None)
         .await;
-    assert_eq!((status, code(&body)), (405, "method_not_allowed"));
+    assert_eq!((status, code(&body)), (405, "invalid_request"));
     assert!(s.store_is_empty().await);
 }
 
@@ -481,16 +481,12 @@ async fn healthz_and_webhooks_without_voice() {
     let (status, body) = s
         .post("/api/telnyx/webhook", None, &json!({"data": {}}))
         .await;
-    assert_eq!((status, code(&body)), (404, "not_configured"));
+    assert_eq!((status, code(&body)), (404, "unsupported"));
 }
 
 #[tokio::test]
 async fn escalations_expire_after_the_configured_timeout() {
-    let s = TestServer::start_with(|mut c| {
-        c.escalation_timeout = Duration::from_secs(1);
-        c
-    })
-    .await;
+    let s = TestServer::start_with(|c| c.with_escalation_timeout(Duration::from_secs(1))).await;
     let (_, t) = s
         .execute(SESSION, &pay("session_42", 10_000, "Unknown Corp"))
         .await;

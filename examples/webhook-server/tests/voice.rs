@@ -16,8 +16,7 @@ use axum::response::IntoResponse;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::{Signer, SigningKey};
-use sentinel_core::TelnyxConfig;
-use sentinel_core::telnyx::PublicKey;
+use sentinel_core::spec::{SecretValue, TelnyxSecrets, TelnyxSpec};
 use serde_json::{Value, json};
 use support::*;
 
@@ -99,18 +98,21 @@ impl Voice {
         let fake = FakeTelnyx::default();
         let base = fake.start().await;
         let key = SigningKey::from_bytes(&[7; 32]);
-        let public =
-            PublicKey::from_base64(&STANDARD.encode(key.verifying_key().as_bytes())).unwrap();
-        let telnyx = TelnyxConfig::new(
-            "KEYtest0123456789",
-            "conn-1",
-            "+15550000001",
-            ADMIN_PHONE,
-            public,
-        )
-        .with_api_base(base);
-        let s = TestServer::start_with(move |mut c| {
-            c.telnyx = Some(telnyx);
+        // `[approver.telnyx]`, with the API key handed over in code.
+        let telnyx = TelnyxSpec {
+            connection_id: Some("conn-1".to_owned()),
+            from_number: Some("+15550000001".to_owned()),
+            admin_number: Some(ADMIN_PHONE.to_owned()),
+            public_key: Some(STANDARD.encode(key.verifying_key().as_bytes())),
+            api_base: Some(base),
+            secrets: TelnyxSecrets {
+                api_key: Some(SecretValue::new("KEYtest0123456789")),
+                pin: None,
+            },
+            ..TelnyxSpec::default()
+        };
+        let s = TestServer::start_with(move |c| {
+            let mut c = c.with_telnyx(telnyx);
             c.public_url = Some("https://sentinel.example.com".to_owned());
             c
         })
@@ -337,8 +339,8 @@ async fn unverified_webhooks_are_refused_and_change_nothing() {
     }
     // A signed body that is not a call event is a 400.
     let junk = r#"{"data": {"event_type": "call.answered"}}"#;
-    let (status, _) = v.post(junk, &v.sign(&v.key, now, junk)).await;
-    assert_eq!(status, 400);
+    let (status, body) = v.post(junk, &v.sign(&v.key, now, junk)).await;
+    assert_eq!((status, code(&body)), (400, "invalid_request"));
 
     // The genuine event still works afterwards.
     v.signed("call.dtmf.received", json!({"digit": "1"})).await;

@@ -1,9 +1,11 @@
 //! The end-to-end demo: `sentinel-server demo`.
 //!
-//! Starts the server on embedded defaults (SQLite in a temporary directory, a free port),
-//! then an example agent runs the original scenarios through the HTTP API. Without Telnyx
-//! credentials the approval calls go to the local [`simulator`]; with `TELNYX_*` set, the
-//! same command places real calls and waits for the human.
+//! Starts the server on embedded defaults ([`DEMO_CONFIG`], read through the core's
+//! `GatewaySpec` like any configuration file: SQLite in a temporary directory, a free
+//! port), then an example agent runs the original scenarios through the HTTP API. Without
+//! Telnyx credentials the approval calls go to the local [`simulator`]; with `TELNYX_*`
+//! set (or a `SENTINEL_CONFIG` whose `[approver]` is Telnyx), the same command places real
+//! calls and waits for the human.
 
 mod agent;
 pub mod simulator;
@@ -12,7 +14,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use sentinel_core::TelnyxConfig;
+use sentinel_core::spec::{ApproverKind, Env, GatewaySpec, SecretValue, TelnyxSecrets, TelnyxSpec};
 use serde_json::{Value, json};
 use thiserror::Error;
 use tokio::net::TcpListener;
@@ -56,12 +58,20 @@ impl Out {
     }
 }
 
+/// The demo's configuration, embedded: the server's defaults with the store in the demo's
+/// temporary directory (relative paths are relative to it) and longer long-polls. The demo
+/// adds a random key per agent, a random admin token, the escalation timeout and the
+/// approver (the local simulator, or the real Telnyx settings of the environment).
+pub const DEMO_CONFIG: &str = include_str!("demo.toml");
+
 /// How to run the demo.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct DemoOptions {
-    /// Real Telnyx settings; `None`: the local simulator.
-    pub telnyx: Option<TelnyxConfig>,
+    /// The configuration of the environment, when its approver is Telnyx: the demo then
+    /// places real calls with its `[approver]` settings (and admin token); `None`: the
+    /// local simulator.
+    pub telnyx: Option<Box<Config>>,
     /// Where to listen; `None`: a free port on 127.0.0.1.
     pub bind: Option<SocketAddr>,
     /// How long a human may take.
@@ -81,19 +91,21 @@ impl DemoOptions {
         }
     }
 
-    /// From the environment: with `TELNYX_*` credentials, real calls, listening on
-    /// `SENTINEL_BIND` (Telnyx must reach it through `SENTINEL_PUBLIC_URL`); otherwise the
-    /// simulator on a free port.
+    /// From the environment (and `SENTINEL_CONFIG`, read as the server reads it): with a
+    /// Telnyx approver (`TELNYX_*` credentials), real calls, listening on `SENTINEL_BIND`
+    /// (Telnyx must reach it through `SENTINEL_PUBLIC_URL`); otherwise the simulator on a
+    /// free port. Incomplete Telnyx settings are refused here, before anything starts.
     pub fn from_env() -> Result<Self, ConfigError> {
         let config = Config::from_env()?;
         let mut options = Self {
             echo: true,
             ..Self::simulated()
         };
-        if let Some(telnyx) = config.telnyx {
-            options.telnyx = Some(telnyx);
+        if config.spec.approver.kind == ApproverKind::Telnyx {
+            config.components()?;
             options.bind = Some(config.bind);
-            options.escalation_timeout = config.escalation_timeout;
+            options.escalation_timeout = config.escalation_timeout();
+            options.telnyx = Some(Box::new(config));
         }
         Ok(options)
     }
@@ -188,44 +200,57 @@ pub async fn run(options: DemoOptions) -> Result<DemoReport, DemoError> {
         .map_err(|e| DemoError::Http(e.to_string()))?;
     let base = format!("http://{addr}");
 
+    let real = options.telnyx.as_deref();
+    let mut spec = GatewaySpec::from_toml_str(DEMO_CONFIG)?.with_base_dir(dir.path());
+    if let Some(real) = real {
+        spec.approver = real.spec.approver.clone();
+        // Secret files of the real approver stay relative to its own configuration.
+        if let (Some(telnyx), Some(base)) = (spec.approver.telnyx.as_mut(), real.spec.base_dir()) {
+            for file in [&mut telnyx.api_key_file, &mut telnyx.pin_file] {
+                *file = file.take().map(|f| base.join(f));
+            }
+        }
+    }
+    // The demo's own `[server]` reads no variable: its keys and token are made below.
+    let nothing = Env::from_map(Default::default());
+    let mut config = Config::from_spec(spec, nothing, "the demo's embedded configuration")?
+        .with_escalation_timeout(options.escalation_timeout);
+    if let Some(real) = real {
+        // The real approver's settings fall back on the environment's `TELNYX_*`.
+        config.env = real.env.clone();
+        config.public_url.clone_from(&real.public_url);
+    }
     let agents = ["billing-bot", "ops-bot", "data-bot", "session_*"];
-    let mut config = Config::new();
-    config.database_url = format!("sqlite://{}", dir.path().join("sentinel-demo.db").display());
-    config.escalation_timeout = options.escalation_timeout;
-    config.max_wait = Duration::from_secs(60);
     let mut keys = Vec::new();
     for agent in agents {
         let key = secret()?;
         config = config.with_agent_key(agent, key.clone());
         keys.push((agent, key));
     }
-    let admin = std::env::var("SENTINEL_ADMIN_TOKEN")
-        .ok()
-        .filter(|t| options.telnyx.is_some() && t.len() >= 16);
-    let admin = match admin {
-        Some(token) => token,
+    let admin = match real.and_then(|r| r.admin_token.as_ref()) {
+        Some(token) => token.expose().to_owned(),
         None => secret()?,
     };
     config = config.with_admin_token(admin.clone());
-    let simulator = match &options.telnyx {
-        Some(real) => {
-            config.telnyx = Some(real.clone());
-            None
-        }
+    let simulator = match real {
+        Some(_) => None,
         None => {
             let sim = Simulator::start(out.clone())
                 .await
                 .map_err(DemoError::Simulator)?;
-            let telnyx = TelnyxConfig::new(
-                "simulator-key-not-a-secret",
-                "simulator-connection",
-                "+15550100001",
-                "+15550100002",
-                sim.public_key(),
-            )
-            .with_api_base(sim.api_base())
-            .with_public_url(&base);
-            config.telnyx = Some(telnyx);
+            config = config.with_telnyx(TelnyxSpec {
+                connection_id: Some("simulator-connection".to_owned()),
+                from_number: Some("+15550100001".to_owned()),
+                admin_number: Some("+15550100002".to_owned()),
+                public_key: Some(sim.public_key().to_base64()),
+                api_base: Some(sim.api_base().to_owned()),
+                public_url: Some(base.clone()),
+                secrets: TelnyxSecrets {
+                    api_key: Some(SecretValue::new("simulator-key-not-a-secret")),
+                    pin: None,
+                },
+                ..TelnyxSpec::default()
+            });
             Some(sim)
         }
     };

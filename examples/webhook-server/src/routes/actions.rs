@@ -117,9 +117,10 @@ mod tests {
             Duration::from_millis(2500)
         );
         for bad in ["timeout_s=-1", "timeout_s=abc", "timeout_s=61", "timeout=3"] {
+            let e = wait_timeout(Some(bad), max).unwrap_err();
             assert_eq!(
-                wait_timeout(Some(bad), max).unwrap_err().code,
-                "invalid_field",
+                (e.code.as_str(), e.status.as_u16()),
+                ("invalid_request", 422),
                 "{bad}"
             );
         }

@@ -41,7 +41,7 @@ pub async fn execute(
     let gateway = app.gateway.clone();
     let ticket = tokio::spawn(async move { gateway.submit(action).await }.instrument(span.clone()))
         .await
-        .map_err(|e| ApiError::unavailable(format!("the submission failed: {e}")))??;
+        .map_err(|e| ApiError::internal(format!("the submission failed: {e}")))??;
     let status = wire::status(ticket.status);
     span.record("action_id", tracing::field::display(ticket.action_id));
     span.record("risk", ticket.decision.risk_score);

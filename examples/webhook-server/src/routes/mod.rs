@@ -11,7 +11,7 @@ pub mod telnyx;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;
-use sentinel_core::{ActionId, ActionRecord, StoreError};
+use sentinel_core::{ActionId, ActionRecord, ErrorCode, StoreError};
 use serde_json::Value;
 
 use crate::auth::Principal;
@@ -29,19 +29,14 @@ pub(crate) fn body(app: &AppState, body: Result<Bytes, BytesRejection>) -> Resul
     body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
+                ErrorCode::PayloadTooLarge,
                 format!(
                     "the body is larger than the limit of {} bytes",
                     app.max_body_bytes
                 ),
             )
         } else {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_body",
-                format!("cannot read the body: {rejection}"),
-            )
+            ApiError::invalid_request(format!("cannot read the body: {rejection}"))
         }
     })
 }
@@ -50,7 +45,7 @@ pub(crate) fn body(app: &AppState, body: Result<Bytes, BytesRejection>) -> Resul
 pub(crate) fn json(app: &AppState, raw: Result<Bytes, BytesRejection>) -> Result<Value, ApiError> {
     let raw = body(app, raw)?;
     serde_json::from_slice(&raw)
-        .map_err(|e| ApiError::invalid_json(format!("the body is not valid JSON: {e}")))
+        .map_err(|e| ApiError::invalid_request(format!("the body is not valid JSON: {e}")))
 }
 
 /// The record of an action the caller may see; others' actions look unknown (404).

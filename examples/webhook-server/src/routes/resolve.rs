@@ -31,7 +31,7 @@ pub async fn resolve(
     // Runs to its end even if the client goes away.
     let record = tokio::spawn(async move { gateway.resolve(id, resolution).await })
         .await
-        .map_err(|e| ApiError::unavailable(format!("the decision failed: {e}")))??;
+        .map_err(|e| ApiError::internal(format!("the decision failed: {e}")))??;
     tracing::info!(action_id = %id, status = %record.state, "resolved through the web");
     Ok(Json(super::view(&app, &record).await?))
 }

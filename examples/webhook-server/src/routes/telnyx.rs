@@ -5,24 +5,27 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode};
+use sentinel_core::ErrorCode;
 use serde_json::Value;
 
 use crate::errors::ApiError;
 use crate::state::AppState;
 
 /// No bearer key: the Ed25519 signature is the authentication. Unverified (bad, missing
-/// or stale signature) → 401 and nothing changes; a redelivered event → 200.
+/// or stale signature) → 401 `webhook_unverified` and nothing changes; a redelivered event
+/// → 200; the voice approver off → 404 `unsupported`.
 pub async fn webhook(
     State(app): State<AppState>,
     headers: HeaderMap,
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Some(voice) = &app.voice else {
+        // 404, as the API always answered: there is no webhook endpoint to call.
         return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_configured",
+            ErrorCode::Unsupported,
             "the telnyx voice approver is not configured",
-        ));
+        )
+        .with_status(StatusCode::NOT_FOUND));
     };
     let body = super::body(&app, raw)?;
     Ok(Json(voice.webhook(headers, body, app.notes.clone()).await?))

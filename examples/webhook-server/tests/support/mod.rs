@@ -28,8 +28,8 @@ pub fn config(dir: &TempDir) -> Config {
         .with_agent_key("billing-bot", BILLING)
         .with_agent_key("session_*", SESSION)
         .with_agent_key("ops-bot", OPS)
-        .with_admin_token(ADMIN);
-    c.database_url = format!("sqlite://{}", dir.path().join("test.db").display());
+        .with_admin_token(ADMIN)
+        .with_store(format!("sqlite://{}", dir.path().join("test.db").display()));
     c.max_body_bytes = 4096;
     c.max_wait = std::time::Duration::from_secs(10);
     c
