@@ -94,10 +94,23 @@ impl Action {
         self
     }
 
-    /// Parses an action from JSON text, naming the offending field on error.
+    /// Parses an action from JSON text, naming the offending field on error. Strict (see
+    /// [`crate::json`]): a repeated key or an integer beyond 64 bits is refused, so the
+    /// action decided on and hashed is exactly the one sent.
     pub fn from_json_str(text: &str) -> Result<Self, ActionError> {
-        let value: Value = serde_json::from_str(text).map_err(|e| ActionError::Syntax {
-            message: e.to_string(),
+        use crate::json::StrictJsonError;
+        let value = crate::json::from_str(text).map_err(|e| match e {
+            StrictJsonError::Syntax { message } => ActionError::Syntax { message },
+            StrictJsonError::DuplicateKey { key, path } => ActionError::DuplicateKey { key, path },
+            StrictJsonError::InexactInteger {
+                literal,
+                line,
+                column,
+            } => ActionError::InexactInteger {
+                literal,
+                line,
+                column,
+            },
         })?;
         Self::from_json(value)
     }

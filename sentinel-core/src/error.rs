@@ -19,6 +19,27 @@ pub enum ActionError {
         /// The parser's message, with line and column.
         message: String,
     },
+    /// The same key appears twice in one object (the sender meant one of them; which one
+    /// is not guessed).
+    #[error("duplicate key `{key}` at `{path}`")]
+    DuplicateKey {
+        /// The key.
+        key: String,
+        /// Where the object is (`.` for the action itself, `payload.items.0`...).
+        path: String,
+    },
+    /// An integer too large to keep exactly (beyond 64 bits).
+    #[error(
+        "integer `{literal}` at line {line}, column {column} is too large to keep exactly (the limit is 64 bits): send it as a string"
+    )]
+    InexactInteger {
+        /// The number as written.
+        literal: String,
+        /// Its line.
+        line: usize,
+        /// Its column.
+        column: usize,
+    },
     /// The JSON was not an object.
     #[error("an action must be a JSON object, found {found}")]
     NotAnObject {

@@ -11,6 +11,7 @@ pub mod error;
 mod gateway;
 #[cfg(feature = "groq")]
 pub mod groq;
+pub mod json;
 pub mod pack;
 mod path;
 mod pipeline;
