@@ -255,7 +255,10 @@ async fn an_abandoned_decision_is_claimed_once() {
         let won = [a.unwrap(), b.unwrap()].into_iter().filter(|w| *w).count();
         assert_eq!(won, 1, "{name}: exactly one claim wins");
         // Claimed just now: not stale any more for a sweep with the same threshold.
-        assert!(!store.claim_stale(id, stale_before).await.unwrap(), "{name}");
+        assert!(
+            !store.claim_stale(id, stale_before).await.unwrap(),
+            "{name}"
+        );
         // A decided action is never claimed.
         store
             .transition(id, Transition::new(State::Declined, "t", "policy", ""))

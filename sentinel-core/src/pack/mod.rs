@@ -8,9 +8,8 @@ use std::path::Path as FsPath;
 use std::sync::Arc;
 
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
-use crate::action::{Action, hex};
+use crate::action::Action;
 use crate::condition::CompileError;
 use crate::error::{PackError, PackErrorKind};
 use crate::rule::Rule;
