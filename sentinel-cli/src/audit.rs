@@ -1,23 +1,82 @@
-//! `sentinel audit verify`: checks a store's audit hash chain.
+//! `sentinel audit verify`: checks everything a store's audit log proves.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use sentinel_core::SqlStore;
-use sentinel_core::store::verify_audit_log;
+use sentinel_core::spec::{Env, GatewaySpec, StoreKind, StoreSpec};
+use sentinel_core::store::checkpoint::AuditKey;
+use sentinel_core::store::verify_audit;
 
-/// Verifies the audit log of `database` (a SQLite file path, `sqlite://...` or
-/// `postgres://...`, optionally in a PostgreSQL `schema`) and says where the chain breaks.
-pub(crate) async fn verify(database: &str, schema: Option<&str>) -> Result<ExitCode, String> {
-    let url = database_url(database)?;
-    let store = match schema {
+/// Which store to check, and the key its checkpoints were signed with.
+pub(crate) struct Target {
+    /// A file path or URL given on the command line.
+    pub(crate) database: Option<String>,
+    /// Or a configuration file naming the store.
+    pub(crate) config: Option<PathBuf>,
+    /// The PostgreSQL schema.
+    pub(crate) schema: Option<String>,
+    /// The variable holding the audit key.
+    pub(crate) key_env: Option<String>,
+    /// Or the file holding it.
+    pub(crate) key_file: Option<PathBuf>,
+}
+
+/// Verifies the audit log of the target's store and says what is wrong where.
+pub(crate) async fn verify(target: Target) -> Result<ExitCode, String> {
+    let env = Env::process();
+    let (url, schema, mut key_spec) = match (&target.database, &target.config) {
+        (Some(database), _) => (
+            database_url(database)?,
+            target.schema.clone(),
+            StoreSpec::default(),
+        ),
+        (None, Some(file)) => {
+            let spec = GatewaySpec::from_file(file).map_err(|e| e.to_string())?;
+            let store = spec.store_target(&env).map_err(|e| e.to_string())?;
+            if store.kind == StoreKind::Memory {
+                return Err(format!(
+                    "`{}` keeps its actions in memory: there is no audit log to verify",
+                    file.display()
+                ));
+            }
+            let url = match store.kind {
+                StoreKind::Sqlite => database_url(store.url.expose())?,
+                _ => store.url.expose().to_owned(),
+            };
+            (url, target.schema.clone().or(store.schema), spec.store)
+        }
+        (None, None) => return Err("give a database or `--config`".to_owned()),
+    };
+    if target.key_env.is_some() || target.key_file.is_some() {
+        key_spec.audit_key_env = target.key_env;
+        key_spec.audit_key_file = target.key_file;
+    }
+    let key: Option<AuditKey> = key_spec.audit_key(&env, None).map_err(|e| e.to_string())?;
+    let store = match &schema {
         Some(schema) => SqlStore::connect_in_schema(&url, schema).await,
         None => SqlStore::connect(&url).await,
     }
     .map_err(|e| e.to_string())?;
-    match verify_audit_log(&store).await.map_err(|e| e.to_string())? {
-        Ok(count) => {
-            println!("ok: {count} audit records, hash chain intact");
+    match verify_audit(&store, key.as_ref())
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        Ok(report) => {
+            let mut checkpoints = format!("{} checkpoints", report.checkpoints);
+            if report.signed > 0 {
+                checkpoints.push_str(&format!(" ({} signatures verified)", report.signed));
+            }
+            println!(
+                "ok: {} audit records, {} actions, {checkpoints}; hash chain intact",
+                report.records, report.actions
+            );
+            if report.unchecked_signatures > 0 {
+                eprintln!(
+                    "note: {} checkpoints are signed; give the audit key (`--key-env`, `--key-file` or SENTINEL_AUDIT_KEY) to check their signatures",
+                    report.unchecked_signatures
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         Err(brk) => {

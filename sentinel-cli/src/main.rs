@@ -1,17 +1,19 @@
 //! `sentinel`: check policy packs, evaluate actions, run decision test cases.
 
 mod audit;
+mod config;
+mod setup;
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use sentinel_core::corpus::Case;
-use sentinel_core::groq::{GroqScorer, ScorerTally};
-use sentinel_core::{Action, Decision, Gateway, OfflineScorer, Pack, PackErrorKind, RiskScorer};
+use sentinel_core::groq::ScorerTally;
+use sentinel_core::{Action, Decision, Gateway, Pack, PackErrorKind};
 use serde_json::json;
+use setup::{GatewayArgs, Setup};
 
 /// Sentinel: a safety gateway for autonomous agents.
 #[derive(Parser)]
@@ -32,21 +34,22 @@ enum Command {
     /// Read actions as JSON lines on stdin; write one decision per line to stdout.
     Eval {
         #[command(flatten)]
-        packs: PackArgs,
+        gateway: GatewayArgs,
         /// Print the whole decision (matched rules in detail, packs, timings).
         #[arg(long)]
         full: bool,
-        #[command(flatten)]
-        scorer: ScorerArgs,
     },
     /// Run decision test cases (JSON lines); exit 1 when any fails.
     Test {
         /// The case file, e.g. fixtures/decisions.jsonl.
         cases: PathBuf,
         #[command(flatten)]
-        packs: PackArgs,
-        #[command(flatten)]
-        scorer: ScorerArgs,
+        gateway: GatewayArgs,
+    },
+    /// Check, describe or start a configuration file.
+    Config {
+        #[command(subcommand)]
+        command: config::ConfigCommand,
     },
     /// Print the JSON Schema of the policy pack format.
     Schema,
@@ -64,117 +67,29 @@ enum Command {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Verify the audit hash chain; exit 1 and name the first bad record when any record
-    /// was edited, removed or reordered.
+    /// Verify the audit log: the hash chain, its head, its checkpoints (and their
+    /// signatures, with the audit key) and every action's record against its trail; exit 1
+    /// and say what is wrong where.
     Verify {
         /// A SQLite file (`sentinel.db`, which must exist), `sqlite://sentinel.db` or
-        /// `postgres://user@host/db`.
-        #[arg(value_name = "DATABASE")]
-        database: String,
+        /// `postgres://user@host/db`. Or give `--config`.
+        #[arg(value_name = "DATABASE", required_unless_present = "config")]
+        database: Option<String>,
+        /// Take the store from a configuration file's `[store]` instead (and its audit key
+        /// setting, unless `--key-env`/`--key-file` is given).
+        #[arg(long, value_name = "FILE", conflicts_with = "database")]
+        config: Option<PathBuf>,
         /// PostgreSQL schema holding Sentinel's tables (default: the search path).
         #[arg(long)]
         schema: Option<String>,
+        /// The environment variable holding the key that signed the checkpoints (default:
+        /// `SENTINEL_AUDIT_KEY` when it is set). With a key, every checkpoint must be signed.
+        #[arg(long, value_name = "VAR")]
+        key_env: Option<String>,
+        /// A file holding that key.
+        #[arg(long, value_name = "PATH", conflicts_with = "key_env")]
+        key_file: Option<PathBuf>,
     },
-}
-
-/// Which packs to enforce. Default: the three seed packs.
-#[derive(Args)]
-struct PackArgs {
-    /// A pack file; repeatable.
-    #[arg(long = "pack", value_name = "PATH")]
-    files: Vec<PathBuf>,
-    /// A built-in pack by name; repeatable.
-    #[arg(long = "builtin", value_name = "NAME")]
-    builtins: Vec<String>,
-}
-
-/// Which risk scorer to use.
-#[derive(Args)]
-struct ScorerArgs {
-    /// `offline` (the packs' base risk, no network) or `groq` (an OpenAI-compatible chat API,
-    /// configured by `GROQ_API_KEY`, `GROQ_BASE_URL` and `GROQ_MODEL`).
-    #[arg(long, value_enum, default_value_t = ScorerKind::Offline)]
-    scorer: ScorerKind,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum ScorerKind {
-    Offline,
-    Groq,
-}
-
-/// The scorer in use, kept to report its counters at the end.
-enum Scorer {
-    Offline,
-    Groq(Arc<GroqScorer>),
-}
-
-impl ScorerArgs {
-    /// Builds the scorer and says on stderr which one is active (never the key).
-    fn build(&self) -> Result<Scorer, String> {
-        match self.scorer {
-            ScorerKind::Offline => {
-                eprintln!("scorer: offline (pack base risk, no network)");
-                Ok(Scorer::Offline)
-            }
-            ScorerKind::Groq => {
-                let groq = GroqScorer::from_env()
-                    .map_err(|e| format!("cannot use the groq scorer: {e}"))?;
-                eprintln!(
-                    "scorer: groq (model `{}` at `{}`)",
-                    groq.model(),
-                    groq.base_url()
-                );
-                Ok(Scorer::Groq(Arc::new(groq)))
-            }
-        }
-    }
-}
-
-impl Scorer {
-    fn arc(&self) -> Arc<dyn RiskScorer> {
-        match self {
-            Self::Offline => Arc::new(OfflineScorer),
-            Self::Groq(groq) => groq.clone(),
-        }
-    }
-
-    /// Prints LLM calls made and avoided to stderr.
-    fn report(&self, tally: &ScorerTally) {
-        let avoided = format!(
-            "{} avoided (rules decided {} of {} decisions)",
-            tally.skipped,
-            tally.skipped,
-            tally.decisions()
-        );
-        match self {
-            Self::Offline => eprintln!("llm calls: 0 made (offline scorer), {avoided}"),
-            Self::Groq(groq) => {
-                let s = groq.stats();
-                eprintln!(
-                    "llm calls: {} made ({} retries, {} failed assessments), {} cache hits, {avoided}",
-                    s.calls, s.retries, s.failures, s.cache_hits
-                );
-            }
-        }
-    }
-}
-
-impl PackArgs {
-    fn gateway(&self, scorer: &Scorer) -> Result<Gateway, String> {
-        let mut builder = Gateway::builder().scorer_arc(scorer.arc());
-        if !self.files.is_empty() || !self.builtins.is_empty() {
-            let mut packs = Vec::new();
-            for name in &self.builtins {
-                packs.push(builtin(name)?);
-            }
-            for path in &self.files {
-                packs.push(Pack::from_file(path).map_err(|e| e.to_string())?);
-            }
-            builder = builder.packs(packs);
-        }
-        builder.build().map_err(|e| e.to_string())
-    }
 }
 
 fn main() -> ExitCode {
@@ -188,20 +103,26 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Validate { packs } => validate(&packs),
-        Command::Eval {
-            packs,
-            full,
-            scorer,
-        } => runtime.block_on(eval(&packs, full, &scorer)),
-        Command::Test {
-            cases,
-            packs,
-            scorer,
-        } => runtime.block_on(test(&cases, &packs, &scorer)),
+        Command::Eval { gateway, full } => runtime.block_on(eval(&gateway, full)),
+        Command::Test { cases, gateway } => runtime.block_on(test(&cases, &gateway)),
+        Command::Config { command } => runtime.block_on(config::run(command)),
         Command::Schema => print_json(&sentinel_core::pack_schema()),
         Command::Audit {
-            command: AuditCommand::Verify { database, schema },
-        } => runtime.block_on(audit::verify(&database, schema.as_deref())),
+            command:
+                AuditCommand::Verify {
+                    database,
+                    config,
+                    schema,
+                    key_env,
+                    key_file,
+                },
+        } => runtime.block_on(audit::verify(audit::Target {
+            database,
+            config,
+            schema,
+            key_env,
+            key_file,
+        })),
         Command::Builtin { name } => builtin_source(&name).and_then(|text| print_text(&text)),
     };
     match result {
@@ -290,9 +211,9 @@ fn validate(paths: &[PathBuf]) -> Result<ExitCode, String> {
     })
 }
 
-async fn eval(packs: &PackArgs, full: bool, scorer: &ScorerArgs) -> Result<ExitCode, String> {
-    let scorer = scorer.build()?;
-    let gateway = packs.gateway(&scorer)?;
+async fn eval(args: &GatewayArgs, full: bool) -> Result<ExitCode, String> {
+    let setup = args.build().await?;
+    let gateway = &setup.gateway;
     let mut tally = ScorerTally::default();
     let stdin = std::io::stdin().lock();
     let mut out = std::io::stdout().lock();
@@ -321,7 +242,7 @@ async fn eval(packs: &PackArgs, full: bool, scorer: &ScorerArgs) -> Result<ExitC
         };
         writeln!(out, "{row}").map_err(|e| e.to_string())?;
     }
-    scorer.report(&tally);
+    setup.report(&tally);
     Ok(if failed {
         ExitCode::FAILURE
     } else {
@@ -329,16 +250,16 @@ async fn eval(packs: &PackArgs, full: bool, scorer: &ScorerArgs) -> Result<ExitC
     })
 }
 
-async fn test(path: &PathBuf, packs: &PackArgs, scorer: &ScorerArgs) -> Result<ExitCode, String> {
+async fn test(path: &PathBuf, args: &GatewayArgs) -> Result<ExitCode, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
     let cases = Case::parse_all(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    let scorer = scorer.build()?;
-    let gateway = packs.gateway(&scorer)?;
+    let setup: Setup = args.build().await?;
+    let gateway = &setup.gateway;
     let mut tally = ScorerTally::default();
     let (mut passed, mut failed) = (0, 0);
     for case in &cases {
-        let problems = run_case(case, &gateway, &mut tally).await;
+        let problems = run_case(case, gateway, &mut tally).await;
         if problems.is_empty() {
             passed += 1;
             println!("ok   {}", case.name);
@@ -351,7 +272,7 @@ async fn test(path: &PathBuf, packs: &PackArgs, scorer: &ScorerArgs) -> Result<E
         }
     }
     println!("summary: {passed} passed, {failed} failed");
-    scorer.report(&tally);
+    setup.report(&tally);
     Ok(if failed > 0 {
         ExitCode::FAILURE
     } else {

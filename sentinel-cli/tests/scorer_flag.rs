@@ -96,7 +96,7 @@ fn groq_without_a_key_refuses_to_start() {
     assert!(!out.status.success());
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).trim(),
-        "error: cannot use the groq scorer: no api key: set `GROQ_API_KEY` or call `api_key` on the builder"
+        "error: invalid config, at `scorer.groq.api_key_env`: environment variable `GROQ_API_KEY` is not set (the groq api key)"
     );
 }
 
