@@ -79,13 +79,25 @@ impl Server {
     }
 
     /// Stops accepting connections, ends long-polls and event streams, lets requests in
-    /// flight finish, and returns when the server has stopped.
+    /// flight finish, writes a checkpoint of the audit chain, and returns when the server
+    /// has stopped.
     pub async fn shutdown(self) -> std::io::Result<()> {
         let _ = self.stop.send(true);
-        match self.task.await {
+        let served = match self.task.await {
             Ok(result) => result,
             Err(e) => Err(std::io::Error::other(e.to_string())),
+        };
+        // Pin the audit chain where this process leaves it (signed with the audit key).
+        match self.gateway.checkpoint().await {
+            Ok(Some(c)) => tracing::info!(
+                seq = c.seq,
+                signed = c.mac.is_some(),
+                "audit checkpoint written"
+            ),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "could not write the audit checkpoint"),
         }
+        served
     }
 }
 

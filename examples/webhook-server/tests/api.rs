@@ -549,3 +549,30 @@ async fn pending_actions_survive_a_restart_on_the_same_sqlite_file() {
     assert_eq!(resolved["status"], "APPROVED");
     second.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn shutdown_pins_the_audit_chain_with_a_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = sentinel_server::start(config(&dir), listener)
+        .await
+        .unwrap();
+    reqwest::Client::new()
+        .post(format!("{}/api/sentinel/execute", server.url()))
+        .bearer_auth(SESSION)
+        .json(&pay("session_7", 10_000, "Unknown Corp"))
+        .send()
+        .await
+        .unwrap();
+    server.shutdown().await.unwrap();
+    let store = sentinel_core::SqlStore::open_sqlite(dir.path().join("test.db"))
+        .await
+        .unwrap();
+    let checkpoints = sentinel_core::Store::checkpoints(&store).await.unwrap();
+    let head = sentinel_core::Store::audit_head(&store).await.unwrap();
+    assert_eq!(
+        checkpoints.last().map(|c| (c.seq, c.hash.clone())),
+        head,
+        "the last checkpoint is the head the server left"
+    );
+}
