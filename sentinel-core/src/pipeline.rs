@@ -167,7 +167,8 @@ impl Pipeline {
         action: &Action,
         packs: &[usize],
         reasons: Vec<String>,
-        matched_at: &[(usize, usize)],
+        matched: &[crate::rule::RuleMatch],
+        matched_at: &[(usize, Option<usize>)],
     ) -> ScoreContext {
         let default = packs
             .first()
@@ -177,8 +178,16 @@ impl Pipeline {
             if let Some(&p) = packs.first() {
                 policy_notes.push(self.policy.pack(p).fenced_default(action));
             }
-            for &(p, r) in matched_at {
-                let note = self.policy.pack(p).rules[r].fenced_reason(action);
+            for (m, &(p, r)) in matched.iter().zip(matched_at) {
+                let note = match r {
+                    Some(r) => self.policy.pack(p).rules[r].fenced_reason(action),
+                    // Built from the action's own value: fenced whole.
+                    None => {
+                        let mut fenced = String::new();
+                        crate::template::fence(&m.reason, &mut fenced);
+                        fenced
+                    }
+                };
                 if !policy_notes.contains(&note) {
                     policy_notes.push(note);
                 }
@@ -205,11 +214,17 @@ impl Pipeline {
                 packs.push(i);
             }
         }
-        self.context(action, &packs, Vec::new(), &[])
+        self.context(action, &packs, Vec::new(), &[], &[])
     }
 
     async fn score(&self, action: &Action, out: &RuleOutcome, reasons: &[String]) -> Base {
-        let context = self.context(action, &out.packs, reasons.to_vec(), &out.matched_at);
+        let context = self.context(
+            action,
+            &out.packs,
+            reasons.to_vec(),
+            &out.matched,
+            &out.matched_at,
+        );
         let assessed =
             tokio::time::timeout(self.score_timeout, self.scorer.assess(action, &context))
                 .await

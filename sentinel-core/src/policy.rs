@@ -1,12 +1,13 @@
 //! A set of compiled packs, and what their rules say about one action.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use crate::action::Action;
 use crate::decision::PackRef;
 use crate::error::{PackError, PackErrorKind};
 use crate::pack::Pack;
-use crate::pack::format::{DefaultEffect, Effect};
+use crate::pack::format::{DefaultEffect, Effect, SchemaErrorEffect};
 use crate::rule::RuleMatch;
 
 /// The packs a gateway enforces, indexed by action name.
@@ -25,8 +26,9 @@ pub(crate) struct RuleOutcome {
     /// Indices of the packs that apply; empty when no pack covers the action.
     pub(crate) packs: Vec<usize>,
     pub(crate) matched: Vec<RuleMatch>,
-    /// Where each of `matched` is: (pack index, rule index).
-    pub(crate) matched_at: Vec<(usize, usize)>,
+    /// Where each of `matched` comes from: (pack index, rule index), no rule index for a
+    /// `payload_schema` violation.
+    pub(crate) matched_at: Vec<(usize, Option<usize>)>,
     pub(crate) deny: bool,
     pub(crate) escalate: bool,
     pub(crate) allow: bool,
@@ -134,6 +136,27 @@ impl PolicySet {
                 (a, b) => a.or(b),
             };
             let before = out.matched.len();
+            if !pack.schema.is_empty()
+                && let Some(reason) = pack.schema.violation(action)
+            {
+                let effect = match pack.schema.effect {
+                    Some(SchemaErrorEffect::Escalate) => {
+                        out.escalate = true;
+                        Effect::Escalate
+                    }
+                    _ => {
+                        out.deny = true;
+                        Effect::Deny
+                    }
+                };
+                out.matched.push(RuleMatch {
+                    rule: Arc::clone(&pack.schema_cite),
+                    pack_version: Arc::clone(pack.version_arc()),
+                    effect,
+                    reason,
+                });
+                out.matched_at.push((p, None));
+            }
             for &r in pack.rules_for(&action.action) {
                 let rule = &pack.rules[r];
                 if !rule.matches(action) {
@@ -152,7 +175,7 @@ impl PolicySet {
                     }
                 }
                 out.matched.push(rule.matched(pack.version_arc(), action));
-                out.matched_at.push((p, r));
+                out.matched_at.push((p, Some(r)));
             }
             if out.matched.len() == before {
                 match pack.default_effect {

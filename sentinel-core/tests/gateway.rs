@@ -524,3 +524,44 @@ async fn many_agents_at_once() {
     }
     assert_eq!(sum, (0..1000).sum::<u64>());
 }
+
+#[tokio::test]
+async fn a_mistyped_payload_field_fails_closed_naming_the_field() {
+    let typed = sentinel_core::Pack::from_json_str(
+        &json!({
+            "name": "Typed", "version": "1.0.0", "applies_to": ["EXPORT_CSV"],
+            "payload_schema": {"EXPORT_CSV": {"contains_pii": "boolean"}},
+            "rules": [{"id": "no-pii-small", "when": {"eq": {"path": "payload.contains_pii", "value": false}},
+                       "effect": {"set_risk": 5}, "reason": "no personal data"}]
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let gw = Gateway::builder().packs([typed]).build().unwrap();
+    let export = |pii: serde_json::Value| {
+        Action::new("bot", "EXPORT_CSV").with_payload(json!({"contains_pii": pii}))
+    };
+    // `1` is not "no personal data": it is refused, with the field named.
+    let d = gw.evaluate(&export(json!(1))).await;
+    assert_eq!(d.status, State::Declined);
+    assert_eq!(d.rules, ["Typed/payload_schema"]);
+    assert!(
+        d.analysis
+            .contains("field `payload.contains_pii` must be a boolean, found number `1`"),
+        "{}",
+        d.analysis
+    );
+    let ran = AtomicUsize::new(0);
+    let err = gw
+        .guard(export(json!("yes")), || async {
+            ran.fetch_add(1, Ordering::SeqCst)
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, GuardError::Denied(_)), "{err:?}");
+    assert_eq!(ran.load(Ordering::SeqCst), 0);
+    // The right type, quoted or not, goes on to the rules.
+    for ok in [json!(false), json!("false")] {
+        assert_eq!(gw.evaluate(&export(ok)).await.status, State::Executed);
+    }
+}

@@ -41,6 +41,60 @@ pub struct PackDocument {
     /// e-mail addresses, phone numbers and secrets are masked everywhere anyway.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub redact: Vec<String>,
+    /// The type each payload field must have, per action (`"*"`: every action of the pack),
+    /// e.g. `{"EXPORT_CSV": {"contains_pii": "boolean", "record_count": "integer"}}`. Keys
+    /// are paths below `payload` (`account.iban`). An absent or `null` field is not
+    /// checked; numbers and booleans sent as strings (`"5000"`, `"true"`) pass, as rules
+    /// compare them by value. A field of another type makes the pack's `on_schema_error`
+    /// apply, never a silent "false" in a condition.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub payload_schema: BTreeMap<String, BTreeMap<String, FieldType>>,
+    /// What happens to an action with a mistyped payload field: `deny` (the default: fails
+    /// closed) or `escalate` (a human looks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_schema_error: Option<SchemaErrorEffect>,
+}
+
+/// The type a payload field must have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldType {
+    /// Text.
+    String,
+    /// Any number (or a string holding one).
+    Number,
+    /// A whole number (or a string holding one).
+    Integer,
+    /// `true` or `false` (or the strings `"true"`/`"false"`).
+    Boolean,
+    /// A JSON object.
+    Object,
+    /// A JSON array.
+    Array,
+}
+
+impl FieldType {
+    /// The type's name, as written.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::String => "string",
+            Self::Number => "number",
+            Self::Integer => "integer",
+            Self::Boolean => "boolean",
+            Self::Object => "object",
+            Self::Array => "array",
+        }
+    }
+}
+
+/// What a mistyped payload field does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SchemaErrorEffect {
+    /// Decline (fail closed).
+    Deny,
+    /// Ask a human.
+    Escalate,
 }
 
 /// Risk thresholds of a pack.

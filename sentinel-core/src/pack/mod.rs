@@ -1,6 +1,7 @@
 //! Policy packs: loading, checking and compiling the JSON documents policy authors write.
 
 pub mod format;
+mod schema;
 mod wording;
 
 use std::collections::{HashMap, HashSet};
@@ -47,6 +48,10 @@ pub struct Pack {
     index: HashMap<String, Vec<usize>>,
     /// Rules without an `actions` list, for actions not named anywhere (`"*"` packs).
     general: Vec<usize>,
+    /// The typed payload fields (`payload_schema`).
+    pub(crate) schema: schema::PayloadSchema,
+    /// `pack/payload_schema`: what decisions cite when a field has the wrong type.
+    pub(crate) schema_cite: Arc<str>,
 }
 
 impl Pack {
@@ -272,6 +277,12 @@ impl Pack {
             rules.push(Rule::compile(&document.name, i, spec)?);
         }
 
+        let schema = schema::PayloadSchema::compile(
+            &document.payload_schema,
+            document.on_schema_error,
+            covered,
+        )?;
+
         let named: HashSet<&String> = applies_to
             .iter()
             .chain(rules.iter().filter_map(|r| r.actions.as_ref()).flatten())
@@ -309,6 +320,8 @@ impl Pack {
             rules,
             index,
             general,
+            schema,
+            schema_cite: Arc::from(format!("{}/payload_schema", document.name)),
             document,
         })
     }
