@@ -1,20 +1,46 @@
 #!/usr/bin/env bash
 # Runs every test of the project: Rust (unit, integration, property, doc tests, benches in
-# test mode), the shared decision corpus through the CLI, then the Python and Node suites.
-# Installs what it needs (maturin, pytest, npm packages) into the project's own folders.
+# test mode), sentinel-core's features one at a time, the shared decision corpus through the
+# CLI, then the Node and Python suites. Installs what it needs (maturin, pytest and npm
+# packages) into the project's own folders.
+#
+# Everything is built once, in the dev profile, for one explicit target and one cargo
+# selection (see scripts/build-env.sh): the CLI run and both bindings reuse what
+# `cargo test --workspace --all-targets` compiled.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/build-env.sh
+. scripts/build-env.sh
 
 echo "==> Rust: cargo test --workspace --all-targets"
 cargo test --workspace --all-targets
 echo "==> Rust: doc tests"
 cargo test --workspace --doc
 
-echo "==> CLI: sentinel test fixtures/decisions.jsonl"
-cargo run --quiet -p sentinel-cli -- test fixtures/decisions.jsonl > target/corpus-cli.log || { cat target/corpus-cli.log; exit 1; }
-tail -n 1 target/corpus-cli.log
+echo "==> Rust: sentinel-core with no default features, then each feature alone"
+cargo check -p sentinel-core --no-default-features
+# Features the crate does not declare (yet) are reported, not checked.
+features="$(cargo metadata --format-version 1 --no-deps |
+    "$PYO3_PYTHON" -c 'import json, sys
+print(" ".join(next(p for p in json.load(sys.stdin)["packages"] if p["name"] == "sentinel-core")["features"]))')"
+for feature in groq telnyx sqlite postgres; do
+    if [[ " $features " == *" $feature "* ]]; then
+        echo "    cargo check -p sentinel-core --no-default-features --features $feature"
+        cargo check --quiet -p sentinel-core --no-default-features --features "$feature"
+    else
+        echo "    SKIPPED feature \`$feature\`: sentinel-core declares no such feature (it has: ${features:-none})"
+    fi
+done
 
-for suite in sentinel-py sentinel-node; do
+echo "==> CLI: sentinel test fixtures/decisions.jsonl"
+# The binary `cargo test` built (`cargo run -p sentinel-cli` would resolve features for that
+# package alone and rebuild its dependencies).
+sentinel="$(sentinel_bin sentinel)"
+log="$(sentinel_target_dir)/corpus-cli.log"
+"$sentinel" test fixtures/decisions.jsonl > "$log" || { cat "$log"; exit 1; }
+tail -n 1 "$log"
+
+for suite in sentinel-node sentinel-py; do
   if [ -x "$suite/run-tests.sh" ]; then
     echo "==> $suite"
     "$suite/run-tests.sh"

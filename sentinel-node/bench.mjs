@@ -1,5 +1,12 @@
 // Per-call overhead of `evaluate`, `evaluateSync` and `guard` against a plain JS function,
-// in one run. Usage: node bench.mjs [iterations]   (after `npm install`)
+// in one run. Usage: node bench.mjs [iterations]
+//
+// Measure a release build: `npm install` / `npm ci` (the `prepare` script) and run-tests.sh
+// build the addon in the dev profile. From this folder:
+//
+//   npm ci --ignore-scripts && npm run build:release && node bench.mjs
+//
+// The next run-tests.sh puts the dev build back.
 import { Gateway } from 'sentinel-guard';
 
 const N = Number(process.argv[2] ?? 20000);

@@ -1,5 +1,14 @@
 """Per-call overhead of Gateway.evaluate and Gateway.guard (no scorer) against a plain
-Python call, in one run.  Usage: python bench.py [calls]"""
+Python call, in one run.  Usage: python bench.py [calls]
+
+Measure a release build: the test command (run-tests.sh) installs a dev build. From this
+folder, after run-tests.sh has made .venv (or `python3 -m venv .venv` and
+`.venv/bin/pip install maturin==1.16.0`):
+
+    VIRTUAL_ENV=.venv .venv/bin/maturin develop --release
+    .venv/bin/python bench.py
+
+The next run-tests.sh puts the dev build back."""
 
 from __future__ import annotations
 
