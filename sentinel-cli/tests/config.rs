@@ -129,7 +129,7 @@ fn check_says_what_a_file_holds_or_where_it_is_wrong() {
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stderr}");
     assert!(
-        stdout.contains("packs: VaultKeeper@1.0.0, PrivacyShield@1.0.0, OpsGuard@1.0.0"),
+        stdout.contains("packs: VaultKeeper@1.1.0, PrivacyShield@1.1.0, OpsGuard@1.1.0"),
         "{stdout}"
     );
     assert!(

@@ -100,7 +100,7 @@ fn builtin_packs_print_without_the_repository_schema_path_and_validate() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        assert!(String::from_utf8_lossy(&out.stdout).contains(&format!(" {name}@1.0.0 ")));
+        assert!(String::from_utf8_lossy(&out.stdout).contains(&format!(" {name}@1.1.0 ")));
     }
 }
 

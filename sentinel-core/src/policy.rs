@@ -156,6 +156,8 @@ impl PolicySet {
                     reason,
                 });
                 out.matched_at.push((p, None));
+                // The pack's rules would read mistyped data: none of them applies.
+                continue;
             }
             for &r in pack.rules_for(&action.action) {
                 let rule = &pack.rules[r];

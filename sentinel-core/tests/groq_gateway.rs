@@ -284,6 +284,53 @@ async fn agent_text_in_a_reason_template_cannot_pose_as_an_operator_note() {
 }
 
 #[tokio::test]
+async fn no_model_answer_alone_approves_what_is_large_or_irreversible() {
+    // The model says 0 to everything: the seed packs' floors keep a human in the loop.
+    let server = FakeLlm::start(vec![Reply::score(json!(0), "Looks fine.")]).await;
+    let scorer = scorer(&server);
+    let gw = gateway(&scorer);
+    let cases = [
+        (
+            "billing-bot",
+            "PAY_INVOICE",
+            json!({"amount": 10000, "vendor": "Unknown Corp"}),
+        ),
+        ("billing-bot", "PAY_INVOICE", json!({"vendor": "Acme Ltd"})),
+        ("hr-bot", "QUERY_SSN", json!({"employee_id": "e-9"})),
+        (
+            "hr-bot",
+            "EXPORT_CSV",
+            json!({"destination": "s3://bucket"}),
+        ),
+        (
+            "ops-bot",
+            "RESTART_SERVER",
+            json!({"server": "api-1", "environment": "production"}),
+        ),
+        (
+            "ops-bot",
+            "DELETE_USER",
+            json!({"user_id": "u-1", "environment": "production"}),
+        ),
+    ];
+    for (agent, name, payload) in cases {
+        let d = gw
+            .evaluate(&Action::new(agent, name).with_payload(payload.clone()))
+            .await;
+        assert_eq!(
+            d.status,
+            State::BlockedAwaitingAuth,
+            "{name} {payload}: {d:?}"
+        );
+        assert!(d.risk_score > 50, "{name} {payload}: {}", d.risk_score);
+    }
+    // What the packs leave to judgement still follows the model.
+    let small = Action::new("billing-bot", "PAY_INVOICE")
+        .with_payload(json!({"amount": 80, "vendor": "Acme Ltd"}));
+    assert_eq!(gw.evaluate(&small).await.status, State::Executed);
+}
+
+#[tokio::test]
 async fn explain_answers_in_plain_sentences() {
     let answer = "It shares record r-17 with an outside address.\nNo personal data is flagged. I'd approve it.";
     let server = FakeLlm::start(vec![Reply::content(answer)]).await;

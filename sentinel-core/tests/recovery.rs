@@ -221,7 +221,7 @@ async fn an_approval_is_bound_to_the_packs_it_was_decided_under() {
     // A new deployment with an edited VaultKeeper pack.
     let text = sentinel_core::Pack::builtin_source("VaultKeeper")
         .unwrap()
-        .replace("\"1.0.0\"", "\"1.1.0\"");
+        .replace("\"1.1.0\"", "\"1.2.0\"");
     let edited = sentinel_core::Pack::from_json_str(&text).unwrap();
     let new = Gateway::builder()
         .packs([edited])
@@ -235,7 +235,7 @@ async fn an_approval_is_bound_to_the_packs_it_was_decided_under() {
     assert_eq!(
         err.to_string(),
         format!(
-            "action `{}` does not match its approval: pack `VaultKeeper` changed since the decision (1.0.0 → 1.1.0)",
+            "action `{}` does not match its approval: pack `VaultKeeper` changed since the decision (1.1.0 → 1.2.0)",
             ticket.action_id
         )
     );

@@ -79,7 +79,10 @@ async fn records_round_trip_with_their_trail() {
         assert_eq!(record.decision.as_ref().unwrap().risk_score, 95, "{name}");
         assert_eq!(
             record.decision.as_ref().unwrap().rules,
-            ["VaultKeeper/unknown-vendor-large-payment"],
+            [
+                "VaultKeeper/unknown-vendor-large-payment",
+                "VaultKeeper/untrusted-vendor-over-1000"
+            ],
             "{name}"
         );
         assert_eq!(record.approval.as_ref().unwrap().by, "alice", "{name}");

@@ -217,7 +217,13 @@ async fn a_failed_dial_fails_closed_and_nothing_runs() {
     };
     assert_eq!(ran.load(Ordering::SeqCst), 0);
     assert_eq!(decision.status, State::BlockedAwaitingAuth);
-    assert_eq!(decision.rules, ["VaultKeeper/unknown-vendor-large-payment"]);
+    assert_eq!(
+        decision.rules,
+        [
+            "VaultKeeper/unknown-vendor-large-payment",
+            "VaultKeeper/untrusted-vendor-over-1000"
+        ]
+    );
     // The approver's own error travels with it, with the Telnyx failure as its source.
     let source = source.expect("the approver's error");
     assert!(std::error::Error::source(&source).is_some(), "{source:?}");

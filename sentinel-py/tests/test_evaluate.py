@@ -17,7 +17,7 @@ def test_decision_attributes(gw: Gateway) -> None:
     assert isinstance(d, Decision)
     assert d.status == "BLOCKED_AWAITING_AUTH"
     assert d.risk_score == 95
-    assert d.rules == ["VaultKeeper/unknown-vendor-large-payment"]
+    assert d.rules == ["VaultKeeper/unknown-vendor-large-payment", "VaultKeeper/untrusted-vendor-over-1000"]
     assert "High risk payment: 10000 to Unknown Corp" in d.analysis
     assert uuid.UUID(d.action_id).version == 7
     assert (d.auto_approved, d.needs_approval, d.declined) == (False, True, False)
@@ -27,7 +27,7 @@ def test_decision_to_dict_is_the_wire_form(gw: Gateway) -> None:
     d = gw.evaluate(SAFE).to_dict()
     assert d["status"] == "EXECUTED" and d["risk_score"] == 10
     assert d["packs"][0]["name"] == "VaultKeeper"
-    assert d["matched"] == [{"rule": "VaultKeeper/trusted-vendor-small-payment", "pack_version": "1.0.0",
+    assert d["matched"] == [{"rule": "VaultKeeper/trusted-vendor-small-payment", "pack_version": "1.1.0",
                              "effect": {"set_risk": 10}, "reason": "Small payment of 120 to AWS, a trusted vendor."}]
     assert d["scorer"] == {"outcome": "skipped", "reason": "set_risk"}
     assert set(d["timings"]) == {"rules_ns", "scorer_ns", "total_ns"}

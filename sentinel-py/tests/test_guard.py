@@ -236,7 +236,7 @@ def test_guarded_builds_the_payload_from_arguments() -> None:
         "payload": {"amount": 10000, "vendor": "Unknown Corp", "memo": "", "ref": "INV-1"},
         "reasoning": "invoice overdue",
     }
-    assert spy[0]["decision"]["rules"] == ["VaultKeeper/unknown-vendor-large-payment"]
+    assert spy[0]["decision"]["rules"] == ["VaultKeeper/unknown-vendor-large-payment", "VaultKeeper/untrusted-vendor-over-1000"]
     with pytest.raises(TypeError):
         pay_invoice()  # type: ignore[call-arg]
 

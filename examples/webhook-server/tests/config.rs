@@ -186,7 +186,7 @@ async fn the_binary_decides_by_the_file_sentinel_config_names() {
         b.banner
     );
     assert!(
-        b.banner.contains("packs: OpsGuard 1.0.0, Payments 2.0.0"),
+        b.banner.contains("packs: OpsGuard 1.1.0, Payments 2.0.0"),
         "{}",
         b.banner
     );
