@@ -1,6 +1,9 @@
 // A Sentinel voice-approval server in one Node process: the gateway (SQLite store, Groq
-// scorer, Telnyx voice approver, all configured from the environment) and the Telnyx
-// webhook endpoint, on node:http. Needs real credentials (see sentinel-node/README.md):
+// scorer, Telnyx voice approver) and the Telnyx webhook endpoint, on node:http. The gateway
+// comes from a configuration file when SENTINEL_CONFIG names one (the same file the
+// `sentinel` CLI and sentinel-server read), else from the configuration below, whose
+// secrets and numbers come from the environment. Needs real credentials (see
+// sentinel-node/README.md):
 //
 //   GROQ_API_KEY=... TELNYX_API_KEY=... TELNYX_CONNECTION_ID=... TELNYX_PHONE_NUMBER=+1...
 //   ADMIN_PHONE_NUMBER=+1... TELNYX_PUBLIC_KEY=... SENTINEL_PUBLIC_URL=https://your.host \
@@ -10,10 +13,10 @@
 import { createServer } from 'node:http';
 import { Gateway, SentinelError } from 'sentinel-guard';
 
-const gw = await Gateway.open({
-  store: process.env.SENTINEL_DB ?? 'sqlite://sentinel.db', // pending approvals survive restarts
-  scorer: 'groq',
-  approver: 'telnyx',
+const gw = await Gateway.fromConfig(process.env.SENTINEL_CONFIG ?? {
+  store: { url: process.env.SENTINEL_DB ?? 'sqlite://sentinel.db' }, // pending approvals survive restarts
+  scorer: { kind: 'groq' },       // GROQ_API_KEY (and GROQ_BASE_URL, GROQ_MODEL)
+  approver: { kind: 'telnyx' },   // TELNYX_*, ADMIN_PHONE_NUMBER, SENTINEL_PUBLIC_URL
 });
 
 /** The whole request body, as raw bytes (the webhook signature covers them exactly). */

@@ -7,6 +7,7 @@ export const {
   SentinelError,
   InputError,
   ConfigError,
+  ConflictError,
   PolicyError,
   DeniedError,
   TimeoutError,

@@ -6,8 +6,8 @@ use napi_derive::napi;
 use sentinel_core::{ApprovalRequest, Approver, ApproverError};
 
 use crate::callback::{JsCallback, call};
+use crate::codec::encode_decision;
 use crate::convert::ActionView;
-use crate::decision::Decision;
 
 /// The argument of the wrapped `request` callback.
 #[napi(object)]
@@ -17,14 +17,15 @@ pub struct ApprovalCall {
     pub action_id: String,
     /// The action.
     pub action: ActionView,
-    /// Why it was escalated.
-    pub decision: Decision,
+    /// Why it was escalated, encoded by `codec.rs` (decoded by the TypeScript layer).
+    pub decision: String,
     /// When it expires undecided, in milliseconds since the Unix epoch.
     pub deadline_ms: f64,
 }
 
 /// An [`Approver`] whose `request` is a JS function. A rejection means no human could be
-/// asked: the action fails closed (`ERROR_APPROVER`) and its id is relayed as `cause`.
+/// asked: the action fails closed (`ERROR_APPROVER`), and what the function threw becomes
+/// the source of the core's [`ApproverError`] (a [`JsCause`](crate::callback::JsCause)).
 pub struct JsApprover {
     name: String,
     request: JsCallback<ApprovalCall>,
@@ -47,12 +48,12 @@ impl Approver for JsApprover {
         let arg = ApprovalCall {
             action_id: request.action_id.to_string(),
             action: (&request.action).into(),
-            decision: request.decision.into(),
+            decision: encode_decision(&request.decision),
             deadline_ms: request.deadline.timestamp_millis() as f64,
         };
         call(&self.request, arg)
             .await
             .map(drop)
-            .map_err(ApproverError::new)
+            .map_err(|e| e.into_approver_error())
     }
 }

@@ -4,7 +4,7 @@ use napi_derive::napi;
 use sentinel_core::AuditEvent;
 
 use crate::convert::parse_id;
-use crate::errors::store_error;
+use crate::errors::{Reply, store_error};
 use crate::gateway::NativeGateway;
 
 /// One entry of the append-only audit trail.
@@ -62,10 +62,19 @@ impl From<AuditEvent> for AuditEventView {
 #[napi]
 impl NativeGateway {
     /// The audit trail of one action, oldest first.
-    #[napi]
-    pub async fn audit_trail(&self, action_id: String) -> napi::Result<Vec<AuditEventView>> {
-        let id = parse_id(&action_id)?;
-        let trail = self.gateway()?.audit_trail(id).await.map_err(store_error)?;
-        Ok(trail.into_iter().map(AuditEventView::from).collect())
+    #[napi(ts_return_type = "Promise<Array<AuditEventView>>")]
+    pub async fn audit_trail(&self, action_id: String) -> Reply<Vec<AuditEventView>> {
+        Reply(
+            async {
+                let id = parse_id(&action_id)?;
+                let trail = self
+                    .gateway()?
+                    .audit_trail(id)
+                    .await
+                    .map_err(|e| store_error(&e))?;
+                Ok(trail.into_iter().map(AuditEventView::from).collect())
+            }
+            .await,
+        )
     }
 }

@@ -1,20 +1,21 @@
 //! Calling JavaScript callbacks from Rust: the reply shape every callback returns, and the
-//! task-local slot that relays the id of a user error back to the JS caller as `cause`.
+//! error that stands for what a user's callback threw.
 //!
 //! The TypeScript layer wraps each user method (`assess`, `explain`, `request`) in an
 //! async function that never rejects: it resolves to a [`CallbackReply`], and on failure
-//! keeps the original JS error in a table under a numeric id. The Rust side turns a
-//! failure into the core's error type (which fails the action closed) and notes the id in
-//! [`CAUSE`], so that the binding call that triggered the callback can hand the id back and
-//! the TypeScript layer can attach the original error as `cause`.
-
-use std::cell::Cell;
-use std::future::Future;
+//! keeps the original JS error in a table under a numeric id. That id travels back the one
+//! way every error does in the core: as the *source* of the core's error. A failed callback
+//! becomes a [`JsCause`] holding the id, which becomes the source of the core's
+//! `ScorerError` / `ApproverError`; whatever the core then reports (a decision whose
+//! scorer failed, `GuardError::ApproverFailed`) carries it, and the binding reads it back
+//! from there (`errors::cause_id`, `codec::encode_decision`) so that the TypeScript layer
+//! can set `cause` to the very object the user's code threw.
 
 use napi::Status;
 use napi::bindgen_prelude::Promise;
 use napi::threadsafe_function::ThreadsafeFunction;
 use napi_derive::napi;
+use sentinel_core::{ApproverError, ScorerError};
 
 /// A JS callback called from any thread, awaited as a promise; weak (`unref`), so a
 /// gateway holding it does not keep the Node process alive.
@@ -37,25 +38,60 @@ pub struct CallbackReply {
     pub cause_id: Option<u32>,
 }
 
-tokio::task_local! {
-    /// The id of the last user error raised while serving the current binding call.
-    static CAUSE: Cell<Option<u32>>;
+/// What a user's JavaScript callback threw, as a Rust error: the id under which the
+/// TypeScript layer keeps the thrown value, and its message. The source of the core's
+/// scorer and approver errors.
+#[derive(Debug, Clone)]
+pub struct JsCause {
+    /// The cause table id.
+    pub id: u32,
+    /// The thrown error's message.
+    pub message: String,
 }
 
-/// Runs `fut` with a fresh cause slot; returns its output and the id of the last user
-/// error a callback raised meanwhile.
-pub async fn with_cause<F: Future>(fut: F) -> (F::Output, Option<u32>) {
-    CAUSE
-        .scope(Cell::new(None), async move {
-            let out = fut.await;
-            (out, CAUSE.with(Cell::get))
-        })
-        .await
+impl std::fmt::Display for JsCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for JsCause {}
+
+/// A callback that did not reply with a value.
+#[derive(Debug)]
+pub struct CallbackError {
+    message: String,
+    cause: Option<JsCause>,
+}
+
+impl CallbackError {
+    fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            cause: None,
+        }
+    }
+
+    /// As the core's scorer error, with the user's error as its source.
+    pub fn into_scorer_error(self) -> ScorerError {
+        match self.cause {
+            Some(cause) => ScorerError::with_source(self.message, cause),
+            None => ScorerError::new(self.message),
+        }
+    }
+
+    /// As the core's approver error, with the user's error as its source.
+    pub fn into_approver_error(self) -> ApproverError {
+        match self.cause {
+            Some(cause) => ApproverError::with_source(self.message, cause),
+            None => ApproverError::new(self.message),
+        }
+    }
 }
 
 /// Calls `callback` with `arg` and waits for its reply. `Err` carries the message of a
-/// user error (its id noted for [`with_cause`]) or of a failed call.
-pub async fn call<T>(callback: &JsCallback<T>, arg: T) -> Result<CallbackReply, String>
+/// user error (and its id) or of a failed call.
+pub async fn call<T>(callback: &JsCallback<T>, arg: T) -> Result<CallbackReply, CallbackError>
 where
     T: napi::bindgen_prelude::ToNapiValue + Send + 'static,
 {
@@ -68,17 +104,20 @@ where
             error: Some(message),
             cause_id,
             ..
-        }) => {
-            if let Some(id) = cause_id {
-                // Outside a `with_cause` scope there is nobody to hand the cause to.
-                let _ = CAUSE.try_with(|slot| slot.set(Some(id)));
-            }
-            Err(message)
-        }
+        }) => Err(CallbackError {
+            cause: cause_id.map(|id| JsCause {
+                id,
+                message: message.clone(),
+            }),
+            message,
+        }),
         Ok(reply) => Ok(reply),
         Err(e) if e.status == Status::Closing => {
-            Err("the node environment is shutting down".to_owned())
+            Err(CallbackError::new("the node environment is shutting down"))
         }
-        Err(e) => Err(format!("javascript callback failed: {}", e.reason)),
+        Err(e) => Err(CallbackError::new(format!(
+            "javascript callback failed: {}",
+            e.reason
+        ))),
     }
 }

@@ -14,7 +14,7 @@ use sentinel_core::{Action, ActionId, Resolution, ScoreContext};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
-use crate::errors::input_error;
+use crate::errors::{Failure, action_error, request_error};
 
 /// In the `aliases` of [`parse_action`]: read a top-level `agentId` as `agent_id`.
 pub const ALIAS_AGENT_ID: u32 = 1;
@@ -22,8 +22,8 @@ pub const ALIAS_AGENT_ID: u32 = 1;
 /// `idempotency_key`.
 pub const ALIAS_IDEMPOTENCY_KEY: u32 = 2;
 
-/// Parses a wire-form action from JSON text; bad input is an `InvalidArg` error whose
-/// message names the field.
+/// Parses a wire-form action from JSON text; bad input is an `invalid_action` failure
+/// naming the field.
 ///
 /// `aliases` (bits `ALIAS_*`) names the camelCase keys to read as their snake_case names;
 /// the TypeScript layer sets a bit only when the object has the camelCase name and not the
@@ -34,14 +34,14 @@ pub const ALIAS_IDEMPOTENCY_KEY: u32 = 2;
 /// the intermediate `serde_json::Value` of the whole object, about twice as fast); anything
 /// it does not accept is parsed again by the core's [`Action::from_json`], which is the
 /// only judge of bad input and the only author of its error messages.
-pub fn parse_action(json: &str, aliases: u32) -> napi::Result<Action> {
+pub fn parse_action(json: &str, aliases: u32) -> Result<Action, Failure> {
     let mut de = serde_json::Deserializer::from_str(json);
     let direct = DirectSeed { aliases }
         .deserialize(&mut de)
         .and_then(|action| de.end().map(|()| action));
     match direct {
         Ok(action) => Ok(action),
-        Err(_) => slow_parse(json, aliases).map_err(|e| input_error(e.to_string())),
+        Err(_) => slow_parse(json, aliases).map_err(|e| action_error(&e)),
     }
 }
 
@@ -181,9 +181,9 @@ impl<'de> Visitor<'de> for DirectSeed {
 }
 
 /// Parses an action id.
-pub fn parse_id(id: &str) -> napi::Result<ActionId> {
+pub fn parse_id(id: &str) -> Result<ActionId, Failure> {
     id.parse()
-        .map_err(|e: sentinel_core::ActionError| input_error(e.to_string()))
+        .map_err(|e: sentinel_core::ActionError| action_error(&e))
 }
 
 /// An action as JS callbacks see it (camelCase).
@@ -243,30 +243,88 @@ impl From<&ScoreContext> for ScoreContextView {
     }
 }
 
-/// A human decision as JS gives it to `resolve`.
-#[napi(object)]
-#[derive(Debug, Clone)]
-pub struct ResolutionInput {
-    /// Approve (`true`) or decline (`false`).
-    pub approved: bool,
-    /// Who decided.
-    pub by: String,
-    /// Through which channel (`web`, `cli`, `voice/dtmf`...).
-    pub channel: String,
-    /// Why, in the person's words.
-    pub reason: Option<String>,
+/// A human decision as JS gives it to `resolve`: `{ approved, by, channel?, reason? }`
+/// (`channel` defaults to `api`). A malformed one is an `invalid_request` failure naming
+/// the field.
+pub fn parse_resolution(value: &Value) -> Result<Resolution, Failure> {
+    let fields = object(value, "a resolution")?;
+    let approved = boolean(fields, "approved")?;
+    let (by, channel) = actor(fields)?;
+    let base = if approved {
+        Resolution::approve(by, channel)
+    } else {
+        Resolution::decline(by, channel)
+    };
+    Ok(match optional_string(fields, "reason")? {
+        Some(reason) => base.with_reason(reason),
+        None => base,
+    })
 }
 
-impl From<ResolutionInput> for Resolution {
-    fn from(r: ResolutionInput) -> Self {
-        let base = if r.approved {
-            Resolution::approve(r.by, r.channel)
-        } else {
-            Resolution::decline(r.by, r.channel)
-        };
-        match r.reason {
-            Some(reason) => base.with_reason(reason),
-            None => base,
+/// A voice Q&A switch as JS gives it to `setQnaMode`: `{ on, by, channel? }`.
+pub fn parse_qna(value: &Value) -> Result<(bool, String, String), Failure> {
+    let fields = object(value, "a Q&A switch")?;
+    let on = boolean(fields, "on")?;
+    let (by, channel) = actor(fields)?;
+    Ok((on, by, channel))
+}
+
+fn object<'a>(value: &'a Value, what: &str) -> Result<&'a Map<String, Value>, Failure> {
+    value.as_object().ok_or_else(|| {
+        Failure::new(
+            sentinel_core::ErrorCode::InvalidRequest,
+            format!("{what} must be an object, found {}", json_type(value)),
+        )
+    })
+}
+
+fn boolean(fields: &Map<String, Value>, name: &str) -> Result<bool, Failure> {
+    match fields.get(name) {
+        Some(Value::Bool(b)) => Ok(*b),
+        other => Err(request_error(
+            name,
+            format!(
+                "field `{name}` must be a boolean, found {}",
+                other.map_or("nothing", json_type)
+            ),
+        )),
+    }
+}
+
+/// `by` (a non-empty string) and `channel` (default `api`).
+fn actor(fields: &Map<String, Value>) -> Result<(String, String), Failure> {
+    let by = match fields.get("by") {
+        Some(Value::String(by)) if !by.trim().is_empty() => by.clone(),
+        _ => {
+            return Err(request_error("by", "field `by` must be a non-empty string"));
         }
+    };
+    let channel = optional_string(fields, "channel")?.unwrap_or_else(|| "api".to_owned());
+    Ok((by, channel))
+}
+
+fn optional_string(fields: &Map<String, Value>, name: &str) -> Result<Option<String>, Failure> {
+    match fields.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(request_error(
+            name,
+            format!(
+                "field `{name}` must be a string, found {}",
+                json_type(other)
+            ),
+        )),
+    }
+}
+
+/// The JSON type of a value, as the core's messages name them.
+pub(crate) fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
     }
 }

@@ -1,112 +1,68 @@
-//! `NativeGateway`: the core [`Gateway`] as a JS class.
+//! `NativeGateway`: the core [`Gateway`] as a JS class, built from the core's
+//! [`GatewaySpec`] either way: `Gateway.fromConfig` reads a spec from a file or a mapping,
+//! `new Gateway(options)` has its options written as one ([`crate::options`]).
 //!
 //! Async methods run on napi's tokio runtime, off the JS thread; `evaluateSync` is the one
 //! synchronous exception, for hot paths with the built-in scorer (whose evaluation never
 //! waits on anything, so it completes in one poll).
 
 use std::future::Future;
+use std::path::PathBuf;
 use std::pin::pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
-use std::time::Duration;
 
-use napi_derive::napi;
-use sentinel_core::groq::GroqScorer;
-use sentinel_core::{
-    Approver, Gateway, GatewayBuilder, GuardError, OnScorerError, Pack, RiskScorer,
-    TelnyxVoiceApprover, Unmatched,
-};
-
-use crate::approver::{ApprovalCall, JsApprover};
-use napi::Status;
 use napi::bindgen_prelude::Promise;
 use napi::threadsafe_function::ThreadsafeFunction;
+use napi::{Env, JsString, Status};
+use napi_derive::napi;
+use sentinel_core::spec::{ApproverSpec, Components, Env as SpecEnv, GatewaySpec, ScorerSpec};
+use sentinel_core::{ConfigError, Decision, ErrorCode, Gateway};
+use serde_json::Value;
 
-use crate::callback::{CallbackReply, with_cause};
-use crate::codec::encode;
-use crate::convert::{ResolutionInput, parse_action, parse_id};
-use crate::decision::{ActionStatus, Decision};
-use crate::errors::{
-    GuardOutcome, build_error, config_error, failure, input_error, resolve_error, store_error,
-};
-use crate::groq::GroqOptions;
+use crate::approver::{ApprovalCall, JsApprover};
+use crate::callback::CallbackReply;
+use crate::codec::{encode_decision, with_encoded};
+use crate::convert::{parse_action, parse_id, parse_qna, parse_resolution};
+use crate::errors::{Failure, Reply, guard_error, resolve_error, store_error};
+use crate::options::{self, Legacy};
+use crate::record::ActionStatus;
 use crate::scorer::{AssessCall, ExplainCall, JsScorer};
-use crate::store::StoreSpec;
-use crate::telnyx::TelnyxOptions;
 
-/// Where a pack comes from: exactly one field is set.
-#[napi(object)]
-#[derive(Debug, Clone)]
-pub struct PackSource {
-    /// A built-in pack: `VaultKeeper`, `PrivacyShield` or `OpsGuard`.
-    pub builtin: Option<String>,
-    /// A pack file (JSON).
-    pub path: Option<String>,
-    /// A pack document as JSON text.
-    pub json: Option<String>,
-}
-
-/// Plain settings of a gateway (callbacks are passed separately).
+/// Where `fromConfig` reads the configuration: exactly one field is set.
 #[napi(object)]
 #[derive(Debug, Clone, Default)]
-pub struct NativeOptions {
-    /// The packs to enforce; default: the three seed packs.
-    pub packs: Option<Vec<PackSource>>,
-    /// How long an escalated action waits for a human, in milliseconds; default 180000.
-    pub escalation_timeout_ms: Option<f64>,
-    /// Actions no pack covers: `escalate` (default), `deny` or `score`.
-    pub unmatched: Option<String>,
-    /// When the scorer fails: `escalate` (default) or `deny`.
-    pub on_scorer_error: Option<String>,
-    /// The JS scorer's name (with `assess`).
-    pub scorer_name: Option<String>,
-    /// The JS approver's name (with `request`).
-    pub approver_name: Option<String>,
-    /// The Groq (OpenAI-compatible) LLM scorer instead of the built-in one; `{}` reads
-    /// everything from the environment.
-    pub groq: Option<GroqOptions>,
-    /// The Telnyx voice approver; `{}` reads everything from the environment.
-    pub telnyx: Option<TelnyxOptions>,
-    /// A durable store: `sqlite://file`, a SQLite file path, or `postgres://...`; default
-    /// in memory. Opened by `open()`.
-    pub store: Option<String>,
-    /// With a PostgreSQL `store`: keep the tables in this schema (created if missing).
-    pub store_schema: Option<String>,
+pub struct ConfigSource {
+    /// A TOML or JSON file (JSON when the name ends in `.json`); relative paths in it are
+    /// relative to its folder.
+    pub path: Option<String>,
+    /// The configuration as JSON text (keys exactly as in a file); relative paths in it are
+    /// relative to the working directory.
+    pub mapping: Option<String>,
 }
 
-/// What a core gateway is built from, kept to build it again on the durable store.
-pub struct Parts {
-    packs: Vec<Pack>,
-    scorer: Option<Arc<dyn RiskScorer>>,
-    approver: Option<Arc<dyn Approver>>,
-    escalation_timeout: Option<Duration>,
-    unmatched: Unmatched,
-    on_scorer_error: OnScorerError,
+/// The names of the JS scorer and approver passed with their callbacks.
+#[napi(object)]
+#[derive(Debug, Clone, Default)]
+pub struct CustomNames {
+    /// The JS scorer's name (with `assess`); default `js`.
+    pub scorer: Option<String>,
+    /// The JS approver's name (with `request`); default `js`.
+    pub approver: Option<String>,
 }
 
-impl Parts {
-    /// A core builder with these settings and the in-memory store.
-    pub fn builder(&self) -> GatewayBuilder {
-        let mut b = Gateway::builder()
-            .packs(self.packs.iter().cloned())
-            .unmatched(self.unmatched)
-            .on_scorer_error(self.on_scorer_error);
-        if let Some(timeout) = self.escalation_timeout {
-            b = b.escalation_timeout(timeout);
-        }
-        if let Some(scorer) = &self.scorer {
-            b = b.scorer_arc(Arc::clone(scorer));
-        }
-        if let Some(approver) = &self.approver {
-            b = b.approver_arc(Arc::clone(approver));
-        }
-        b
-    }
-}
+// The callbacks' types; the `#[napi]` signatures spell them out so that the generated
+// `.d.ts` names JS types.
+type AssessFn =
+    ThreadsafeFunction<AssessCall, Promise<CallbackReply>, AssessCall, Status, false, true>;
+type ExplainFn =
+    ThreadsafeFunction<ExplainCall, Promise<CallbackReply>, ExplainCall, Status, false, true>;
+type RequestFn =
+    ThreadsafeFunction<ApprovalCall, Promise<CallbackReply>, ApprovalCall, Status, false, true>;
 
 /// The safety gateway. Construct it through the `Gateway` class of `sentinel-guard`.
 ///
-/// With a durable `store`, the gateway that records actions is built by `open()`; until
+/// With a durable store, the gateway that records actions is built by `open()`; until
 /// then an in-memory twin with the same settings answers the getters and `evaluate`
 /// (which records nothing), and the other methods refuse.
 #[napi]
@@ -114,25 +70,26 @@ pub struct NativeGateway {
     preview: Gateway,
     /// The gateway on the durable store, once `open()` built it.
     pub(crate) durable: tokio::sync::OnceCell<Gateway>,
-    /// The settings, for `open()`.
-    pub(crate) parts: Parts,
-    /// The durable store, when one is configured.
-    pub(crate) store: Option<StoreSpec>,
+    /// What the gateway is made of (to build it again on the durable store).
+    pub(crate) components: Components,
+    /// The options as the user wrote them (`new Gateway(options)`), to name them in errors.
+    legacy: Option<Legacy>,
+    /// The configuration file, to name it in errors.
+    file: Option<PathBuf>,
     sync_ok: bool,
-    /// The Groq scorer, when configured (for its counters).
-    pub(crate) groq: Option<Arc<GroqScorer>>,
-    /// The Telnyx approver, when configured (for its webhooks).
-    pub(crate) telnyx: Option<TelnyxVoiceApprover>,
 }
 
 #[napi]
 impl NativeGateway {
-    /// Builds a gateway. `assess`/`explain` make a JS risk scorer, `request` a JS approver;
-    /// each is a wrapped callback that resolves to a `CallbackReply`.
+    /// Builds a gateway from the options of `new Gateway(options)` as JSON text (without
+    /// a custom scorer or approver, passed as callbacks instead). `assess`/`explain` make
+    /// a JS risk scorer, `request` a JS approver; each is a wrapped callback that resolves
+    /// to a `CallbackReply`.
     #[napi(constructor)]
     pub fn new(
-        options: Option<NativeOptions>,
-        // Spelled out (not `JsCallback<_>`) so that the generated `.d.ts` names JS types.
+        env: Env,
+        options: String,
+        names: Option<CustomNames>,
         assess: Option<
             ThreadsafeFunction<AssessCall, Promise<CallbackReply>, AssessCall, Status, false, true>,
         >,
@@ -157,107 +114,117 @@ impl NativeGateway {
             >,
         >,
     ) -> napi::Result<Self> {
-        let options = options.unwrap_or_default();
-        let store = StoreSpec::parse(options.store.as_deref(), options.store_schema.clone())?;
-        let packs = match &options.packs {
-            Some(sources) => load_packs(sources)?,
-            None => Pack::seed_packs().map_err(|e| failure(e.to_string()))?,
+        let built = options::translate(&options).and_then(|t| {
+            let custom = Custom::new(names, assess, explain, request);
+            Self::build(t.spec, Some(t.legacy), custom)
+        });
+        built.map_err(|f| f.throw(&env))
+    }
+
+    /// Builds a gateway from a configuration file or mapping (the core's `GatewaySpec`); a
+    /// JS scorer or approver given as callbacks replaces the configuration's.
+    #[napi(factory)]
+    pub fn from_config(
+        env: Env,
+        source: ConfigSource,
+        names: Option<CustomNames>,
+        assess: Option<
+            ThreadsafeFunction<AssessCall, Promise<CallbackReply>, AssessCall, Status, false, true>,
+        >,
+        explain: Option<
+            ThreadsafeFunction<
+                ExplainCall,
+                Promise<CallbackReply>,
+                ExplainCall,
+                Status,
+                false,
+                true,
+            >,
+        >,
+        request: Option<
+            ThreadsafeFunction<
+                ApprovalCall,
+                Promise<CallbackReply>,
+                ApprovalCall,
+                Status,
+                false,
+                true,
+            >,
+        >,
+    ) -> napi::Result<Self> {
+        let spec = match (source.path, source.mapping) {
+            (Some(path), None) => GatewaySpec::from_file(path),
+            (None, Some(text)) => serde_json::from_str::<Value>(&text)
+                .map_err(|e| ConfigError::at("", format!("not JSON data: {e}")))
+                .and_then(GatewaySpec::from_value),
+            _ => Err(ConfigError::at(
+                "",
+                "give a file path or a configuration object",
+            )),
         };
-        let escalation_timeout = match options.escalation_timeout_ms {
-            Some(ms) if !ms.is_finite() || ms <= 0.0 => {
-                return Err(input_error(format!(
-                    "option `escalationTimeoutMs` must be a positive number, found `{ms}`"
-                )));
-            }
-            Some(ms) => Some(Duration::from_secs_f64(ms / 1000.0)),
-            None => None,
+        let built = spec
+            .map_err(|e| Failure::config(&e))
+            .and_then(|spec| Self::build(spec, None, Custom::new(names, assess, explain, request)));
+        built.map_err(|f| f.throw(&env))
+    }
+
+    /// The spec's components, with the JS scorer and approver in place of the spec's.
+    fn build(
+        mut spec: GatewaySpec,
+        legacy: Option<Legacy>,
+        custom: Custom,
+    ) -> Result<Self, Failure> {
+        // A JS scorer or approver replaces the spec's: the spec's is not even built.
+        if custom.scorer.is_some() {
+            spec.scorer = ScorerSpec::default();
+        }
+        if custom.approver.is_some() {
+            spec.approver = ApproverSpec::default();
+        }
+        let config_error = |e: &ConfigError| match &legacy {
+            Some(legacy) => legacy.error(e),
+            None => Failure::config(e),
         };
-        let unmatched = match options.unmatched.as_deref() {
-            None | Some("escalate") => Unmatched::Escalate,
-            Some("deny") => Unmatched::Deny,
-            Some("score") => Unmatched::Score,
-            Some(other) => {
-                return Err(input_error(format!(
-                    "option `unmatched` must be `escalate`, `deny` or `score`, found `{other}`"
-                )));
-            }
-        };
-        let on_scorer_error = match options.on_scorer_error.as_deref() {
-            None | Some("escalate") => OnScorerError::Escalate,
-            Some("deny") => OnScorerError::Deny,
-            Some(other) => {
-                return Err(input_error(format!(
-                    "option `onScorerError` must be `escalate` or `deny`, found `{other}`"
-                )));
-            }
-        };
-        let groq = options.groq.as_ref().map(crate::groq::build).transpose()?;
-        let scorer: Option<Arc<dyn RiskScorer>> = match (assess, &groq) {
-            (Some(_), Some(_)) => {
-                return Err(config_error(
-                    "scorer",
-                    "give either a scorer object or `groq`, not both",
-                ));
-            }
-            (Some(assess), None) => {
-                let name = options
-                    .scorer_name
-                    .clone()
-                    .unwrap_or_else(|| "js".to_owned());
-                Some(Arc::new(JsScorer::new(name, assess, explain)))
-            }
-            (None, Some(groq)) => Some(Arc::clone(groq) as Arc<dyn RiskScorer>),
-            (None, None) => None,
-        };
-        let sync_ok = scorer.is_none();
-        let telnyx = options
-            .telnyx
-            .as_ref()
-            .map(|t| crate::telnyx::build(t, &packs))
-            .transpose()?;
-        let approver: Option<Arc<dyn Approver>> = match (request, &telnyx) {
-            (Some(_), Some(_)) => {
-                return Err(config_error(
-                    "approver",
-                    "give either an approver object or `telnyx`, not both",
-                ));
-            }
-            (Some(request), None) => {
-                let name = options
-                    .approver_name
-                    .clone()
-                    .unwrap_or_else(|| "js".to_owned());
-                Some(Arc::new(JsApprover::new(name, request)))
-            }
-            (None, Some(telnyx)) => Some(Arc::new(telnyx.clone())),
-            (None, None) => None,
-        };
-        let parts = Parts {
-            packs,
-            scorer,
-            approver,
-            escalation_timeout,
-            unmatched,
-            on_scorer_error,
-        };
-        let preview = parts.builder().build().map_err(build_error)?;
+        let mut components = spec
+            .components(&SpecEnv::process())
+            .map_err(|e| config_error(&e))?;
+        if let Some(scorer) = custom.scorer {
+            components.scorer = Some(scorer);
+        }
+        if let Some(approver) = custom.approver {
+            components.approver = Some(approver);
+        }
+        let sync_ok = components.scorer.is_none();
+        let preview = components
+            .builder()
+            .build()
+            .map_err(|e| Failure::coded(&e))?;
         Ok(Self {
             preview,
             durable: tokio::sync::OnceCell::new(),
-            parts,
-            store,
+            components,
+            legacy,
+            file: spec.file().map(PathBuf::from),
             sync_ok,
-            groq,
-            telnyx,
         })
     }
 
+    /// A configuration error met after construction (opening the store).
+    pub(crate) fn config_error(&self, e: ConfigError) -> Failure {
+        let e = e.in_file(self.file.as_deref());
+        match &self.legacy {
+            Some(legacy) => legacy.error(&e),
+            None => Failure::config(&e),
+        }
+    }
+
     /// The gateway that records actions: the durable one once opened.
-    pub(crate) fn gateway(&self) -> napi::Result<&Gateway> {
-        match (&self.store, self.durable.get()) {
-            (None, _) => Ok(&self.preview),
-            (Some(_), Some(durable)) => Ok(durable),
-            (Some(_), None) => Err(failure(
+    pub(crate) fn gateway(&self) -> Result<&Gateway, Failure> {
+        match (self.components.store.kind.is_durable(), self.durable.get()) {
+            (false, _) => Ok(&self.preview),
+            (true, Some(durable)) => Ok(durable),
+            (true, None) => Err(Failure::new(
+                ErrorCode::StoreUnavailable,
                 "the gateway's store is not open yet: `await gateway.ready()` first",
             )),
         }
@@ -270,107 +237,147 @@ impl NativeGateway {
 
     /// Decides about a wire-form action (JSON text) without recording or running anything.
     /// `aliases`: the camelCase keys to read as snake_case (see `convert::parse_action`).
-    #[napi]
-    /// Resolves to the decision in the compact encoding of `codec.rs`.
-    pub async fn evaluate(&self, action: String, aliases: Option<u32>) -> napi::Result<String> {
-        let action = parse_action(&action, aliases.unwrap_or(0))?;
-        let (decision, cause_id) = with_cause(self.deciding().evaluate(&action)).await;
-        Ok(encode(&decision, cause_id))
+    /// Resolves to the decision encoded by `codec.rs`.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub async fn evaluate(&self, action: String, aliases: Option<u32>) -> Reply<String> {
+        Reply(match parse_action(&action, aliases.unwrap_or(0)) {
+            Ok(action) => Ok(encode_decision(&self.deciding().evaluate(&action).await)),
+            Err(f) => Err(f),
+        })
     }
 
     /// `evaluate` on the calling thread. Only with the built-in scorer, whose evaluation
     /// never waits: it takes a few microseconds and saves the thread hop of an async call.
-    #[napi]
-    /// Returns the decision in the compact encoding of `codec.rs`.
-    pub fn evaluate_sync(&self, action: String, aliases: Option<u32>) -> napi::Result<String> {
+    /// Returns the decision encoded by `codec.rs`.
+    #[napi(catch_unwind, ts_return_type = "string")]
+    pub fn evaluate_sync<'env>(
+        &self,
+        env: &'env Env,
+        action: String,
+        aliases: Option<u32>,
+    ) -> napi::Result<JsString<'env>> {
+        match self.decide_now(&action, aliases.unwrap_or(0)) {
+            // Straight from the encoder's buffer; ASCII as a one-byte string V8 need not
+            // decode.
+            Ok(decision) => with_encoded(&decision, |text| {
+                if text.is_ascii() {
+                    env.create_string_latin1(text.as_bytes())
+                } else {
+                    env.create_string(text)
+                }
+            }),
+            Err(f) => Err(f.throw(env)),
+        }
+    }
+
+    fn decide_now(&self, action: &str, aliases: u32) -> Result<Decision, Failure> {
         if !self.sync_ok {
-            return Err(failure(
-                "`evaluateSync` needs the built-in scorer; use `evaluate` with a custom scorer",
+            return Err(Failure::new(
+                ErrorCode::Unsupported,
+                "`evaluateSync` needs the built-in scorer; use `evaluate` with any other scorer",
             ));
         }
-        let action = parse_action(&action, aliases.unwrap_or(0))?;
-        match poll_once(self.deciding().evaluate(&action)) {
-            Some(decision) => Ok(encode(&decision, None)),
-            None => Err(failure(
+        let action = parse_action(action, aliases)?;
+        // The core arms a tokio timer around a scorer call (never polled here: the built-in
+        // scorer answers at once), which needs the runtime's context.
+        let decided = napi::bindgen_prelude::within_runtime_if_available(|| {
+            poll_once(self.deciding().evaluate(&action))
+        });
+        decided.ok_or_else(|| {
+            Failure::new(
+                ErrorCode::Unsupported,
                 "evaluation did not complete synchronously; use `evaluate`",
-            )),
-        }
+            )
+        })
     }
 
     /// Submits a wire-form action and waits for permission to run the guarded function:
     /// auto-approved, or approved by a human within the escalation timeout. Claims the
-    /// single execution; the caller then runs the function. `aliases`: as in `evaluate`.
-    #[napi]
-    pub async fn authorize(
-        &self,
-        action: String,
-        aliases: Option<u32>,
-    ) -> napi::Result<GuardOutcome> {
-        let action = parse_action(&action, aliases.unwrap_or(0))?;
-        let gateway = self.gateway()?;
-        let (result, cause_id) = with_cause(gateway.authorize(action)).await;
-        Ok(match result {
-            Ok(permit) => GuardOutcome {
-                action_id: permit.action_id.to_string(),
-                error: None,
-                message: None,
-                decision: permit.record.decision.map(Decision::from),
-                state: Some(permit.record.state.as_str().to_owned()),
-                cause_id,
-            },
-            Err(e) => {
-                let id = match &e {
-                    GuardError::Expired { action_id, .. }
-                    | GuardError::ApproverFailed { action_id, .. }
-                    | GuardError::AlreadyExecuted { action_id, .. } => Some(*action_id),
-                    _ => None,
-                };
-                let mut outcome = GuardOutcome::refused(e, cause_id);
-                if let Some(id) = id {
-                    outcome.decision = gateway
-                        .status(id)
-                        .await
-                        .ok()
-                        .and_then(|r| r.decision)
-                        .map(Decision::from);
-                }
-                outcome
-            }
-        })
+    /// single execution; the caller then runs the function. A refusal rejects with the
+    /// error of its code (`SENTINEL_DENIED`, `SENTINEL_EXPIRED`...), carrying the action's
+    /// id, its decision and the cause id of what a JS scorer or approver threw.
+    /// `aliases`: as in `evaluate`.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub async fn authorize(&self, action: String, aliases: Option<u32>) -> Reply<()> {
+        Reply(self.authorize_inner(&action, aliases.unwrap_or(0)).await)
     }
 
-    /// Records a human decision for a pending action.
-    #[napi]
-    pub async fn resolve(
-        &self,
-        action_id: String,
-        resolution: ResolutionInput,
-    ) -> napi::Result<ActionStatus> {
-        let id = parse_id(&action_id)?;
-        let record = self
-            .gateway()?
-            .resolve(id, resolution.into())
-            .await
-            .map_err(resolve_error)?;
-        Ok(record.into())
+    async fn authorize_inner(&self, action: &str, aliases: u32) -> Result<(), Failure> {
+        let action = parse_action(action, aliases)?;
+        let gateway = self.gateway()?;
+        match gateway.authorize(action).await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(guard_error(&e)),
+        }
+    }
+
+    /// Records a human decision for a pending action: `{ approved, by, channel?, reason? }`.
+    #[napi(ts_return_type = "Promise<ActionStatus>")]
+    pub async fn resolve(&self, action_id: String, resolution: Value) -> Reply<ActionStatus> {
+        Reply(
+            async {
+                let id = parse_id(&action_id)?;
+                let resolution = parse_resolution(&resolution)?;
+                let record = self
+                    .gateway()?
+                    .resolve(id, resolution)
+                    .await
+                    .map_err(|e| resolve_error(&e))?;
+                Ok(record.into())
+            }
+            .await,
+        )
+    }
+
+    /// Marks a pending action as being discussed (voice Q&A, `QNA_MODE`) or back to waiting
+    /// (`BLOCKED_AWAITING_AUTH`): `{ on, by, channel? }`.
+    #[napi(ts_return_type = "Promise<ActionStatus>")]
+    pub async fn set_qna_mode(&self, action_id: String, request: Value) -> Reply<ActionStatus> {
+        Reply(
+            async {
+                let id = parse_id(&action_id)?;
+                let (on, by, channel) = parse_qna(&request)?;
+                let record = self
+                    .gateway()?
+                    .set_qna_mode(id, on, &by, &channel)
+                    .await
+                    .map_err(|e| resolve_error(&e))?;
+                Ok(record.into())
+            }
+            .await,
+        )
     }
 
     /// Where an action stands.
-    #[napi]
-    pub async fn status(&self, action_id: String) -> napi::Result<ActionStatus> {
-        let id = parse_id(&action_id)?;
-        let record = self.gateway()?.status(id).await.map_err(store_error)?;
-        Ok(record.into())
+    #[napi(ts_return_type = "Promise<ActionStatus>")]
+    pub async fn status(&self, action_id: String) -> Reply<ActionStatus> {
+        Reply(
+            async {
+                let id = parse_id(&action_id)?;
+                let record = self
+                    .gateway()?
+                    .status(id)
+                    .await
+                    .map_err(|e| store_error(&e))?;
+                Ok(record.into())
+            }
+            .await,
+        )
     }
 
     /// Answers a human's question about a recorded action, through the scorer.
-    #[napi]
-    pub async fn explain(&self, action_id: String, question: String) -> napi::Result<String> {
-        let id = parse_id(&action_id)?;
-        self.gateway()?
-            .explain(id, &question)
-            .await
-            .map_err(store_error)
+    #[napi(ts_return_type = "Promise<string>")]
+    pub async fn explain(&self, action_id: String, question: String) -> Reply<String> {
+        Reply(
+            async {
+                let id = parse_id(&action_id)?;
+                self.gateway()?
+                    .explain(id, &question)
+                    .await
+                    .map_err(|e| store_error(&e))
+            }
+            .await,
+        )
     }
 
     /// The names of the packs this gateway enforces.
@@ -402,23 +409,32 @@ impl NativeGateway {
     }
 }
 
-fn load_packs(sources: &[PackSource]) -> napi::Result<Vec<Pack>> {
-    sources
-        .iter()
-        .map(|s| {
-            let loaded = match (&s.builtin, &s.path, &s.json) {
-                (Some(name), None, None) => Pack::builtin(name),
-                (None, Some(path), None) => Pack::from_file(path),
-                (None, None, Some(json)) => Pack::from_json_str(json),
-                _ => {
-                    return Err(input_error(
-                        "a pack source needs exactly one of `builtin`, `path` or `json`",
-                    ));
-                }
-            };
-            loaded.map_err(|e| failure(e.to_string()))
-        })
-        .collect()
+/// The JS scorer and approver of a gateway, when given.
+struct Custom {
+    scorer: Option<Arc<dyn sentinel_core::RiskScorer>>,
+    approver: Option<Arc<dyn sentinel_core::Approver>>,
+}
+
+impl Custom {
+    fn new(
+        names: Option<CustomNames>,
+        assess: Option<AssessFn>,
+        explain: Option<ExplainFn>,
+        request: Option<RequestFn>,
+    ) -> Self {
+        let names = names.unwrap_or_default();
+        let name = |n: Option<String>| n.unwrap_or_else(|| "js".to_owned());
+        Self {
+            scorer: assess.map(|assess| {
+                Arc::new(JsScorer::new(name(names.scorer), assess, explain))
+                    as Arc<dyn sentinel_core::RiskScorer>
+            }),
+            approver: request.map(|request| {
+                Arc::new(JsApprover::new(name(names.approver), request))
+                    as Arc<dyn sentinel_core::Approver>
+            }),
+        }
+    }
 }
 
 /// Polls a future once; `None` when it is not ready.

@@ -34,7 +34,8 @@ pub struct ExplainCall {
 }
 
 /// A [`RiskScorer`] whose methods are JS functions. A rejection fails the action closed
-/// (the core then escalates by default) and its id is relayed as the JS `cause`.
+/// (the core then escalates by default); what the function threw becomes the source of the
+/// core's [`ScorerError`] (a [`JsCause`](crate::callback::JsCause)).
 pub struct JsScorer {
     name: String,
     assess: JsCallback<AssessCall>,
@@ -71,7 +72,9 @@ impl RiskScorer for JsScorer {
             action: action.into(),
             context: context.into(),
         };
-        let reply = call(&self.assess, arg).await.map_err(ScorerError::new)?;
+        let reply = call(&self.assess, arg)
+            .await
+            .map_err(|e| e.into_scorer_error())?;
         let score = reply
             .risk_score
             .ok_or_else(|| ScorerError::new("scorer returned no `riskScore`"))?;
@@ -104,7 +107,9 @@ impl RiskScorer for JsScorer {
             analysis: assessment.analysis.clone(),
             question: question.to_owned(),
         };
-        let reply = call(explain, arg).await.map_err(ScorerError::new)?;
+        let reply = call(explain, arg)
+            .await
+            .map_err(|e| e.into_scorer_error())?;
         reply
             .text
             .ok_or_else(|| ScorerError::new("scorer's `explain` returned no text"))

@@ -64,7 +64,7 @@ test('a rejecting scorer fails closed and surfaces the original error as cause',
   assert.deepEqual(d.scorer, { outcome: 'failed', scorer: 'flaky', error: 'model endpoint down' });
   assert.match(d.analysis, /^risk scorer unavailable: model endpoint down/);
   assert.ok(d.scorerError instanceof ScorerError);
-  assert.equal(d.scorerError.code, 'SENTINEL_SCORER');
+  assert.equal(d.scorerError.code, 'SENTINEL_SCORER_FAILED');
   assert.equal(d.scorerError.cause, original);
 
   let ran = false;
@@ -99,7 +99,7 @@ test('a rejecting approver fails closed with ApproverError and the original caus
   let ran = false;
   const err = await gw.guard(bigPayment(), () => { ran = true; }).catch((e) => e);
   assert.ok(err instanceof ApproverError, String(err));
-  assert.equal(err.code, 'SENTINEL_APPROVER');
+  assert.equal(err.code, 'SENTINEL_APPROVER_FAILED');
   assert.equal(err.cause, original);
   assert.match(err.message, /could not be sent for approval: phone line busy/);
   assert.equal(err.decision.riskScore, 95);

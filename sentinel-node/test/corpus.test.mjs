@@ -1,10 +1,13 @@
 // The shared decision corpus (fixtures/decisions.jsonl): identical results to Rust.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
 import { Gateway, InputError } from 'sentinel-guard';
 import { corpus } from './helpers.mjs';
 
 const cases = corpus();
+/** The configuration every host runs the corpus with. */
+const SHARED = fileURLToPath(new URL('../../fixtures/sentinel.toml', import.meta.url));
 
 function check(name, expect, run) {
   let decision;
@@ -13,8 +16,9 @@ function check(name, expect, run) {
   } catch (err) {
     assert.ok(expect.error !== undefined, `${name}: unexpected error ${err.message}`);
     assert.ok(err instanceof InputError && err instanceof TypeError, `${name}: ${err}`);
-    assert.equal(err.code, 'SENTINEL_INPUT');
+    assert.equal(err.code, 'SENTINEL_INVALID_ACTION');
     assert.equal(err.message, expect.error, name);
+    if (/field `/.test(expect.error)) assert.equal(err.field, /field `([^`]+)`/.exec(expect.error)[1], name);
     return;
   }
   assert.equal(expect.error, undefined, `${name}: expected error \`${expect.error}\`, got a decision`);
@@ -49,6 +53,21 @@ test('evaluate decides the whole corpus exactly as Rust does', async () => {
 test('evaluateSync decides the whole corpus exactly as Rust does', () => {
   const gw = new Gateway();
   for (const c of cases) check(c.name, c.expect, () => gw.evaluateSync(c.action, { strict: true }));
+});
+
+test('a gateway from the shared configuration (fixtures/sentinel.toml) decides the corpus the same', async () => {
+  const gw = await Gateway.fromConfig(SHARED);
+  for (const c of cases) check(c.name, c.expect, () => gw.evaluateSync(c.action, { strict: true }));
+  for (const c of cases) {
+    let outcome;
+    try {
+      const d = await gw.evaluate(c.action, { strict: true });
+      outcome = () => d;
+    } catch (err) {
+      outcome = () => { throw err; };
+    }
+    check(`${c.name} (evaluate)`, c.expect, outcome);
+  }
 });
 
 test('camelCase names are accepted outside strict mode, with the same decisions', async () => {

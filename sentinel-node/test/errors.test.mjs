@@ -1,20 +1,20 @@
-// Bad input, policy errors, error codes and classes.
+// Bad input, bad options, error codes and classes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DeniedError, Gateway, InputError, PolicyError, SentinelError } from 'sentinel-guard';
+import { ConfigError, DeniedError, Gateway, InputError, SentinelError } from 'sentinel-guard';
 import { smallPayment } from './helpers.mjs';
 
 const gw = new Gateway();
 
-async function inputError(promise) {
+async function inputError(promise, code = 'SENTINEL_INVALID_ACTION') {
   const err = await promise.then(() => null, (e) => e);
   assert.ok(err instanceof InputError, `expected InputError, got ${err}`);
   assert.ok(err instanceof TypeError, 'InputError is a TypeError');
   assert.ok(err instanceof SentinelError, 'InputError counts as a SentinelError');
-  assert.equal(err.code, 'SENTINEL_INPUT');
+  assert.equal(err.code, code);
   assert.equal(err.name, 'InputError');
   return err;
 }
@@ -43,6 +43,7 @@ test('wrong types are TypeErrors naming the field and the type found', async () 
   assert.equal(err.message, 'field `agent_id` must not be empty');
   err = await inputError(gw.evaluate({ ...smallPayment(), agent: 'x' }));
   assert.match(err.message, /^unknown field `agent`, expected one of/);
+  assert.equal(err.field, 'agent');
 });
 
 test('non-objects and non-JSON values are refused as input', async () => {
@@ -66,7 +67,7 @@ test('undefined values are dropped as JSON.stringify does', async () => {
 test('guard, evaluateSync and wrap report bad input the same way', async () => {
   await inputError(gw.guard({ action: 'PAY_INVOICE', payload: {}, reasoning: '' }, () => 1));
   assert.throws(() => gw.evaluateSync({ agentId: 'a' }), (e) => e instanceof InputError && e.message === 'missing field `action`');
-  await inputError(gw.guard(smallPayment(), 'not a function'));
+  await inputError(gw.guard(smallPayment(), 'not a function'), 'SENTINEL_INVALID_REQUEST');
   const wrapped = gw.wrap('PAY_INVOICE', () => 1, { agentId: '' });
   const err = await inputError(wrapped({ amount: 1 }));
   assert.equal(err.message, 'field `agent_id` must not be empty');
@@ -75,45 +76,70 @@ test('guard, evaluateSync and wrap report bad input the same way', async () => {
 test('bad ids and resolutions are input errors', async () => {
   let err = await inputError(gw.status('not-an-id'));
   assert.equal(err.message, '`not-an-id` is not an action id');
-  err = await inputError(gw.resolve('not-an-id', { approved: true, by: 'a' }));
-  err = await inputError(gw.resolve('0190c4c2-7b1e-7000-8000-000000000000', { approved: 'yes', by: 'a' }));
+  assert.equal(err.field, undefined);
+  await inputError(gw.status(42));
+  await inputError(gw.resolve('not-an-id', { approved: true, by: 'a' }));
+  const id = '0190c4c2-7b1e-7000-8000-000000000000';
+  err = await inputError(gw.resolve(id, { approved: 'yes', by: 'a' }), 'SENTINEL_INVALID_REQUEST');
   assert.equal(err.message, 'field `approved` must be a boolean, found string');
-  await inputError(gw.resolve('0190c4c2-7b1e-7000-8000-000000000000', { approved: true }));
+  assert.equal(err.field, 'approved');
+  err = await inputError(gw.resolve(id, { approved: true }), 'SENTINEL_INVALID_REQUEST');
+  assert.equal(err.field, 'by');
+  err = await inputError(gw.resolve(id, null), 'SENTINEL_INVALID_REQUEST');
+  assert.equal(err.message, 'a resolution must be an object, found null');
 });
 
-test('bad options are input errors', () => {
+test('bad options are ConfigErrors naming the option and the key it stands for', () => {
   const bad = [
-    [{ escalationTimeoutMs: 0 }, /option `escalationTimeoutMs` must be a positive number/],
-    [{ escalationTimeoutMs: '5' }, /option `escalationTimeoutMs` must be a number, found string/],
-    [{ unmatched: 'maybe' }, /option `unmatched` must be `escalate`, `deny` or `score`, found `maybe`/],
-    [{ onScorerError: 'ignore' }, /option `onScorerError` must be `escalate` or `deny`/],
-    [{ scorer: {} }, /option `scorer` must be an object with an `assess` method/],
-    [{ approver: () => {} }, /option `approver` must be an object with a `request` method/],
-    [{ packs: 'VaultKeeper' }, /option `packs` must be an array/],
-    [{ packs: [42] }, /option `packs\[0\]` must be/],
+    [{ escalationTimeoutMs: 0 }, 'escalationTimeoutMs', 'gateway.escalation_timeout_s', /^invalid option `escalationTimeoutMs`: expected a positive number of seconds .*\(the option is in milliseconds\)$/],
+    [{ escalationTimeoutMs: '5' }, 'escalationTimeoutMs', 'gateway.escalation_timeout_s', /invalid type: string "5"/],
+    [{ unmatched: 'maybe' }, 'unmatched', 'gateway.unmatched', /unknown variant `maybe`, expected one of `escalate`, `deny`, `score`/],
+    [{ onScorerError: 'ignore' }, 'onScorerError', 'gateway.on_scorer_error', /unknown variant `ignore`/],
+    [{ scorer: {} }, 'scorer', 'scorer', /option `scorer` must be a name \('groq'\), `\{ groq: \{\.\.\.\} \}` or an object with an `assess` method, found object/],
+    [{ scorer: 'openai' }, 'scorer', 'scorer.kind', /unknown variant `openai`, expected `offline` or `groq`/],
+    [{ approver: () => {} }, 'approver', 'approver', /option `approver` must be an object with a `request` method/],
+    [{ packs: 'VaultKeeper' }, 'packs', 'packs', /invalid type: string "VaultKeeper", expected a sequence/],
+    [{ packs: [42] }, 'packs[0]', 'packs[0]', /invalid option `packs\[0\]`/],
+    [{ packs: [{ builtin: 'OpsGuard', path: 'x.json' }] }, 'packs[0]', 'packs[0]', /exactly one of `builtin`, `path`, `dir` or `inline`/],
+    [{ escalationTimeout: 5 }, 'escalationTimeout', 'escalationTimeout', /^unknown option `escalationTimeout`, expected one of `packs`, `scorer`/],
+    [5, '', '', /gateway options must be an object, found number/],
   ];
-  for (const [options, message] of bad) {
-    assert.throws(() => new Gateway(options), (e) => e instanceof InputError && message.test(e.message), JSON.stringify(options));
+  for (const [options, setting, key, message] of bad) {
+    assert.throws(() => new Gateway(options), (e) => {
+      assert.ok(e instanceof ConfigError && e instanceof SentinelError, `${JSON.stringify(options)}: ${e}`);
+      assert.equal(e.code, 'SENTINEL_INVALID_CONFIG');
+      assert.equal(e.name, 'ConfigError');
+      assert.equal(e.setting, setting, e.message);
+      assert.equal(e.key, key, e.message);
+      assert.match(e.message, message);
+      return true;
+    }, JSON.stringify(options));
   }
 });
 
-test('packs that do not load are PolicyErrors naming pack, rule and pointer', () => {
-  assert.throws(() => new Gateway({ packs: ['NoSuchPack'] }), (e) => {
-    assert.ok(e instanceof PolicyError && e instanceof SentinelError);
-    assert.equal(e.code, 'SENTINEL_POLICY');
-    assert.match(e.message, /no built-in pack named `NoSuchPack`/);
+test('packs that do not load are ConfigErrors at their entry naming pack, rule and pointer', () => {
+  assert.throws(() => new Gateway({ packs: ['OpsGuard', 'NoSuchPack'] }), (e) => {
+    assert.ok(e instanceof ConfigError, String(e));
+    assert.equal(e.code, 'SENTINEL_INVALID_CONFIG');
+    assert.equal(e.setting, 'packs[1]');
+    // Not a built-in pack's name: a path, as in a configuration file.
+    assert.match(e.message, /^invalid option `packs\[1\]`: in pack `NoSuchPack`: cannot read file/);
     return true;
   });
   const pack = {
     name: 'Broken', version: '1.0.0', applies_to: ['PAY_INVOICE'],
     rules: [{ id: 'big', when: { gte: { path: 'payload.amount', value: 'lots' } }, effect: 'escalate', reason: 'big' }],
   };
-  assert.throws(() => new Gateway({ packs: [{ json: pack }] }), (e) => {
-    assert.ok(e instanceof PolicyError, String(e));
-    assert.match(e.message, /^in pack `Broken`, rule `big`, at `\/rules\/0\/when/);
-    return true;
-  });
-  assert.throws(() => new Gateway({ packs: ['./missing-pack.json'] }), (e) => e instanceof PolicyError && /cannot read file/.test(e.message));
+  for (const json of [pack, JSON.stringify(pack)]) {
+    assert.throws(() => new Gateway({ packs: [{ json }] }), (e) => {
+      assert.ok(e instanceof ConfigError, String(e));
+      assert.equal(e.setting, 'packs[0]');
+      assert.match(e.message, /^invalid option `packs\[0\]`: in pack `Broken`, rule `big`, at `\/rules\/0\/when/);
+      return true;
+    });
+  }
+  assert.throws(() => new Gateway({ packs: [{ json: '{ not json' }] }), (e) => e instanceof ConfigError && e.setting === 'packs[0].json');
+  assert.throws(() => new Gateway({ packs: ['./missing-pack.json'] }), (e) => e instanceof ConfigError && /cannot read file/.test(e.message));
 });
 
 test('packs load from files and by name', async () => {

@@ -47,7 +47,7 @@ test('a pending guard keeps the process alive only until it settles', () => {
   `);
   assert.equal(signal, null, `killed after ${ms} ms: ${stderr}`);
   assert.equal(status, 0, stderr);
-  assert.equal(stdout.trim(), 'SENTINEL_TIMEOUT');
+  assert.equal(stdout.trim(), 'SENTINEL_EXPIRED');
   assert.ok(ms >= 300 && ms < 5000, `took ${ms} ms`);
 });
 

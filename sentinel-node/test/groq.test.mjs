@@ -65,7 +65,7 @@ test('groq: a garbage or failed reply fails closed: escalated, never auto-approv
       assert.equal(d.status, 'BLOCKED_AWAITING_AUTH', d.analysis);
       assert.equal(d.scorer.outcome, 'failed');
       assert.match(d.analysis, /^risk scorer unavailable: groq: /);
-      assert.ok(d.scorerError instanceof SentinelError && d.scorerError.code === 'SENTINEL_SCORER');
+      assert.ok(d.scorerError instanceof SentinelError && d.scorerError.code === 'SENTINEL_SCORER_FAILED');
 
       let ran = false;
       const err = await gw.guard(share(), () => { ran = true; }).then(() => null, (e) => e);
@@ -104,7 +104,7 @@ test('groq: a missing key or a bad setting is a ConfigError naming it, never sho
   await withEnv(env, async () => {
     const missing = (() => { try { return new Gateway({ scorer: 'groq' }); } catch (e) { return e; } })();
     assert.ok(missing instanceof ConfigError && missing instanceof SentinelError);
-    assert.equal(missing.code, 'SENTINEL_CONFIG');
+    assert.equal(missing.code, 'SENTINEL_INVALID_CONFIG');
     assert.equal(missing.setting, 'GROQ_API_KEY');
 
     const cases = [

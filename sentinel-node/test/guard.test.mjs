@@ -78,7 +78,7 @@ test('nobody deciding in time throws TimeoutError', async () => {
   const started = Date.now();
   const err = await gw.guard(bigPayment(), () => { ran = true; }).then(() => null, (e) => e);
   assert.ok(err instanceof TimeoutError, String(err));
-  assert.equal(err.code, 'SENTINEL_TIMEOUT');
+  assert.equal(err.code, 'SENTINEL_EXPIRED');
   assert.match(err.message, /expired waiting for approval/);
   assert.equal(err.decision.riskScore, 95);
   assert.ok(Date.now() - started < 5000);
@@ -111,7 +111,7 @@ test('a decision is never made twice, and unknown ids are reported', async () =>
   assert.ok((await guarded) instanceof DeniedError);
   const again = await gw.resolve(id, { approved: true, by: 'eve' }).catch((e) => e);
   assert.ok(again instanceof ResolveError, String(again));
-  assert.equal(again.code, 'SENTINEL_RESOLVE');
+  assert.equal(again.code, 'SENTINEL_ALREADY_DECIDED');
   assert.match(again.message, /already DECLINED and can no longer change/);
   const missing = await gw.status('0190c4c2-7b1e-7000-8000-000000000000').catch((e) => e);
   assert.ok(missing instanceof NotFoundError);

@@ -5,7 +5,7 @@ const sentinel = require('sentinel-guard');
 
 test('require() gives the full API', async () => {
   for (const name of ['Gateway', 'SentinelError', 'InputError', 'PolicyError', 'DeniedError', 'TimeoutError',
-    'ApproverError', 'ScorerError', 'AlreadyExecutedError', 'NotFoundError', 'ResolveError']) {
+    'ApproverError', 'ScorerError', 'AlreadyExecutedError', 'NotFoundError', 'ResolveError', 'ConfigError', 'ConflictError']) {
     assert.equal(typeof sentinel[name], 'function', name);
   }
   const gw = new sentinel.Gateway();

@@ -37,7 +37,7 @@ test('sqlite: decisions, approvals and the audit trail outlive the gateway', asy
   const second = new Gateway({ store: file });
   const status = await second.status(id);
   assert.equal(status.decision.riskScore, 95);
-  assert.deepEqual(status.decision.rules, ['VaultKeeper/unknown-vendor-large-payment']);
+  assert.ok(status.decision.rules.includes('VaultKeeper/unknown-vendor-large-payment'), status.decision.rules);
   assert.equal(status.approval.by, 'alice');
   assert.equal(status.approval.channel, 'web');
   assert.equal(typeof status.executedAtMs, 'number');
@@ -86,7 +86,8 @@ test('postgres: a resolve on one gateway releases the guard waiting on another',
   const options = { store: DATABASE_URL, storeSchema: schema };
   const asked = deferred();
   const a = await Gateway.open({ ...options, approver: { request: (req) => asked.resolve(req.actionId) } });
-  const b = await Gateway.open(options);
+  // The same store from a configuration naming the variable that holds its URL.
+  const b = await Gateway.fromConfig({ store: { url_env: 'DATABASE_URL', schema } });
   let runs = 0;
   const guarded = a.guard(bigPayment(), () => { runs += 1; return 'paid'; });
   const id = await asked.promise;

@@ -134,7 +134,7 @@ test('telnyx: a failing dial fails the action closed; the function never runs', 
     let ran = false;
     const err = await gw.guard(bigPayment(), () => { ran = true; }).then(() => null, (e) => e);
     assert.ok(err instanceof ApproverError, String(err));
-    assert.equal(err.code, 'SENTINEL_APPROVER');
+    assert.equal(err.code, 'SENTINEL_APPROVER_FAILED');
     assert.equal(ran, false);
     assert.equal((await gw.status(err.actionId)).state, 'ERROR_APPROVER');
     assert.equal(fake.seen.filter((r) => r.path === '/v2/calls').length, 1);
@@ -164,7 +164,7 @@ test("telnyx: approver: 'telnyx' reads the environment; bad settings are ConfigE
     for (const [telnyx, setting] of cases) {
       assert.throws(() => new Gateway({ approver: { telnyx } }), (e) => {
         assert.ok(e instanceof ConfigError, String(e));
-        assert.equal(e.code, 'SENTINEL_CONFIG');
+        assert.equal(e.code, 'SENTINEL_INVALID_CONFIG');
         assert.equal(e.setting, setting, e.message);
         assert.ok(!e.message.includes(API_KEY) && !e.message.includes('12ab'), e.message);
         return true;
@@ -177,6 +177,6 @@ test("telnyx: approver: 'telnyx' reads the environment; bad settings are ConfigE
     assert.throws(() => new Gateway({ approver: { telnyx: { pin: 'x' } } }), (e) => e.setting === 'approver.telnyx.pin');
   });
   const plain = new Gateway();
-  await assert.rejects(plain.handleTelnyxWebhook({}, Buffer.from('{}')), (e) => e instanceof ConfigError && e.setting === 'approver');
+  await assert.rejects(plain.handleTelnyxWebhook({}, Buffer.from('{}')), (e) => e.code === 'SENTINEL_UNSUPPORTED');
   await assert.rejects(plain.handleTelnyxWebhook({}, '{}'), InputError);
 });

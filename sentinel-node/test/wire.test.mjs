@@ -41,7 +41,7 @@ test('context, duplicates and odd values parse as the core parses them', () => {
   const d = gw.evaluateSync({ agent_id: 'bot', ...base, context: null }, { strict: true });
   assert.equal(d.status, 'EXECUTED');
   assert.equal(outcome(() => gw.evaluateSync({ agent_id: 'bot', ...base, context: [] })).error, 'field `context` must be an object, found array');
-  assert.equal(outcome(() => gw.evaluateSync(null)).code, 'SENTINEL_INPUT');
+  assert.equal(outcome(() => gw.evaluateSync(null)).code, 'SENTINEL_INVALID_ACTION');
   assert.equal(outcome(() => gw.evaluateSync({ agent_id: 'bot', ...base, payload: { amount: 1e400 } })).code, undefined);
 });
 
@@ -67,4 +67,28 @@ test('separator characters in decided text survive the encoding', () => {
   }
   const d = gw.evaluateSync({ agentId: 'session_x', action: 'PAY_\x1f', payload: {}, reasoning: 'r' });
   assert.ok(d.analysis.includes('PAY_\x1f'));
+});
+
+test('decisions decode the same whether their values cross or are learnt into a template', async () => {
+  const { corpus } = await import('./helpers.mjs');
+  const cases = corpus().filter((c) => c.expect.error === undefined);
+  const gw = new Gateway();
+  const strip = ({ actionId, timings, ...rest }) => {
+    assert.match(actionId, /^[0-9a-f-]{36}$/);
+    assert.deepEqual(Object.keys(timings), ['rulesNs', 'scorerNs', 'totalNs']);
+    return rest;
+  };
+  // The first decision of each case, then rounds in which templates are learnt and used,
+  // interleaved so that cases of one shape alternate.
+  const first = cases.map((c) => strip(gw.evaluateSync(c.action, { strict: true })));
+  for (let round = 0; round < 4; round++) {
+    cases.forEach((c, i) => {
+      const d = gw.evaluateSync(c.action, { strict: true });
+      assert.deepEqual(strip(d), first[i], `${c.name}, round ${round}`);
+    });
+  }
+  // The async path and records decode through the same templates.
+  for (const [i, c] of cases.entries()) {
+    assert.deepEqual(strip(await gw.evaluate(c.action, { strict: true })), first[i], c.name);
+  }
 });

@@ -1,12 +1,14 @@
 /**
  * Custom scorers and approvers: wraps the user's methods into callbacks the native addon
  * calls from its threads. Wrapped callbacks never reject: they resolve to a reply, and a
- * user error is kept in a {@link CauseTable} so that it can come back as `cause`.
+ * user error is kept in a {@link CauseTable}. Its id becomes the source of the core's
+ * scorer or approver error, and comes back with whatever error or decision that leads to,
+ * so that the very object thrown can be set as `cause`.
  *
  * @module
  */
 
-import { InputError } from './errors';
+import { ConfigError, messageOf } from './errors';
 import type { Action, ActionStatus, Approver, Decision, RiskScorer } from './types';
 import type { ApprovalCall, AssessCall, CallbackReply, ExplainCall } from '../native';
 
@@ -39,12 +41,6 @@ export class CauseTable {
   }
 }
 
-/** The message of anything thrown. */
-export function messageOf(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return typeof error === 'string' ? error : String(error);
-}
-
 function failed(error: unknown, causes: CauseTable): CallbackReply {
   return { error: messageOf(error) || 'error without a message', causeId: causes.put(error) };
 }
@@ -59,10 +55,17 @@ export interface ScorerCallbacks {
   explain: ((call: ExplainCall) => Promise<CallbackReply>) | undefined;
 }
 
+/** True when `value` is a JS object with the method `method` (a custom scorer or approver). */
+export function isCustom(value: unknown, method: 'assess' | 'request'): boolean {
+  return (typeof value === 'object' && value !== null) || typeof value === 'function'
+    ? typeof (value as Record<string, unknown>)[method] === 'function'
+    : false;
+}
+
 /** Checks a custom scorer and wraps its methods. */
 export function wrapScorer(scorer: RiskScorer, causes: CauseTable): ScorerCallbacks {
-  if (typeof scorer !== 'object' || scorer === null || typeof scorer.assess !== 'function') {
-    throw new InputError('option `scorer` must be an object with an `assess` method');
+  if (!isCustom(scorer, 'assess')) {
+    throw new ConfigError('option `scorer` must be an object with an `assess` method', { setting: 'scorer', key: 'scorer' });
   }
   const name = typeof scorer.name === 'string' && scorer.name !== '' ? scorer.name : 'js';
   const assess = async (call: AssessCall): Promise<CallbackReply> => {
@@ -111,11 +114,14 @@ export interface ApproverCallbacks {
 
 /**
  * Checks a custom approver and wraps its `request`. `gateway` is held weakly so that the
- * addon's reference to the callback does not keep the gateway alive.
+ * addon's reference to the callback does not keep the gateway alive; `decode` turns the
+ * encoded decision into the plain object.
  */
-export function wrapApprover(approver: Approver, gateway: WeakRef<Resolver>, causes: CauseTable): ApproverCallbacks {
-  if (typeof approver !== 'object' || approver === null || typeof approver.request !== 'function') {
-    throw new InputError('option `approver` must be an object with a `request` method');
+export function wrapApprover(
+  approver: Approver, gateway: WeakRef<Resolver>, causes: CauseTable, decode: (text: string) => Decision,
+): ApproverCallbacks {
+  if (!isCustom(approver, 'request')) {
+    throw new ConfigError('option `approver` must be an object with a `request` method', { setting: 'approver', key: 'approver' });
   }
   const name = typeof approver.name === 'string' && approver.name !== '' ? approver.name : 'js';
   const resolver = (): Resolver => {
@@ -132,7 +138,7 @@ export function wrapApprover(approver: Approver, gateway: WeakRef<Resolver>, cau
       await approver.request({
         actionId,
         action: call.action as Action,
-        decision: call.decision as Decision,
+        decision: decode(call.decision),
         deadline: new Date(call.deadlineMs),
         approve: decide(true),
         decline: decide(false),

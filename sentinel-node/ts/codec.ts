@@ -1,169 +1,204 @@
 /**
- * Decodes the native addon's compact decision encoding (see `src/codec.rs`) into a plain
- * {@link Decision} object: one string split in JS is several times cheaper than building
- * the object through Node-API.
+ * Decodes decisions as the native addon encodes them (`src/codec.rs`): the core's
+ * `Decision` serialised by serde into its *shape* (structure and keys, numbered once) and
+ * its leaf values. Nothing here names a field of a decision: each shape is compiled once
+ * into a builder of the plain object, so a field added in the core arrives as it is.
  *
- * The encoding's *tail* (status, scorer outcome, rules, matched rules without their
- * reasons, packs) repeats from one action to the next; the last few parsed tails are kept,
- * keyed by their exact text, so that a repeat costs one string comparison. Every decoded
- * decision is made of fresh objects all the same.
+ * Text: `<template id>[!][+] \x1f <leaf> \x1f <leaf> ...`; `!`: leaves hold escaped `\x1f`
+ * / `\x1b` (as `\x1bf` / `\x1bb`); `+`: two trailing leaves, the cause id and message of
+ * a scorer error; head `=<shape>`: the shape inline (not cached). A template is the shape
+ * with some leaves fixed (values that repeat, learnt by the encoder), written as literals
+ * into the builder. Leaf codes: `0` string, `1` number, `2` boolean (`1` / `0`), `3` null
+ * (no leaf); a fixed leaf is `=` + code + its value as a JSON string.
  *
  * @module
  */
 
-import type { Decision, DecisionStatus, PackRef, RuleMatch, ScorerOutcome } from './types';
+import { decisionShape } from '../native';
+import type { Decision } from './types';
 
 const SEP = '\x1f';
 
-/** A decoded decision and the id of the user error behind it. */
-export interface Decoded {
-  /** The decision. */
-  decision: Decision;
-  /** The id of a scorer error kept in the cause table, if any. */
-  causeId: number | undefined;
+/** Makes the `scorerError` of a decision from its message and the cause id behind it. */
+export type ScorerErrorFactory = (message: string, causeId: number | undefined) => Error;
+
+/** A compiled shape. */
+interface Entry {
+  build: (v: string[]) => unknown;
+  escaped: boolean;
+  trailer: boolean;
 }
 
-/** A parsed tail; its objects are templates, copied into each decision. */
-interface Tail {
-  text: string;
-  status: DecisionStatus;
-  scorer: ScorerOutcome;
-  rules: string[];
-  matched: { rule: string; packVersion: string; effect: unknown }[];
-  packs: PackRef[];
+/**
+ * A parsed template: a leaf code, a fixed leaf (its code and value), an array, or an
+ * object's keys and values.
+ */
+type Node = number | Fixed | Node[] | { keys: string[]; values: Node[] };
+
+interface Fixed {
+  code: number;
+  value: string;
 }
 
-const TAILS = 8;
-const tails: Tail[] = [];
-let nextTail = 0;
+const isFixed = (node: Node): node is Fixed => typeof node === 'object' && 'code' in node;
+
+const entries = new Map<string, Entry>();
 
 /** Decodes one encoded decision. */
-export function decode(text: string): Decoded {
-  if (text.charCodeAt(0) !== 0x1f) return decodeEscaped(text);
-  // The head, field by field: flag (empty), cause id, action id, risk, analysis, timings,
-  // the count of matched rules and their reasons.
-  let p = 1;
-  let q = text.indexOf(SEP, p);
-  const cause = text.slice(p, q);
-  p = q + 1; q = text.indexOf(SEP, p);
-  const actionId = text.slice(p, q);
-  p = q + 1; q = text.indexOf(SEP, p);
-  const riskScore = Number(text.slice(p, q));
-  p = q + 1; q = text.indexOf(SEP, p);
-  const analysis = text.slice(p, q);
-  p = q + 1; q = text.indexOf(SEP, p);
-  const rulesNs = Number(text.slice(p, q));
-  p = q + 1; q = text.indexOf(SEP, p);
-  const scorerNs = Number(text.slice(p, q));
-  p = q + 1; q = text.indexOf(SEP, p);
-  const totalNs = Number(text.slice(p, q));
-  p = q + 1; q = text.indexOf(SEP, p);
-  const count = Number(text.slice(p, q));
-  const reasons: string[] = [];
-  for (let n = count; n > 0; n--) {
-    p = q + 1; q = text.indexOf(SEP, p);
-    reasons.push(text.slice(p, q));
+export function decodeDecision(text: string, scorerError: ScorerErrorFactory): Decision {
+  const v = text.split(SEP);
+  const head = v[0] as string;
+  const entry = entries.get(head) ?? compile(head);
+  const decision = entry.build(entry.escaped ? v.map(unescape) : v) as Decision;
+  if (entry.trailer) {
+    const n = v.length;
+    const cause = v[n - 2];
+    const message = v[n - 1] as string;
+    decision.scorerError = scorerError(entry.escaped ? unescape(message) : message, cause ? Number(cause) : undefined);
   }
-  const tailText = text.slice(q + 1);
-  let tail: Tail | undefined;
-  for (let i = 0; i < tails.length; i++) {
-    if (tails[i]!.text === tailText) {
-      tail = tails[i];
-      break;
+  return decision;
+}
+
+function compile(head: string): Entry {
+  let core = head;
+  const trailer = core.endsWith('+');
+  if (trailer) core = core.slice(0, -1);
+  const escaped = core.endsWith('!');
+  if (escaped) core = core.slice(0, -1);
+  const inline = core.startsWith('=');
+  const shape = inline ? core.slice(1) : decisionShape(Number(core));
+  if (shape == null) throw new Error(`the native addon sent an unknown decision shape \`${core}\``);
+  const node = parse(shape);
+  const entry: Entry = { build: builder(node), escaped, trailer };
+  if (!inline) entries.set(head, entry);
+  return entry;
+}
+
+/** A function building the value of `node` from the leaves (`v[1]` onwards). */
+function builder(node: Node): (v: string[]) => unknown {
+  try {
+    // Shallow literals, children first: what V8 builds fastest (a nested literal deeper
+    // than three levels is cloned by the runtime, several times slower). The keys are JSON
+    // string literals made by `JSON.stringify`, the rest is fixed text.
+    const lines: string[] = [];
+    const root = source(node, { next: 1 }, lines);
+    return new Function('v', `${lines.join('\n')}\nreturn ${root};`) as (v: string[]) => unknown;
+  } catch {
+    // Code generation from strings disallowed (`--disallow-code-generation-from-strings`).
+    return (v) => interpret(node, v, { next: 1 });
+  }
+}
+
+/** The expression for `node`; objects and arrays become `const`s in `lines`. */
+function source(node: Node, at: { next: number }, lines: string[]): string {
+  if (isFixed(node)) return JSON.stringify(literal(node));
+  if (typeof node === 'number') {
+    switch (node) {
+      case 0: return `v[${at.next++}]`;
+      case 1: return `+v[${at.next++}]`;
+      case 2: return `v[${at.next++}]==="1"`;
+      default: return 'null';
     }
   }
-  if (tail === undefined) {
-    tail = parseTail(tailText.split(SEP), 0, count, tailText);
-    tails[nextTail] = tail;
-    nextTail = (nextTail + 1) % TAILS;
+  let text: string;
+  if (Array.isArray(node)) {
+    text = `[${node.map((n) => source(n, at, lines)).join(',')}]`;
+  } else {
+    const fields = node.keys.map((key, i) => {
+      // `"__proto__": x` in a literal would set the prototype; a computed key defines it.
+      const name = key === '__proto__' ? `[${JSON.stringify(key)}]` : JSON.stringify(key);
+      return `${name}:${source(node.values[i] as Node, at, lines)}`;
+    });
+    text = `{${fields.join(',')}}`;
   }
-  const matched: RuleMatch[] = [];
-  for (let i = 0; i < count; i++) {
-    const m = tail.matched[i]!;
-    matched.push({ rule: m.rule, packVersion: m.packVersion, effect: copy(m.effect), reason: reasons[i]! });
+  const name = `o${lines.length}`;
+  lines.push(`const ${name}=${text};`);
+  return name;
+}
+
+function interpret(node: Node, v: string[], at: { next: number }): unknown {
+  if (isFixed(node)) return literal(node);
+  if (typeof node === 'number') {
+    switch (node) {
+      case 0: return v[at.next++];
+      case 1: return Number(v[at.next++]);
+      case 2: return v[at.next++] === '1';
+      default: return null;
+    }
   }
-  const packs: PackRef[] = [];
-  for (const r of tail.packs) packs.push({ name: r.name, version: r.version, hash: r.hash });
-  const decision: Decision = {
-    actionId,
-    status: tail.status,
-    riskScore,
-    analysis,
-    rules: tail.rules.slice(),
-    matched,
-    packs,
-    scorer: { ...tail.scorer },
-    timings: { rulesNs, scorerNs, totalNs },
+  if (Array.isArray(node)) return node.map((n) => interpret(n, v, at));
+  const out: Record<string, unknown> = {};
+  node.keys.forEach((key, i) => {
+    Object.defineProperty(out, key, {
+      value: interpret(node.values[i] as Node, v, at), enumerable: true, writable: true, configurable: true,
+    });
+  });
+  return out;
+}
+
+/** The value of a fixed leaf. */
+function literal(node: Fixed): unknown {
+  switch (node.code) {
+    case 0: return node.value;
+    case 1: return Number(node.value);
+    default: return node.value === '1';
+  }
+}
+
+/** Parses a template (JSON-like text with leaf codes), keeping the keys in their order. */
+function parse(text: string): Node {
+  let i = 0;
+  const fail = (): never => {
+    throw new Error(`unreadable decision shape at ${i}: \`${text}\``);
   };
-  return { decision, causeId: cause === '' ? undefined : Number(cause) };
-}
-
-/** The slow path, for text with escaped separators (never cached). */
-function decodeEscaped(text: string): Decoded {
-  const f = text.split(SEP).map(unescape);
-  const count = Number(f[8]);
-  const reasons = f.slice(9, 9 + count);
-  const tail = parseTail(f, 9 + count, count, '');
-  const decision: Decision = {
-    actionId: f[2] as string,
-    status: tail.status,
-    riskScore: Number(f[3]),
-    analysis: f[4] as string,
-    rules: tail.rules,
-    matched: tail.matched.map((m, i) => ({ ...m, reason: reasons[i] as string })),
-    packs: tail.packs,
-    scorer: tail.scorer,
-    timings: { rulesNs: Number(f[5]), scorerNs: Number(f[6]), totalNs: Number(f[7]) },
+  const value = (): Node => {
+    const c = text[i];
+    if (c === '[') {
+      i++;
+      const items: Node[] = [];
+      if (text[i] === ']') { i++; return items; }
+      for (;;) {
+        items.push(value());
+        if (text[i] === ',') i++;
+        else if (text[i] === ']') { i++; return items; } else return fail();
+      }
+    }
+    if (c === '{') {
+      i++;
+      const keys: string[] = [];
+      const values: Node[] = [];
+      if (text[i] === '}') { i++; return { keys, values }; }
+      for (;;) {
+        keys.push(key());
+        if (text[i++] !== ':') fail();
+        values.push(value());
+        if (text[i] === ',') i++;
+        else if (text[i] === '}') { i++; return { keys, values }; } else return fail();
+      }
+    }
+    if (c !== undefined && c >= '0' && c <= '3') {
+      i++;
+      return Number(c);
+    }
+    if (c === '=') {
+      const code = Number(text[i + 1]);
+      i += 2;
+      return { code, value: string() };
+    }
+    return fail();
   };
-  return { decision, causeId: f[1] === '' ? undefined : Number(f[1]) };
-}
-
-/** Parses the tail fields of `f` from index `i`, for `count` matched rules. */
-function parseTail(f: string[], i: number, count: number, text: string): Tail {
-  const status = f[i++] as DecisionStatus;
-  const outcome = f[i++] as ScorerOutcome['outcome'];
-  let scorer: ScorerOutcome;
-  if (outcome === 'skipped') scorer = { outcome, reason: f[i++] };
-  else if (outcome === 'assessed') scorer = { outcome, scorer: f[i++] };
-  else if (outcome === 'failed') scorer = { outcome, scorer: f[i++], error: f[i++] };
-  else scorer = { outcome };
-  let rules: string[] | undefined;
-  if (f[i] === '=') i++;
-  else {
-    rules = [];
-    for (let n = Number(f[i++]); n > 0; n--) rules.push(f[i++] as string);
-  }
-  const matched: Tail['matched'] = [];
-  for (let n = count; n > 0; n--) {
-    matched.push({ rule: f[i++] as string, packVersion: f[i++] as string, effect: effect(f[i++] as string) });
-  }
-  const packs: PackRef[] = [];
-  for (let n = Number(f[i++]); n > 0; n--) {
-    packs.push({ name: f[i++] as string, version: f[i++] as string, hash: f[i++] as string });
-  }
-  return { text, status, scorer, rules: rules ?? matched.map((m) => m.rule), matched, packs };
-}
-
-/** A rule effect (the JSON form of the core's `Effect`) from `name` or `name:number`. */
-function effect(text: string): unknown {
-  const colon = text.indexOf(':');
-  if (colon < 0) return text;
-  const n = Number(text.slice(colon + 1));
-  switch (text.slice(0, colon)) {
-    case 'set_risk':
-      return { set_risk: n };
-    case 'risk_floor':
-      return { risk_floor: n };
-    case 'risk_ceiling':
-      return { risk_ceiling: n };
-    default:
-      return { [text.slice(0, colon)]: n };
-  }
-}
-
-/** A fresh copy of a (flat) effect. */
-function copy(effect: unknown): unknown {
-  return typeof effect === 'object' && effect !== null ? { ...effect } : effect;
+  const key = (): string => string();
+  const string = (): string => {
+    if (text[i] !== '"') fail();
+    let j = i + 1;
+    while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+    const k = JSON.parse(text.slice(i, j + 1)) as string;
+    i = j + 1;
+    return k;
+  };
+  const node = value();
+  if (i !== text.length) fail();
+  return node;
 }
 
 function unescape(field: string): string {

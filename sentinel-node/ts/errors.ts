@@ -1,31 +1,68 @@
 /**
- * Errors thrown by `sentinel-guard`. Every one has a stable `code`; catch by class
+ * Errors thrown by `sentinel-guard`. Every one has a stable `code`, `SENTINEL_` plus the
+ * core's code (the table in `docs/errors.md`, the same in every host); catch by class
  * (`err instanceof DeniedError`) or by code (`err.code === 'SENTINEL_DENIED'`).
+ *
+ * The native addon decides the code of every error it raises (from the core's error);
+ * {@link sentinelError} picks the class from the code through one table.
  *
  * @module
  */
 
 import type { Decision } from './types';
 
-/** The stable codes of Sentinel errors. */
+/** The stable codes of Sentinel errors (`SENTINEL_` + the core's `ErrorCode`). */
 export type SentinelErrorCode =
-  | 'SENTINEL_INPUT'
-  | 'SENTINEL_CONFIG'
-  | 'SENTINEL_POLICY'
   | 'SENTINEL_DENIED'
-  | 'SENTINEL_TIMEOUT'
-  | 'SENTINEL_APPROVER'
-  | 'SENTINEL_SCORER'
+  | 'SENTINEL_EXPIRED'
+  | 'SENTINEL_APPROVER_FAILED'
   | 'SENTINEL_ALREADY_EXECUTED'
+  | 'SENTINEL_ALREADY_DECIDED'
+  | 'SENTINEL_IDEMPOTENCY_CONFLICT'
+  | 'SENTINEL_RECEIPT_MISMATCH'
+  | 'SENTINEL_INVALID_ACTION'
+  | 'SENTINEL_INVALID_PACK'
+  | 'SENTINEL_INVALID_CONFIG'
+  | 'SENTINEL_INVALID_REQUEST'
+  | 'SENTINEL_STORE_UNAVAILABLE'
+  | 'SENTINEL_SCORER_FAILED'
   | 'SENTINEL_NOT_FOUND'
-  | 'SENTINEL_RESOLVE'
+  | 'SENTINEL_UNAUTHORIZED'
+  | 'SENTINEL_FORBIDDEN'
+  | 'SENTINEL_PAYLOAD_TOO_LARGE'
+  | 'SENTINEL_WEBHOOK_UNVERIFIED'
   | 'SENTINEL_UNSUPPORTED'
-  | 'SENTINEL_STORE';
+  | 'SENTINEL_INTERNAL';
 
-/** Options of every Sentinel error constructor. */
-export interface SentinelErrorOptions {
-  /** The underlying error (e.g. what a custom scorer or approver threw). */
+/** What an error knows besides its message; every field is optional. */
+export interface ErrorDetails {
+  /** The code, for classes that stand for several (`InputError`, `ConflictError`). */
+  code?: SentinelErrorCode;
+  /** The underlying error: what a custom scorer or approver threw, itself. */
   cause?: unknown;
+  /** The action concerned. */
+  actionId?: string;
+  /** The decision the action was refused under. */
+  decision?: Decision;
+  /** The field of the action or request at fault. */
+  field?: string;
+  /** The configuration key path, e.g. `scorer.groq.timeout_s` or `packs[1]`. */
+  key?: string;
+  /** The configuration file. */
+  file?: string;
+  /** The line in the configuration file. */
+  line?: number;
+  /** The environment variable behind the value. */
+  env?: string;
+  /** What the user wrote: the option or key, or the environment variable the value came from. */
+  setting?: string;
+}
+
+/** @deprecated Use {@link ErrorDetails} (its `cause`). */
+export type SentinelErrorOptions = Pick<ErrorDetails, 'cause'>;
+
+function options(details: ErrorDetails): ErrorOptions | undefined {
+  return 'cause' in details && details.cause !== undefined ? { cause: details.cause } : undefined;
 }
 
 /**
@@ -36,8 +73,8 @@ export class SentinelError extends Error {
   /** The stable error code. */
   readonly code: SentinelErrorCode;
 
-  constructor(code: SentinelErrorCode, message: string, options?: SentinelErrorOptions) {
-    super(message, options);
+  constructor(code: SentinelErrorCode, message: string, details: ErrorDetails = {}) {
+    super(message, options(details));
     this.code = code;
   }
 
@@ -49,43 +86,58 @@ export class SentinelError extends Error {
 }
 
 /**
- * Bad input: an action with a missing or ill-typed field, a bad option, an unknown action
- * id. A `TypeError`; the message names the field, e.g. ``missing field `agent_id` ``.
+ * Bad input: an action with a missing or ill-typed field or a bad action id
+ * (`SENTINEL_INVALID_ACTION`), or a malformed argument such as a resolution
+ * (`SENTINEL_INVALID_REQUEST`). A `TypeError`; the message and `field` name the field,
+ * e.g. ``missing field `agent_id` ``.
  */
 export class InputError extends TypeError {
-  /** Always `SENTINEL_INPUT`. */
-  readonly code = 'SENTINEL_INPUT' as const;
-  /** The offending field, when the message names one (e.g. `agent_id`, `payload`). */
+  /** `SENTINEL_INVALID_ACTION` or `SENTINEL_INVALID_REQUEST`. */
+  readonly code: 'SENTINEL_INVALID_ACTION' | 'SENTINEL_INVALID_REQUEST';
+  /** The offending field, when there is one (e.g. `agent_id`, `payload`, `approved`). */
   readonly field: string | undefined;
 
-  constructor(message: string, options?: SentinelErrorOptions) {
-    super(message, options);
-    this.field = /field `([^`]+)`/.exec(message)?.[1];
+  constructor(message: string, details: ErrorDetails = {}) {
+    super(message, options(details));
+    this.code = details.code === 'SENTINEL_INVALID_REQUEST' ? details.code : 'SENTINEL_INVALID_ACTION';
+    this.field = details.field;
   }
 }
 
-/** How every configuration error message starts (also in the native addon). */
-const CONFIG_PREFIX = 'invalid configuration ';
-
 /**
- * A bad scorer, approver or store setting, or a bad or missing environment variable
- * behind one (`GROQ_API_KEY`, `TELNYX_PUBLIC_KEY`...). The message and `setting` name it;
- * they never contain a key or PIN.
+ * A configuration file, mapping, option or environment variable is unusable. The message
+ * names it; it never contains a key or PIN.
  */
 export class ConfigError extends SentinelError {
-  /** The option (`scorer.groq.baseUrl`, `store`) or environment variable (`GROQ_API_KEY`). */
+  /**
+   * What the user wrote: the option (`scorer.groq.baseUrl`, `store`) of `new Gateway`, the
+   * key (`scorer.groq.timeout_s`) of a configuration, or the environment variable the value
+   * came from (`GROQ_BASE_URL`).
+   */
   readonly setting: string | undefined;
+  /** The configuration key path (`scorer.groq.timeout_s`, `packs[1]`; `''` for the whole). */
+  readonly key: string | undefined;
+  /** The configuration file, when the configuration came from one. */
+  readonly file: string | undefined;
+  /** The line in that file, when known. */
+  readonly line: number | undefined;
+  /** The environment variable behind the value (or the one it should have come from). */
+  readonly env: string | undefined;
 
-  constructor(message: string, options?: SentinelErrorOptions) {
-    super('SENTINEL_CONFIG', message, options);
-    this.setting = message.startsWith(CONFIG_PREFIX) ? /^`([^`]+)`/.exec(message.slice(CONFIG_PREFIX.length))?.[1] : undefined;
+  constructor(message: string, details: ErrorDetails = {}) {
+    super('SENTINEL_INVALID_CONFIG', message, details);
+    this.setting = details.setting;
+    this.key = details.key;
+    this.file = details.file;
+    this.line = details.line;
+    this.env = details.env;
   }
 }
 
 /** A policy pack could not be loaded; the message names the pack, rule and JSON pointer. */
 export class PolicyError extends SentinelError {
-  constructor(message: string, options?: SentinelErrorOptions) {
-    super('SENTINEL_POLICY', message, options);
+  constructor(message: string, details: ErrorDetails = {}) {
+    super('SENTINEL_INVALID_PACK', message, details);
   }
 }
 
@@ -96,10 +148,10 @@ export class DeniedError extends SentinelError {
   /** The decision, with the reason in `analysis`. */
   readonly decision: Decision;
 
-  constructor(message: string, decision: Decision, options?: SentinelErrorOptions) {
-    super('SENTINEL_DENIED', message, options);
-    this.actionId = decision.actionId;
-    this.decision = decision;
+  constructor(message: string, details: ErrorDetails = {}) {
+    super('SENTINEL_DENIED', message, details);
+    this.actionId = details.actionId ?? details.decision?.actionId ?? '';
+    this.decision = details.decision as Decision;
   }
 }
 
@@ -110,16 +162,16 @@ export class TimeoutError extends SentinelError {
   /** Why the action was escalated. */
   readonly decision: Decision | undefined;
 
-  constructor(message: string, actionId: string, decision?: Decision, options?: SentinelErrorOptions) {
-    super('SENTINEL_TIMEOUT', message, options);
-    this.actionId = actionId;
-    this.decision = decision;
+  constructor(message: string, details: ErrorDetails = {}) {
+    super('SENTINEL_EXPIRED', message, details);
+    this.actionId = details.actionId ?? '';
+    this.decision = details.decision;
   }
 }
 
 /**
- * The approver could not ask a human (its `request` threw): the action failed closed.
- * `cause` is what the approver threw.
+ * The approver could not ask a human (its `request` threw, the call could not be placed):
+ * the action failed closed. `cause` is what a custom approver threw.
  */
 export class ApproverError extends SentinelError {
   /** The action's id. */
@@ -127,21 +179,21 @@ export class ApproverError extends SentinelError {
   /** Why the action was escalated. */
   readonly decision: Decision | undefined;
 
-  constructor(message: string, actionId: string, decision?: Decision, options?: SentinelErrorOptions) {
-    super('SENTINEL_APPROVER', message, options);
-    this.actionId = actionId;
-    this.decision = decision;
+  constructor(message: string, details: ErrorDetails = {}) {
+    super('SENTINEL_APPROVER_FAILED', message, details);
+    this.actionId = details.actionId ?? '';
+    this.decision = details.decision;
   }
 }
 
 /**
- * A custom risk scorer failed. The action failed closed (escalated to a human, or declined
- * with `onScorerError: 'deny'`); found on `decision.scorerError`, with what the scorer
+ * The risk scorer failed. The action failed closed (escalated to a human, or declined
+ * with `onScorerError: 'deny'`); found on `decision.scorerError`, with what a custom scorer
  * threw as `cause`.
  */
 export class ScorerError extends SentinelError {
-  constructor(message: string, options?: SentinelErrorOptions) {
-    super('SENTINEL_SCORER', message, options);
+  constructor(message: string, details: ErrorDetails = {}) {
+    super('SENTINEL_SCORER_FAILED', message, details);
   }
 }
 
@@ -149,43 +201,85 @@ export class ScorerError extends SentinelError {
 export class AlreadyExecutedError extends SentinelError {
   /** The action's id. */
   readonly actionId: string;
+  /** The decision it ran under. */
+  readonly decision: Decision | undefined;
 
-  constructor(message: string, actionId: string) {
-    super('SENTINEL_ALREADY_EXECUTED', message);
-    this.actionId = actionId;
+  constructor(message: string, details: ErrorDetails = {}) {
+    super('SENTINEL_ALREADY_EXECUTED', message, details);
+    this.actionId = details.actionId ?? '';
+    this.decision = details.decision;
   }
 }
 
 /** No action with this id is known to the gateway. */
 export class NotFoundError extends SentinelError {
-  constructor(message: string) {
-    super('SENTINEL_NOT_FOUND', message);
+  /** The id asked for. */
+  readonly actionId: string | undefined;
+
+  constructor(message: string, details: ErrorDetails = {}) {
+    super('SENTINEL_NOT_FOUND', message, details);
+    this.actionId = details.actionId;
   }
 }
 
 /** A human decision could not be recorded: the action was already decided or expired. */
 export class ResolveError extends SentinelError {
-  constructor(message: string) {
-    super('SENTINEL_RESOLVE', message);
+  /** The action. */
+  readonly actionId: string | undefined;
+
+  constructor(message: string, details: ErrorDetails = {}) {
+    super('SENTINEL_ALREADY_DECIDED', message, details);
+    this.actionId = details.actionId;
+  }
+}
+
+/**
+ * The action conflicts with what is recorded: its idempotency key belongs to a different
+ * action (`SENTINEL_IDEMPOTENCY_CONFLICT`), or what is about to run is not what was
+ * approved (`SENTINEL_RECEIPT_MISMATCH`). Nothing ran.
+ */
+export class ConflictError extends SentinelError {
+  /** The action recorded under the key, or the one whose approval does not match. */
+  readonly actionId: string | undefined;
+
+  constructor(message: string, details: ErrorDetails = {}) {
+    super(details.code === 'SENTINEL_RECEIPT_MISMATCH' ? details.code : 'SENTINEL_IDEMPOTENCY_CONFLICT', message, details);
+    this.actionId = details.actionId;
   }
 }
 
 for (const cls of [SentinelError, InputError, ConfigError, PolicyError, DeniedError, TimeoutError, ApproverError, ScorerError,
-  AlreadyExecutedError, NotFoundError, ResolveError]) {
+  AlreadyExecutedError, NotFoundError, ResolveError, ConflictError]) {
   Object.defineProperty(cls.prototype, 'name', { value: cls.name, configurable: true, writable: true });
 }
 
-/** Converts an error thrown by the native addon into a Sentinel error. */
-export function fromNative(err: unknown, kind: 'policy' | 'resolve' | 'other' = 'other'): Error {
-  const e = err as { code?: unknown; message?: unknown } | null;
-  const message = typeof e?.message === 'string' ? e.message : String(err);
-  if (e?.code === 'InvalidArg') return new InputError(message);
-  if (message.startsWith(CONFIG_PREFIX)) return new ConfigError(message);
-  if (message.startsWith('no action with id')) return new NotFoundError(message);
-  if (kind === 'policy') return new PolicyError(message);
-  if (kind === 'resolve') return new ResolveError(message);
-  if (message.startsWith('`evaluateSync`') || message.startsWith('evaluation did not complete')) {
-    return new SentinelError('SENTINEL_UNSUPPORTED', message);
-  }
-  return new SentinelError('SENTINEL_STORE', message, { cause: err });
+type ErrorClass = new (message: string, details: ErrorDetails) => Error;
+
+/** The one table from code to class; a code not in it is a plain {@link SentinelError}. */
+const CLASSES: Partial<Record<SentinelErrorCode, ErrorClass>> = {
+  SENTINEL_INVALID_ACTION: InputError,
+  SENTINEL_INVALID_REQUEST: InputError,
+  SENTINEL_INVALID_CONFIG: ConfigError,
+  SENTINEL_INVALID_PACK: PolicyError,
+  SENTINEL_DENIED: DeniedError,
+  SENTINEL_EXPIRED: TimeoutError,
+  SENTINEL_APPROVER_FAILED: ApproverError,
+  SENTINEL_SCORER_FAILED: ScorerError,
+  SENTINEL_ALREADY_EXECUTED: AlreadyExecutedError,
+  SENTINEL_NOT_FOUND: NotFoundError,
+  SENTINEL_ALREADY_DECIDED: ResolveError,
+  SENTINEL_IDEMPOTENCY_CONFLICT: ConflictError,
+  SENTINEL_RECEIPT_MISMATCH: ConflictError,
+};
+
+/** The error of class `CLASSES[code]` (or `SentinelError`) with `message` and `details`. */
+export function sentinelError(code: SentinelErrorCode, message: string, details: ErrorDetails = {}): Error {
+  const cls = CLASSES[code];
+  return cls === undefined ? new SentinelError(code, message, details) : new cls(message, { ...details, code });
+}
+
+/** The message of anything thrown. */
+export function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return typeof error === 'string' ? error : String(error);
 }

@@ -5,20 +5,42 @@
  */
 
 import { NativeGateway } from '../native';
-import type { ActionStatus as NativeStatus, GuardOutcome, NativeOptions, PackSource } from '../native';
+import type { ActionStatus as NativeStatus, ConfigSource } from '../native';
 import { aliasesOf, toWire } from './action';
-import { CauseTable, wrapApprover, wrapScorer } from './callbacks';
-import { decode } from './codec';
-import {
-  AlreadyExecutedError, ApproverError, DeniedError, InputError, ScorerError, SentinelError, TimeoutError,
-  fromNative,
-} from './errors';
-import { groqSettings, headerMap, isBuiltin, storeSettings, telnyxSettings } from './settings';
-import type { WebhookHeaders } from './settings';
+import { CauseTable, isCustom, wrapApprover, wrapScorer } from './callbacks';
+import type { ApproverCallbacks, ScorerCallbacks } from './callbacks';
+import { decodeDecision } from './codec';
+import type { ScorerErrorFactory } from './codec';
+import { ConfigError, InputError, ScorerError, SentinelError, messageOf, sentinelError } from './errors';
+import type { ErrorDetails, SentinelErrorCode } from './errors';
+import { headerMap } from './webhook';
+import type { WebhookHeaders } from './webhook';
 import type {
-  ActionInput, ActionStatus, Approver, AuditEvent, CallOptions, Decision, GatewayOptions, GroqStats, PackSpec,
-  Resolution, RiskScorer, WrapOptions,
+  ActionInput, ActionStatus, Approver, AuditEvent, CallOptions, ConfigParts, Decision, GatewayConfig, GatewayOptions,
+  GroqStats, QnaOptions, Resolution, RiskScorer, WrapOptions,
 } from './types';
+
+/** Marks the constructor argument `Gateway.fromConfig` passes (users cannot forge it). */
+const FROM_CONFIG = Symbol('sentinel-guard fromConfig');
+
+interface FromConfig {
+  [FROM_CONFIG]: { source: ConfigSource; parts: ConfigParts };
+}
+
+/** The properties of an error the native addon raises (see `src/errors.rs`). */
+interface NativeError {
+  code?: unknown;
+  message?: unknown;
+  field?: string;
+  key?: string;
+  file?: string;
+  line?: number;
+  env?: string;
+  setting?: string;
+  actionId?: string;
+  decision?: string;
+  causeId?: number;
+}
 
 /**
  * The safety gateway. Every decision is made by the Rust core, off the JS thread; custom
@@ -26,22 +48,60 @@ import type {
  * alive by themselves.
  *
  * ```ts
- * const gw = new Gateway();                       // the three seed packs, offline
+ * const gw = await Gateway.fromConfig('sentinel.toml');   // the configuration every host reads
  * const d = await gw.evaluate({ agentId: 'session_x', action: 'PAY_INVOICE',
  *   payload: { amount: 10000, vendor: 'Unknown Corp' }, reasoning: 'overdue' });
- * d.status;                                       // 'BLOCKED_AWAITING_AUTH'
+ * d.status;                                                // 'BLOCKED_AWAITING_AUTH'
  * ```
  *
- * With a durable `store`, build it with `await Gateway.open(options)`: the store is
- * connected (migrations run) and pending approvals from an earlier process are recovered
- * before it returns. `new Gateway(options)` also works: it opens the store before the
- * first call that needs it (`guard`, `resolve`, `status`, `explain`, `auditTrail`).
+ * `new Gateway(options)` takes the same settings as options (camelCase, milliseconds);
+ * with a durable `store`, `await Gateway.open(options)` connects it (migrations run) and
+ * recovers pending approvals from an earlier process before it returns. `new Gateway`
+ * opens the store before the first call that needs it (`guard`, `resolve`, `status`,
+ * `explain`, `auditTrail`, `setQnaMode`).
  */
 export class Gateway {
   readonly #native: NativeGateway;
   readonly #causes = new CauseTable();
   readonly #durable: boolean;
   #opening: Promise<void> | undefined;
+  /** Makes `decision.scorerError`, with what a custom scorer threw as `cause`. */
+  readonly #scorerError: ScorerErrorFactory = (message, causeId) =>
+    new ScorerError(message, { cause: this.#causes.take(causeId) });
+  readonly #decode = (text: string): Decision => decodeDecision(text, this.#scorerError);
+
+  /**
+   * Builds a gateway from a configuration — the same file every host reads (the
+   * `sentinel` CLI, `sentinel-server`, Python's `Gateway.from_config`) — and opens its
+   * store, recovering the approvals that were pending in it.
+   *
+   * `config` is the path of a TOML or JSON file (JSON when it ends in `.json`; relative
+   * paths inside are relative to the file's folder), or the configuration as an object
+   * with the file's keys (snake_case: `{ gateway: { unmatched: 'deny' }, packs: [{ builtin:
+   * 'OpsGuard' }] }`; relative paths relative to the working directory). Secrets are never
+   * in it: it names the environment variables or files that hold them (`api_key_env`,
+   * `pin_file`...). `parts.scorer` / `parts.approver`: a custom scorer or approver object
+   * that replaces the configuration's.
+   *
+   * @throws {ConfigError} when the configuration is unusable: `err.key` is the key path,
+   *   `err.file` and `err.line` where it is, `err.env` the environment variable behind it.
+   */
+  static async fromConfig(config: string | GatewayConfig, parts: ConfigParts = {}): Promise<Gateway> {
+    let source: ConfigSource;
+    if (typeof config === 'string') {
+      source = { path: config };
+    } else {
+      let mapping: string | undefined;
+      try {
+        mapping = JSON.stringify(config);
+      } catch (err) {
+        throw new ConfigError(`a configuration object must be JSON data: ${messageOf(err)}`, { cause: err, key: '' });
+      }
+      source = { mapping: mapping ?? 'null' };
+    }
+    const internal: FromConfig = { [FROM_CONFIG]: { source, parts: parts ?? {} } };
+    return new Gateway(internal as unknown as GatewayOptions).ready();
+  }
 
   /**
    * Builds a gateway and opens its durable store, if any, recovering the approvals that
@@ -54,43 +114,40 @@ export class Gateway {
   }
 
   /**
-   * Builds a gateway. A durable `store` is opened later: see {@link Gateway.open}.
+   * Builds a gateway from options. A durable `store` is opened later: see
+   * {@link Gateway.open}.
    *
-   * @throws {InputError} on a bad option (e.g. a scorer without `assess`).
-   * @throws {ConfigError} on a bad `groq`, `telnyx` or `store` setting, or a missing or
-   *   bad environment variable behind one; the message names it.
-   * @throws {PolicyError} when a pack does not load; the message names the pack, the rule
-   *   and the JSON pointer of the offending part.
+   * @throws {ConfigError} on a bad option, or a missing or bad environment variable behind
+   *   one; `err.setting` names it (`scorer.groq.baseUrl`, `GROQ_API_KEY`), `err.key` the
+   *   configuration key it stands for (`scorer.groq.base_url`). A pack that does not load is
+   *   one too, at `packs[i]`, its message naming the pack, the rule and the JSON pointer.
    */
   constructor(options: GatewayOptions = {}) {
-    if (typeof options !== 'object' || options === null) {
-      throw new InputError('gateway options must be an object');
+    const config = typeof options === 'object' && options !== null
+      ? (options as Partial<FromConfig>)[FROM_CONFIG]
+      : undefined;
+    const parts: { scorer?: unknown; approver?: unknown } = config?.parts
+      ?? (typeof options === 'object' && options !== null ? options : {});
+    // A custom object is called back; anything else but a function is a setting the core
+    // reads (and a function is refused by `wrapScorer` / `wrapApprover`).
+    const custom = (value: unknown, method: 'assess' | 'request'): boolean =>
+      isCustom(value, method) || typeof value === 'function' || (config !== undefined && value != null);
+    let scorer: ScorerCallbacks | undefined;
+    if (custom(parts.scorer, 'assess')) {
+      scorer = wrapScorer(parts.scorer as RiskScorer, this.#causes);
     }
-    const native: NativeOptions = {};
-    if (options.packs !== undefined) native.packs = packSources(options.packs);
-    if (options.escalationTimeoutMs !== undefined) {
-      if (typeof options.escalationTimeoutMs !== 'number') {
-        throw new InputError(`option \`escalationTimeoutMs\` must be a number, found ${typeof options.escalationTimeoutMs}`);
-      }
-      native.escalationTimeoutMs = options.escalationTimeoutMs;
+    let approver: ApproverCallbacks | undefined;
+    if (custom(parts.approver, 'request')) {
+      approver = wrapApprover(parts.approver as Approver, new WeakRef(this), this.#causes, this.#decode);
     }
-    if (options.unmatched !== undefined) native.unmatched = String(options.unmatched);
-    if (options.onScorerError !== undefined) native.onScorerError = String(options.onScorerError);
-    Object.assign(native, storeSettings(options.store, options.storeSchema));
-    let scorer;
-    if (isBuiltin(options.scorer, 'groq', 'assess')) native.groq = groqSettings(options.scorer);
-    else if (options.scorer !== undefined) scorer = wrapScorer(options.scorer as RiskScorer, this.#causes);
-    let approver;
-    if (isBuiltin(options.approver, 'telnyx', 'request')) native.telnyx = telnyxSettings(options.approver);
-    else if (options.approver !== undefined) {
-      approver = wrapApprover(options.approver as Approver, new WeakRef(this), this.#causes);
-    }
-    if (scorer) native.scorerName = scorer.name;
-    if (approver) native.approverName = approver.name;
+    const names = { scorer: scorer?.name, approver: approver?.name };
     try {
-      this.#native = new NativeGateway(native, scorer?.assess, scorer?.explain, approver?.request);
+      this.#native = config !== undefined
+        ? NativeGateway.fromConfig(config.source, names, scorer?.assess, scorer?.explain, approver?.request)
+        : new NativeGateway(optionsText(options, scorer !== undefined, approver !== undefined), names,
+          scorer?.assess, scorer?.explain, approver?.request);
     } catch (err) {
-      throw fromNative(err, 'policy');
+      throw this.#fail(err);
     }
     this.#durable = this.#native.durable;
   }
@@ -130,7 +187,7 @@ export class Gateway {
         () => undefined,
         (err: unknown) => {
           this.#opening = undefined;
-          throw fromNative(err);
+          throw this.#fail(err);
         },
       );
       await this.#opening;
@@ -155,18 +212,20 @@ export class Gateway {
    * });
    * ```
    *
-   * @throws {ConfigError} when the gateway has no Telnyx approver.
+   * @throws {SentinelError} `SENTINEL_UNSUPPORTED` when the gateway has no Telnyx approver.
    * @throws {InputError} when `body` is not a `Buffer` / `Uint8Array`.
    */
   async handleTelnyxWebhook(headers: WebhookHeaders, body: Uint8Array): Promise<number> {
     if (!(body instanceof Uint8Array)) {
-      throw new InputError('the webhook body must be the raw bytes (a Buffer or Uint8Array)');
+      throw new InputError('the webhook body must be the raw bytes (a Buffer or Uint8Array)', request('body'));
     }
-    if (typeof headers !== 'object' || headers === null) throw new InputError('the webhook headers must be an object');
+    if (typeof headers !== 'object' || headers === null) {
+      throw new InputError('the webhook headers must be an object', request('headers'));
+    }
     try {
       return await this.#native.handleTelnyxWebhook(headerMap(headers), body);
     } catch (err) {
-      throw fromNative(err);
+      throw this.#fail(err);
     }
   }
 
@@ -177,12 +236,11 @@ export class Gateway {
    * @throws {InputError} on a malformed id.
    */
   async auditTrail(actionId: string): Promise<AuditEvent[]> {
-    checkId(actionId);
     if (this.#durable) await this.ready();
     try {
-      return (await this.#native.auditTrail(actionId)) as AuditEvent[];
+      return (await this.#native.auditTrail(String(actionId))) as AuditEvent[];
     } catch (err) {
-      throw fromNative(err);
+      throw this.#fail(err);
     }
   }
 
@@ -198,34 +256,28 @@ export class Gateway {
     try {
       encoded = await this.#native.evaluate(wire, aliases);
     } catch (err) {
-      throw fromNative(err);
+      throw this.#fail(err);
     }
-    const { decision, causeId } = decode(encoded);
-    if (causeId !== undefined || decision.scorer.outcome === 'failed') {
-      const cause = this.#causes.take(causeId);
-      decision.scorerError = new ScorerError(
-        `risk scorer \`${decision.scorer.scorer}\` failed: ${decision.scorer.error}`,
-        cause === undefined ? undefined : { cause },
-      );
-    }
-    return decision;
+    return this.#decode(encoded);
   }
 
   /**
    * {@link evaluate} on the calling thread: a few microseconds, without the thread hop
-   * of an async call. Only with the built-in scorer (a custom scorer is async).
+   * of an async call. Only with the built-in scorer (any other may have to wait).
    *
    * @throws {InputError} when the action is ill-formed.
-   * @throws {SentinelError} with code `SENTINEL_UNSUPPORTED` when a custom scorer is set.
+   * @throws {SentinelError} with code `SENTINEL_UNSUPPORTED` when another scorer is set.
    */
   evaluateSync(action: ActionInput, options?: CallOptions): Decision {
     const aliases = aliasesOf(action, options?.strict);
     const wire = toWire(action, options?.strict, aliases);
+    let encoded: string;
     try {
-      return decode(this.#native.evaluateSync(wire, aliases)).decision;
+      encoded = this.#native.evaluateSync(wire, aliases);
     } catch (err) {
-      throw fromNative(err);
+      throw this.#fail(err);
     }
+    return this.#decode(encoded);
   }
 
   /**
@@ -237,26 +289,24 @@ export class Gateway {
    * @throws {TimeoutError} when nobody decided in time.
    * @throws {ApproverError} when the approver failed to ask a human (`cause`: its error).
    * @throws {AlreadyExecutedError} when the action already ran once.
+   * @throws {ConflictError} when the idempotency key belongs to another action.
    * @throws {InputError} when the action is ill-formed.
    * Whatever `fn` throws is rethrown as is. When a custom scorer failed, the error's
    * `cause` is what the scorer threw.
    */
   async guard<T>(action: ActionInput, fn: () => T | PromiseLike<T>, options?: CallOptions): Promise<Awaited<T>> {
     if (typeof fn !== 'function') {
-      throw new InputError(`the guarded function must be a function, found ${typeof fn}`);
+      throw new InputError(`the guarded function must be a function, found ${typeof fn}`, request('fn'));
     }
     const aliases = aliasesOf(action, options?.strict);
     const wire = toWire(action, options?.strict, aliases);
     if (this.#durable) await this.ready();
-    let out: GuardOutcome;
     try {
-      out = await this.#native.authorize(wire, aliases);
+      await this.#native.authorize(wire, aliases);
     } catch (err) {
-      throw fromNative(err);
+      throw this.#fail(err);
     }
-    const cause = this.#causes.take(out.causeId);
-    if (out.error == null) return await fn();
-    throw guardError(out, cause);
+    return await fn();
   }
 
   /**
@@ -273,8 +323,10 @@ export class Gateway {
     fn: (...args: A) => R,
     options: WrapOptions<A>,
   ): (...args: A) => Promise<Awaited<R>> {
-    if (typeof fn !== 'function') throw new InputError(`the wrapped function must be a function, found ${typeof fn}`);
-    if (typeof options !== 'object' || options === null) throw new InputError('`wrap` needs options with `agentId`');
+    if (typeof fn !== 'function') {
+      throw new InputError(`the wrapped function must be a function, found ${typeof fn}`, request('fn'));
+    }
+    if (typeof options !== 'object' || options === null) throw new InputError('`wrap` needs options with `agentId`', request('options'));
     const { agentId, reasoning = '', payload, context } = options;
     const gateway = this;
     return async function guarded(this: unknown, ...args: A): Promise<Awaited<R>> {
@@ -298,24 +350,29 @@ export class Gateway {
    * @throws {InputError} on a malformed id or resolution.
    */
   async resolve(actionId: string, resolution: Resolution): Promise<ActionStatus> {
-    checkId(actionId);
-    if (typeof resolution !== 'object' || resolution === null) throw new InputError('a resolution must be an object');
-    if (typeof resolution.approved !== 'boolean') {
-      throw new InputError(`field \`approved\` must be a boolean, found ${typeof resolution.approved}`);
-    }
-    if (typeof resolution.by !== 'string' || resolution.by === '') {
-      throw new InputError('field `by` must be a non-empty string');
-    }
     if (this.#durable) await this.ready();
     try {
-      return toStatus(await this.#native.resolve(actionId, {
-        approved: resolution.approved,
-        by: resolution.by,
-        channel: resolution.channel ?? 'api',
-        reason: resolution.reason,
-      }));
+      return this.#status(await this.#native.resolve(String(actionId), resolution));
     } catch (err) {
-      throw fromNative(err, 'resolve');
+      throw this.#fail(err);
+    }
+  }
+
+  /**
+   * Marks a pending action as being discussed (`on`: `QNA_MODE`, e.g. while an admin asks
+   * questions on the phone) or back to waiting (`BLOCKED_AWAITING_AUTH`). Recorded in the
+   * audit trail as `by` through `channel` (default `api`); the escalation timeout still runs.
+   *
+   * @throws {NotFoundError} when no action has this id.
+   * @throws {ResolveError} when the action is not pending (already decided, or not in Q&A).
+   * @throws {InputError} on a malformed id, `on` or `by`.
+   */
+  async setQnaMode(actionId: string, on: boolean, options: QnaOptions): Promise<ActionStatus> {
+    if (this.#durable) await this.ready();
+    try {
+      return this.#status(await this.#native.setQnaMode(String(actionId), { ...options, on }));
+    } catch (err) {
+      throw this.#fail(err);
     }
   }
 
@@ -325,33 +382,77 @@ export class Gateway {
    * @throws {NotFoundError} when no action has this id.
    */
   async status(actionId: string): Promise<ActionStatus> {
-    checkId(actionId);
     if (this.#durable) await this.ready();
     try {
-      return toStatus(await this.#native.status(actionId));
+      return this.#status(await this.#native.status(String(actionId)));
     } catch (err) {
-      throw fromNative(err);
+      throw this.#fail(err);
     }
   }
 
   /** Answers a human's question about a recorded action, through the scorer. */
   async explain(actionId: string, question: string): Promise<string> {
-    checkId(actionId);
     if (this.#durable) await this.ready();
     try {
-      return await this.#native.explain(actionId, String(question));
+      return await this.#native.explain(String(actionId), String(question));
     } catch (err) {
-      throw fromNative(err);
+      throw this.#fail(err);
     }
+  }
+
+  /** An action record as users see it: the decision decoded like any other. */
+  #status(s: NativeStatus): ActionStatus {
+    const out = s as unknown as ActionStatus & { decision?: unknown };
+    if (typeof s.decision === 'string') out.decision = this.#decode(s.decision);
+    else delete out.decision;
+    return out;
+  }
+
+  /**
+   * The Sentinel error for an error the native addon raised: the class from its code,
+   * the details it carries, and as `cause` what a custom scorer or approver threw.
+   */
+  #fail(err: unknown): Error {
+    const e = (typeof err === 'object' && err !== null ? err : {}) as NativeError;
+    if (typeof e.code !== 'string' || !e.code.startsWith('SENTINEL_')) {
+      // Not raised by Sentinel (the addon's own argument conversion): kept as `cause`.
+      return new SentinelError('SENTINEL_INTERNAL', messageOf(err), { cause: err });
+    }
+    const cause = this.#causes.take(e.causeId);
+    const details: ErrorDetails = {
+      actionId: e.actionId, field: e.field, key: e.key, file: e.file, line: e.line, env: e.env, setting: e.setting,
+    };
+    if (cause !== undefined) details.cause = cause;
+    if (typeof e.decision === 'string') {
+      details.decision = decodeDecision(e.decision, (message, id) =>
+        new ScorerError(message, { cause: id === e.causeId ? cause : this.#causes.take(id) }));
+    }
+    return sentinelError(e.code as SentinelErrorCode, messageOf(err), details);
   }
 }
 
-function checkId(actionId: unknown): void {
-  if (typeof actionId !== 'string') throw new InputError(`an action id must be a string, found ${typeof actionId}`);
+/** Details of an {@link InputError} about an argument below the action. */
+function request(field: string): ErrorDetails {
+  return { code: 'SENTINEL_INVALID_REQUEST', field };
 }
 
-function toStatus(s: NativeStatus): ActionStatus {
-  return s as ActionStatus;
+/**
+ * The options as JSON text for the native addon, without the custom scorer and approver
+ * (which are passed as callbacks). Values follow `JSON.stringify`, as actions do.
+ */
+function optionsText(options: unknown, customScorer: boolean, customApprover: boolean): string {
+  let plain = options;
+  if ((customScorer || customApprover) && typeof options === 'object' && options !== null) {
+    const copy: Record<string, unknown> = { ...options };
+    if (customScorer) delete copy.scorer;
+    if (customApprover) delete copy.approver;
+    plain = copy;
+  }
+  try {
+    return JSON.stringify(plain) ?? 'null';
+  } catch (err) {
+    throw new ConfigError(`gateway options must be JSON data: ${messageOf(err)}`, { cause: err, key: '', setting: '' });
+  }
 }
 
 function defaultPayload(args: unknown[]): Record<string, unknown> {
@@ -360,37 +461,4 @@ function defaultPayload(args: unknown[]): Record<string, unknown> {
     return first as Record<string, unknown>;
   }
   return { args };
-}
-
-function packSources(packs: PackSpec[]): PackSource[] {
-  if (!Array.isArray(packs)) throw new InputError('option `packs` must be an array');
-  return packs.map((p, i): PackSource => {
-    if (typeof p === 'string') {
-      return /[\\/]|\.json$/i.test(p) ? { path: p } : { builtin: p };
-    }
-    if (typeof p === 'object' && p !== null) {
-      if ('builtin' in p && typeof p.builtin === 'string') return { builtin: p.builtin };
-      if ('path' in p && typeof p.path === 'string') return { path: p.path };
-      if ('json' in p) return { json: typeof p.json === 'string' ? p.json : JSON.stringify(p.json) };
-    }
-    throw new InputError(`option \`packs[${i}]\` must be a pack name, a path, or { builtin | path | json }`);
-  });
-}
-
-function guardError(out: GuardOutcome, cause: unknown): Error {
-  const options = cause === undefined ? undefined : { cause };
-  const message = out.message ?? 'the action was not approved';
-  const decision = (out.decision ?? undefined) as Decision | undefined;
-  switch (out.error) {
-    case 'denied':
-      return new DeniedError(message, decision as Decision, options);
-    case 'expired':
-      return new TimeoutError(message, out.actionId, decision, options);
-    case 'approver':
-      return new ApproverError(message, out.actionId, decision, options);
-    case 'already_executed':
-      return new AlreadyExecutedError(message, out.actionId);
-    default:
-      return new SentinelError('SENTINEL_STORE', message, options);
-  }
 }

@@ -5,7 +5,7 @@
  * ```ts
  * import { Gateway, DeniedError } from 'sentinel-guard';
  *
- * const gw = new Gateway();
+ * const gw = await Gateway.fromConfig('sentinel.toml');   // or new Gateway(options)
  * const paid = await gw.guard(
  *   { agentId: 'billing-bot', action: 'PAY_INVOICE',
  *     payload: { amount: 120, vendor: 'AWS' }, reasoning: 'monthly bill' },
@@ -17,13 +17,14 @@
 
 export { Gateway } from './gateway';
 export {
-  AlreadyExecutedError, ApproverError, ConfigError, DeniedError, InputError, NotFoundError, PolicyError, ResolveError,
-  ScorerError, SentinelError, TimeoutError,
+  AlreadyExecutedError, ApproverError, ConfigError, ConflictError, DeniedError, InputError, NotFoundError, PolicyError,
+  ResolveError, ScorerError, SentinelError, TimeoutError,
 } from './errors';
-export type { SentinelErrorCode, SentinelErrorOptions } from './errors';
+export type { ErrorDetails, SentinelErrorCode, SentinelErrorOptions } from './errors';
 export type {
   Action, ActionInput, ActionState, ActionStatus, Approval, ApprovalRequest, Approver, Assessment, AuditEvent,
-  CallOptions, Decision, DecisionStatus, GatewayOptions, GroqOptions, GroqStats, PackRef, PackSpec, Resolution,
-  RiskScorer, RuleMatch, ScoreContext, ScorerOutcome, TelnyxOptions, Timings, WrapOptions,
+  CallOptions, ConfigParts, Decision, DecisionStatus, GatewayConfig, GatewayOptions, GroqOptions, GroqStats, PackRef,
+  PackSpec, QnaOptions, Resolution, RiskScorer, RuleMatch, ScoreContext, ScorerOutcome, TelnyxOptions, Timings,
+  WrapOptions,
 } from './types';
-export type { WebhookHeaders } from './settings';
+export type { WebhookHeaders } from './webhook';

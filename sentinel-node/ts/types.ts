@@ -104,7 +104,10 @@ export interface Timings {
   totalNs: number;
 }
 
-/** What the gateway decided about an action, and why. */
+/**
+ * What the gateway decided about an action, and why: the core's decision, field by field
+ * in camelCase (the one place in this package that names them).
+ */
 export interface Decision {
   /** The action's id (a UUID v7). */
   actionId: string;
@@ -125,8 +128,8 @@ export interface Decision {
   /** How long each stage took. */
   timings: Timings;
   /**
-   * When a custom scorer failed (`scorer.outcome === 'failed'`) from `evaluate`: a
-   * `ScorerError` whose `cause` is what the scorer threw.
+   * When the scorer failed while this process decided (`scorer.outcome === 'failed'`): a
+   * `ScorerError` (`SENTINEL_SCORER_FAILED`) whose `cause` is what a custom scorer threw.
    */
   scorerError?: Error;
 }
@@ -237,9 +240,9 @@ export interface Approver {
 }
 
 /**
- * A policy pack: a built-in name (`VaultKeeper`, `PrivacyShield`, `OpsGuard`), a path to
- * a pack file (any string containing `/` or `\` or ending in `.json`), or an object
- * `{ builtin }`, `{ path }` or `{ json }` (a pack document as text or as an object).
+ * A policy pack: a built-in pack's name (`VaultKeeper`, `PrivacyShield`, `OpsGuard`), else
+ * the path of a pack file; or an object `{ builtin }`, `{ path }` or `{ json }` (a pack
+ * document as text or as an object). The same rules as a configuration's `[[packs]]`.
  */
 export type PackSpec = string | { builtin: string } | { path: string } | { json: string | object };
 
@@ -354,7 +357,37 @@ export interface AuditEvent {
   hash: string;
 }
 
-/** Options of {@link Gateway}. */
+/**
+ * A configuration as an object, for {@link Gateway.fromConfig}: the keys of a
+ * configuration file, exactly (snake_case, seconds), e.g.
+ * `{ gateway: { unmatched: 'deny', escalation_timeout_s: 60 }, packs: [{ builtin: 'OpsGuard' }],
+ * store: { url: 'sqlite://sentinel.db' }, scorer: { kind: 'groq', groq: { api_key_env: 'GROQ_API_KEY' } } }`.
+ * The schema is `schema/sentinel-config.schema.json` (`sentinel config schema`); the core
+ * checks every key and value.
+ */
+export type GatewayConfig = Record<string, unknown>;
+
+/** Custom parts for {@link Gateway.fromConfig}, replacing the configuration's. */
+export interface ConfigParts {
+  /** A custom risk scorer object, instead of the configuration's `[scorer]`. */
+  scorer?: RiskScorer;
+  /** A custom approver object, instead of the configuration's `[approver]`. */
+  approver?: Approver;
+}
+
+/** Who switches an action's voice Q&A mode, for {@link Gateway.setQnaMode}. */
+export interface QnaOptions {
+  /** Who: a user name, a phone number. */
+  by: string;
+  /** Through which channel: `voice/speech`, `web`... Default `api`. */
+  channel?: string;
+}
+
+/**
+ * Options of `new Gateway(options)`: the settings of a configuration file in camelCase,
+ * durations in milliseconds, secrets given in code. They are written as that
+ * configuration, and checked by the core exactly as {@link Gateway.fromConfig} checks one.
+ */
 export interface GatewayOptions {
   /** The packs to enforce. Default: the three seed packs. */
   packs?: PackSpec[];
