@@ -6,6 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::env::SecretValue;
+use super::units::Whole;
 
 /// `[approver]`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -70,16 +71,16 @@ pub struct TelnyxSpec {
     pub pin_file: Option<PathBuf>,
     /// Seconds the menu waits for a key, 1-120 (`TELNYX_GATHER_TIMEOUT_SECS`, default 10).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gather_timeout_s: Option<u64>,
+    pub gather_timeout_s: Option<Whole>,
     /// Menu replays after silence or a wrong key, 0-10 (`TELNYX_MAX_REPLAYS`, default 2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_replays: Option<u64>,
+    pub max_replays: Option<Whole>,
     /// Seconds the phone rings, 5-120 (`TELNYX_RING_TIMEOUT_SECS`, default 30).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ring_timeout_s: Option<u64>,
+    pub ring_timeout_s: Option<Whole>,
     /// The longest call in seconds, 30-14400 (`TELNYX_CALL_TIME_LIMIT_SECS`, default 600).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub call_time_limit_s: Option<u64>,
+    pub call_time_limit_s: Option<Whole>,
     /// Text-to-speech voice (`TELNYX_VOICE`, default `female`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voice: Option<String>,
@@ -108,7 +109,7 @@ pub struct TelnyxSecrets {
 mod build {
     use std::path::Path;
 
-    use super::{SecretValue, TelnyxSpec};
+    use super::{SecretValue, TelnyxSpec, Whole};
     use crate::spec::ConfigError;
     use crate::spec::env::{Env, SecretKeys};
 
@@ -133,7 +134,7 @@ mod build {
 
     impl TelnyxSpec {
         fn given(&self, key: &str) -> Option<String> {
-            let n = |v: Option<u64>| v.map(|n| n.to_string());
+            let n = |v: Option<Whole>| v.map(|n| n.get().to_string());
             match key {
                 "connection_id" => self.connection_id.clone(),
                 "from_number" => self.from_number.clone(),
@@ -211,11 +212,18 @@ mod build {
                     TelnyxError::Invalid { var, message } => (*var, Some(message.clone())),
                 };
                 if var == "TELNYX_API_KEY" || var == "TELNYX_APPROVAL_PIN" {
-                    let keys = if var == "TELNYX_API_KEY" {
-                        &api_key_keys
+                    let (keys, in_code) = if var == "TELNYX_API_KEY" {
+                        (&api_key_keys, self.secrets.api_key.is_some())
                     } else {
-                        &pin_keys
+                        (&pin_keys, self.secrets.pin.is_some())
                     };
+                    if let (true, Some(message)) = (in_code, &problem) {
+                        // Handed over in code: no variable or file was involved.
+                        return ConfigError::at(
+                            format!("{SECTION}.{}", keys.name),
+                            message.clone(),
+                        );
+                    }
                     return match problem {
                         None => keys.missing("the telnyx api key"),
                         Some(message) => {

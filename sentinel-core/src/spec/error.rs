@@ -28,6 +28,9 @@ pub struct ConfigError {
     pub env: Option<String>,
     /// What is wrong, in lowercase, user input in backticks.
     pub message: String,
+    /// The error's code: `invalid_config`, or `invalid_pack` when a pack the configuration
+    /// names does not load.
+    pub code: ErrorCode,
 }
 
 impl ConfigError {
@@ -39,7 +42,15 @@ impl ConfigError {
             key: key.into(),
             env: None,
             message: message.into(),
+            code: ErrorCode::InvalidConfig,
         }
+    }
+
+    /// Sets the code (see [`code`](Self::code)).
+    #[must_use]
+    pub fn with_code(mut self, code: ErrorCode) -> Self {
+        self.code = code;
+        self
     }
 
     /// Names the environment variable behind the value.
@@ -86,7 +97,7 @@ impl std::error::Error for ConfigError {}
 
 impl Coded for ConfigError {
     fn code(&self) -> ErrorCode {
-        ErrorCode::InvalidConfig
+        self.code
     }
 }
 

@@ -57,7 +57,7 @@ pub use sections::{
     GatewaySection, LogFormatSpec, OnScorerErrorSpec, PackSource, ServerSpec, StoreKind, StoreSpec,
     StoreTarget, UnmatchedSpec,
 };
-pub use units::Seconds;
+pub use units::{Count, Seconds, Whole};
 
 use crate::approver::Approver;
 use crate::gateway::{Gateway, GatewayBuilder};
@@ -179,7 +179,10 @@ impl GatewaySpec {
     /// left out.
     pub fn load_packs(&self) -> Result<Vec<Pack>, ConfigError> {
         let Some(sources) = &self.packs else {
-            return Pack::seed_packs().map_err(|e| ConfigError::at("packs", e.to_string()));
+            return Pack::seed_packs().map_err(|e| {
+                ConfigError::at("packs", e.to_string())
+                    .with_code(crate::code::ErrorCode::InvalidPack)
+            });
         };
         let mut packs = Vec::new();
         for (i, source) in sources.iter().enumerate() {
@@ -256,10 +259,17 @@ impl GatewaySpec {
                 }
             }
         }
-        // The settings are checked by building once, here, so a bad one is a config error.
-        c.builder()
-            .build()
-            .map_err(|e| ConfigError::at("gateway", e.to_string()))?;
+        // The settings are checked by building once, here, so a bad one is a config error
+        // (two packs with one name: a pack error).
+        c.builder().build().map_err(|e| {
+            use crate::code::Coded;
+            let key = if e.code() == crate::code::ErrorCode::InvalidPack {
+                "packs"
+            } else {
+                "gateway"
+            };
+            ConfigError::at(key, e.to_string()).with_code(e.code())
+        })?;
         Ok(c)
     }
 

@@ -1,13 +1,12 @@
 //! `[scorer]` and `[scorer.groq]`: which risk scorer decides, and the LLM scorer's settings.
 
-use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::env::SecretValue;
-use super::units::Seconds;
+use super::units::{Count, Seconds, Whole};
 
 /// `[scorer]`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -61,13 +60,13 @@ pub struct GroqSpec {
     pub deadline_s: Option<Seconds>,
     /// Retries after a 429, a 5xx, a timeout or a connection error. Default 2.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_retries: Option<u32>,
+    pub max_retries: Option<Whole>,
     /// The first wait between retries (doubled each time). Default 0.25.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_backoff_s: Option<Seconds>,
     /// Requests in flight at most. Default 8.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub concurrency: Option<NonZeroUsize>,
+    pub concurrency: Option<Count>,
     /// Cache assessments of identical (redacted) actions this long. Default: no cache.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_ttl_s: Option<Seconds>,
@@ -143,13 +142,13 @@ mod build {
                 b = b.deadline(t.duration());
             }
             if let Some(n) = self.max_retries {
-                b = b.max_retries(n);
+                b = b.max_retries(u32::try_from(n.get()).unwrap_or(u32::MAX));
             }
             if let Some(t) = self.retry_backoff_s {
                 b = b.retry_backoff(t.duration());
             }
             if let Some(n) = self.concurrency {
-                b = b.concurrency(n.get());
+                b = b.concurrency(usize::try_from(n.get()).unwrap_or(usize::MAX));
             }
             if let Some(t) = self.cache_ttl_s {
                 b = b.cache_ttl(t.duration());

@@ -97,7 +97,9 @@ pub enum PackSource {
 impl PackSource {
     /// Loads the pack(s); `key` is this entry's key path, for errors.
     pub(crate) fn load(&self, base: Option<&Path>, key: &str) -> Result<Vec<Pack>, ConfigError> {
-        let pack_error = |e: crate::error::PackError| ConfigError::at(key, e.to_string());
+        let pack_error = |e: crate::error::PackError| {
+            ConfigError::at(key, e.to_string()).with_code(crate::code::ErrorCode::InvalidPack)
+        };
         match self {
             Self::Builtin(name) => Ok(vec![Pack::builtin(name).map_err(pack_error)?]),
             Self::Path(path) => Ok(vec![
@@ -505,6 +507,19 @@ pub struct ServerSpec {
     /// Largest request body in bytes. Default 65536.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_body_bytes: Option<u64>,
+    /// Longest a client may take to send a request's headers (from the connection's
+    /// first byte, or the end of its previous request); the connection is then closed.
+    /// Default 5.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header_timeout_s: Option<Seconds>,
+    /// Longest a client may take to send a request's body; then 408 and the connection
+    /// is closed. Default 5.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_timeout_s: Option<Seconds>,
+    /// Most connections served at once; beyond it a new connection is answered 503 and
+    /// closed. Default 1024.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_connections: Option<u32>,
     /// `text` (the default) or `json` log lines.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_format: Option<LogFormatSpec>,

@@ -136,12 +136,14 @@ fn duplicate_and_broken_packs_are_config_errors_naming_the_pack() {
         .unwrap_or_else(|e| panic!("{e}"));
     let e = spec.components(&env(&[])).unwrap_err();
     assert!(e.message.contains("duplicate pack name"), "{e}");
+    assert_eq!((e.key.as_str(), e.code), ("packs", crate::ErrorCode::InvalidPack));
     let spec =
         GatewaySpec::from_value(json!({"packs": [{"inline": {"name": "X", "version": "1"}}]}))
             .unwrap_or_else(|e| panic!("{e}"));
     let e = spec.components(&env(&[])).unwrap_err();
     assert_eq!(e.key, "packs[0]");
     assert!(e.message.contains("in pack `X`"), "{e}");
+    assert_eq!(crate::Coded::code(&e), crate::ErrorCode::InvalidPack);
 }
 
 #[cfg(feature = "groq")]

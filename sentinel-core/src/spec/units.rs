@@ -65,9 +65,98 @@ impl JsonSchema for Seconds {
     }
 }
 
+/// A whole number, 0 or more (`2`); the message for anything else says so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct Whole(u64);
+
+impl Whole {
+    /// The number.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Whole {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        whole(deserializer, 0).map(Self)
+    }
+}
+
+impl JsonSchema for Whole {
+    fn schema_name() -> Cow<'static, str> {
+        "Whole".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({"type": "integer", "minimum": 0})
+    }
+}
+
+/// A whole number, 1 or more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct Count(u64);
+
+impl Count {
+    /// The number.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        whole(deserializer, 1).map(Self)
+    }
+}
+
+impl JsonSchema for Count {
+    fn schema_name() -> Cow<'static, str> {
+        "Count".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({"type": "integer", "minimum": 1})
+    }
+}
+
+/// Reads a whole number of at least `min`, in Sentinel's words when it is not one.
+fn whole<'de, D: Deserializer<'de>>(deserializer: D, min: u64) -> Result<u64, D::Error> {
+    let n = f64::deserialize(deserializer)?;
+    if n.fract() == 0.0 && n >= min as f64 && n <= u32::MAX as f64 {
+        // Whole and in range: the cast is exact.
+        Ok(n as u64)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "expected a whole number of at least {min}, found `{n}`"
+        )))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whole_numbers_say_what_they_expect() {
+        let e = serde_json::from_str::<Count>("0")
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            e.as_deref(),
+            Some("expected a whole number of at least 1, found `0`")
+        );
+        let e = serde_json::from_str::<Whole>("-1")
+            .err()
+            .map(|e| e.to_string());
+        assert!(e.is_some_and(|e| e.starts_with("expected a whole number of at least 0")));
+        assert_eq!(
+            serde_json::from_str::<Whole>("3").ok().map(Whole::get),
+            Some(3)
+        );
+        assert!(serde_json::from_str::<Whole>("2.5").is_err());
+    }
 
     #[test]
     fn seconds_refuse_zero_negative_and_absurd_values() {

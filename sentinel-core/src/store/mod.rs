@@ -188,9 +188,12 @@ impl Transition {
         }
     }
 
-    /// Records a decision with the transition.
+    /// Records a decision with the transition. What only the deciding process holds (the
+    /// scorer's error and the exception behind it) is not recorded, so a store never keeps
+    /// a caller's objects alive.
     #[must_use]
-    pub fn with_decision(mut self, decision: Decision) -> Self {
+    pub fn with_decision(mut self, mut decision: Decision) -> Self {
+        decision.scorer_failure = None;
         self.decision = Some(decision);
         self
     }
