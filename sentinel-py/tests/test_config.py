@@ -74,7 +74,7 @@ def test_json_file_reads_the_same(folder: pathlib.Path) -> None:
 
 def test_mapping_paths_are_relative_to_the_working_directory(folder: pathlib.Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    with pytest.raises(sg.ConfigError, match="cannot read file") as info:
+    with pytest.raises(sg.PolicyError, match="cannot read file") as info:
         sg.Gateway.from_config(CONFIG)
     assert info.value.key == "packs[1]" and info.value.file is None
     monkeypatch.chdir(folder)

@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from conftest import FORBIDDEN, RISKY, SAFE, SCORED_PACK, action
-from sentinel_guard import ConfigError, Decision, Denied, Gateway, ScorerError
+from sentinel_guard import ConfigError, Decision, Denied, Gateway, PolicyError, ScorerError
 
 
 def test_decision_attributes(gw: Gateway) -> None:
@@ -73,20 +73,20 @@ def test_packs_by_name_path_and_dict(tmp_path) -> None:
 
 def test_bad_pack_names_pack_rule_and_pointer() -> None:
     # The core reads `packs=` as the configuration's `packs` list: a pack that does not load
-    # is a configuration error at that entry, its message naming pack, rule and pointer.
+    # is a policy error (code `invalid_pack`) at that entry, naming pack, rule and pointer.
     bad = dict(SCORED_PACK, rules=[{"id": "r1", "when": {"gte": {"path": "payload.amount", "value": "ten"}},
                                     "effect": {"set_risk": 10}, "reason": "x"}])
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(PolicyError) as info:
         Gateway(packs=["OpsGuard", bad])
     message = str(info.value)
     assert message.startswith("invalid config, at `packs[1]`: in pack `Scored`, rule `r1`"), message
     assert "/rules/0/when" in message, message
-    assert (info.value.key, info.value.code) == ("packs[1]", "invalid_config")
+    assert (info.value.key, info.value.code) == ("packs[1]", "invalid_pack")
     assert isinstance(info.value, ValueError)
 
 
-def test_unknown_builtin_or_missing_file_is_a_config_error() -> None:
-    with pytest.raises(ConfigError, match="cannot read file") as info:
+def test_unknown_builtin_or_missing_file_is_a_policy_error() -> None:
+    with pytest.raises(PolicyError, match="cannot read file") as info:
         Gateway(packs=["/nonexistent/pack.json"])
     assert info.value.key == "packs[0]"
     with pytest.raises(ConfigError, match="must not be empty"):
