@@ -46,4 +46,6 @@ for suite in sentinel-node sentinel-py; do
     "$suite/run-tests.sh"
   fi
 done
+echo "==> cross-host: the shared corpus through the CLI, the server, Python and Node, from fixtures/sentinel.toml"
+sentinel-py/.venv/bin/python scripts/cross_host_corpus.py "$(sentinel_bin sentinel)" "$(sentinel_bin sentinel-server)"
 echo "==> all test suites passed"
