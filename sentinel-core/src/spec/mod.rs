@@ -99,7 +99,25 @@ pub struct GatewaySpec {
     #[serde(skip)]
     #[schemars(skip)]
     file: Option<PathBuf>,
+    /// The top-level keys the document named.
+    #[serde(skip)]
+    #[schemars(skip)]
+    named: Named,
 }
+
+/// The top-level keys a document named (`gateway`, `scorer`...). Two specs that differ
+/// only in which defaults they spelled out are equal.
+#[derive(Debug, Clone, Default)]
+struct Named(std::collections::BTreeSet<String>);
+
+impl PartialEq for Named {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+/// A document's top-level keys.
+type TopLevel = std::collections::BTreeMap<String, serde::de::IgnoredAny>;
 
 impl GatewaySpec {
     /// Reads a configuration file: JSON when its name ends in `.json`, TOML otherwise.
@@ -126,11 +144,14 @@ impl GatewaySpec {
         let line = |e: &toml::de::Error| e.span().map(|s| line_of(text, s.start));
         let de = toml::Deserializer::parse(text)
             .map_err(|e| ConfigError::at("", e.message().to_owned()).on_line(line(&e)))?;
-        serde_path_to_error::deserialize(de).map_err(|e| {
+        let mut spec: Self = serde_path_to_error::deserialize(de).map_err(|e| {
             let key = key_path(e.path());
             let inner = e.into_inner();
             ConfigError::at(key, inner.message().to_owned()).on_line(line(&inner))
-        })
+        })?;
+        let keys: TopLevel = toml::from_str(text).unwrap_or_default();
+        spec.named = Named(keys.into_keys().collect());
+        Ok(spec)
     }
 
     /// Reads JSON text. Relative paths are relative to the working directory.
@@ -144,13 +165,29 @@ impl GatewaySpec {
         })?;
         de.end()
             .map_err(|e| ConfigError::at("", json_message(&e)).on_line(Some(e.line())))?;
+        let mut spec: Self = spec;
+        let keys: TopLevel = serde_json::from_str(text).unwrap_or_default();
+        spec.named = Named(keys.into_keys().collect());
         Ok(spec)
     }
 
     /// Reads a mapping (what a binding passes through from a Python dict or JS object).
     pub fn from_value(value: serde_json::Value) -> Result<Self, ConfigError> {
-        serde_path_to_error::deserialize(value)
-            .map_err(|e| ConfigError::at(key_path(e.path()), e.into_inner().to_string()))
+        let named = value
+            .as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default();
+        let mut spec: Self = serde_path_to_error::deserialize(value)
+            .map_err(|e| ConfigError::at(key_path(e.path()), e.into_inner().to_string()))?;
+        spec.named = Named(named);
+        Ok(spec)
+    }
+
+    /// True when the document named this top-level key (`scorer`, `approver`...), even to
+    /// spell out a default: a host that lets legacy environment variables turn a part on
+    /// does so only where the file is silent.
+    pub fn names(&self, key: &str) -> bool {
+        self.named.0.contains(key)
     }
 
     /// The JSON Schema of the configuration (`sentinel config schema`).

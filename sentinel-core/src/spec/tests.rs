@@ -39,6 +39,22 @@ fn the_example_reads_and_builds_offline_in_memory() {
 }
 
 #[test]
+fn a_spec_knows_which_sections_its_document_named() {
+    let spec = GatewaySpec::from_toml_str("[scorer]\nkind = \"offline\"\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(spec.names("scorer") && !spec.names("approver"));
+    let spec = GatewaySpec::from_json_str("{\"approver\": {}}").unwrap_or_else(|e| panic!("{e}"));
+    assert!(spec.names("approver") && !spec.names("scorer"));
+    let spec = GatewaySpec::from_value(json!({"packs": []})).unwrap_or_else(|e| panic!("{e}"));
+    assert!(spec.names("packs"));
+    // Spelling out a default does not make two specs differ.
+    assert_eq!(
+        GatewaySpec::from_toml_str("[scorer]\nkind = \"offline\"\n").ok(),
+        GatewaySpec::from_toml_str("").ok()
+    );
+}
+
+#[test]
 fn an_empty_document_is_the_defaults() {
     let spec = GatewaySpec::from_toml_str("").unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(spec, GatewaySpec::default());
@@ -136,7 +152,10 @@ fn duplicate_and_broken_packs_are_config_errors_naming_the_pack() {
         .unwrap_or_else(|e| panic!("{e}"));
     let e = spec.components(&env(&[])).unwrap_err();
     assert!(e.message.contains("duplicate pack name"), "{e}");
-    assert_eq!((e.key.as_str(), e.code), ("packs", crate::ErrorCode::InvalidPack));
+    assert_eq!(
+        (e.key.as_str(), e.code),
+        ("packs", crate::ErrorCode::InvalidPack)
+    );
     let spec =
         GatewaySpec::from_value(json!({"packs": [{"inline": {"name": "X", "version": "1"}}]}))
             .unwrap_or_else(|e| panic!("{e}"));
