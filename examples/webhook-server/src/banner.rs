@@ -98,10 +98,13 @@ pub(crate) fn lines(a: &Active<'_>) -> Vec<String> {
             }
         ),
         format!(
-            "limits: body {} bytes, request timeout {} s, long-poll up to {} s",
+            "limits: body {} bytes, request timeout {} s, long-poll up to {} s, headers within {} s, body within {} s, {} connections",
             config.max_body_bytes,
             config.request_timeout.as_secs_f64(),
-            config.max_wait.as_secs_f64()
+            config.max_wait.as_secs_f64(),
+            config.header_timeout.as_secs_f64(),
+            config.body_timeout.as_secs_f64(),
+            config.max_connections
         ),
     ]);
     lines

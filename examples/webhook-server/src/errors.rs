@@ -6,7 +6,9 @@
 //!
 //! - an action id that is not a UUID: `invalid_action` with 400 (not 422);
 //! - a bad query parameter or resolve body field: `invalid_request` with 422 (not 400);
-//! - a request that took too long: `internal` with 503 (not 500);
+//! - a request that took too long, or a connection beyond the cap: `internal` with 503
+//!   (not 500);
+//! - a body that came too slowly: `invalid_request` with 408;
 //! - a method the endpoint does not take: `invalid_request` with 405;
 //! - the webhook while the voice approver is off: `unsupported` with 404 (not 501).
 
@@ -90,11 +92,15 @@ impl ApiError {
         Self::new(ErrorCode::NotFound, format!("no action with id `{id}`"))
     }
 
-    /// 500 `internal`: something unexpected failed inside the server.
-    pub fn internal(message: impl Into<String>) -> Self {
-        let message = message.into();
-        tracing::error!(error = %message, "internal error");
-        Self::new(ErrorCode::Internal, message)
+    /// 500 `internal`: something unexpected failed inside the server. The detail goes to
+    /// the log; the client is told only that it happened.
+    pub fn internal(detail: impl Into<String>) -> Self {
+        let detail = detail.into();
+        tracing::error!(error = %detail, "internal error");
+        Self::new(
+            ErrorCode::Internal,
+            "an unexpected failure inside the server; nothing ran (details are in the server log)",
+        )
     }
 }
 
@@ -146,10 +152,15 @@ impl From<StoreError> for ApiError {
         match &e {
             StoreError::IdempotencyConflict { .. } => error.with_field("idempotency_key"),
             StoreError::NotFound(_) | StoreError::Transition(_) => error,
-            _ => {
+            // The store's own words can name hosts, files and queries: they go to the log.
+            _ if error.status.is_server_error() => {
                 tracing::error!(error = %e, "store failed");
-                error
+                Self {
+                    message: "the store is unavailable; nothing was decided (details are in the server log)".to_owned(),
+                    ..error
+                }
             }
+            _ => error,
         }
     }
 }

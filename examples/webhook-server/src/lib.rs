@@ -6,7 +6,11 @@
 //! - [`auth`]: per-agent bearer keys and the admin token.
 //! - [`errors`]: JSON errors `{"error": {"code", "message"}}` with the core's error codes.
 //! - [`routes`]: one module per endpoint group.
-//! - [`server`]: the gateway, the router, graceful shutdown.
+//! - [`server`]: the gateway, the router, graceful shutdown; connections are served with
+//!   header and body timeouts and a connection cap.
+//! - [`submission`]: submitting from a task of its own; 202 with the id when deciding is slow.
+//! - [`disclose`]: what agents are told about scorer and approver failures.
+//! - [`wire`], [`openapi`]: the JSON shapes and the OpenAPI document built from them.
 //! - [`demo`]: the scripted scenarios and the local Telnyx simulator.
 //!
 //! See the crate's README for the endpoints and the configuration table.
@@ -15,11 +19,16 @@ pub mod auth;
 mod banner;
 pub mod config;
 pub mod demo;
+pub mod disclose;
 pub mod errors;
+mod limits;
 pub mod notes;
+pub mod openapi;
 pub mod routes;
+mod serve;
 pub mod server;
 pub mod state;
+pub mod submission;
 pub mod voice;
 pub mod wire;
 

@@ -1,5 +1,5 @@
 //! Building the gateway from the configuration (through the core's spec), the router, and
-//! running the server with graceful shutdown.
+//! running the server ([`crate::serve`]) with graceful shutdown.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -22,10 +22,13 @@ use crate::auth::Credentials;
 use crate::banner::{self, Active};
 use crate::config::Config;
 use crate::errors::ApiError;
+use crate::limits::{self, BodyLimits};
 use crate::notes::{CallNotes, NoteTakingScorer};
-use crate::routes;
+use crate::serve::{self, ConnectionLimits};
 use crate::state::AppState;
+use crate::submission::Recording;
 use crate::voice::Voice;
+use crate::{openapi, routes};
 
 /// The server could not start.
 #[derive(Debug, Error)]
@@ -146,6 +149,8 @@ async fn launch(
         .open_store()
         .await
         .map_err(|e| config.origin.explain(e))?;
+    // The server's store reports the id of each submission as soon as it is recorded.
+    let store: Arc<dyn sentinel_core::Store> = Arc::new(Recording::new(store));
     let gateway = parts
         .builder()
         .store_arc(store)
@@ -175,19 +180,23 @@ async fn launch(
         credentials,
         voice,
         notes,
-        config.max_wait,
-        config.max_body_bytes,
+        (
+            config.max_wait,
+            config.request_timeout,
+            config.max_body_bytes,
+        ),
         stopped.clone(),
     );
-    let app = router(state, config.request_timeout, config.max_body_bytes);
-    let mut until = stopped;
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = until.wait_for(|stop| *stop).await;
-            })
-            .await
-    });
+    let bodies = BodyLimits {
+        max_bytes: config.max_body_bytes,
+        timeout: config.body_timeout,
+    };
+    let app = router(state, config.request_timeout, bodies);
+    let connections = ConnectionLimits {
+        header_timeout: config.header_timeout,
+        max_connections: config.max_connections,
+    };
+    let task = tokio::spawn(serve::serve(listener, app, connections, stopped));
     Ok(Server {
         addr,
         gateway,
@@ -197,11 +206,12 @@ async fn launch(
     })
 }
 
-/// The routes. Ordinary requests get `request_timeout`; the long-poll and the event
-/// stream are bounded by their own limits and by shutdown.
-pub fn router(state: AppState, request_timeout: Duration, max_body_bytes: usize) -> Router {
+/// The routes. Bodies are read (within their timeout and size) before any handler runs.
+/// Ordinary requests get `request_timeout`; a submission answers 202 at that point
+/// instead; the long-poll and the event stream are bounded by their own limits and by
+/// shutdown.
+pub(crate) fn router(state: AppState, request_timeout: Duration, bodies: BodyLimits) -> Router {
     let timed = Router::new()
-        .route("/api/sentinel/execute", post(routes::execute::execute))
         .route("/api/sentinel/status", get(routes::actions::status))
         .route("/api/sentinel/actions/{id}", get(routes::actions::show))
         .route(
@@ -210,8 +220,11 @@ pub fn router(state: AppState, request_timeout: Duration, max_body_bytes: usize)
         )
         .route("/api/telnyx/webhook", post(routes::telnyx::webhook))
         .route("/healthz", get(routes::health::healthz))
+        .route("/openapi.json", get(openapi::openapi_json))
         .layer(middleware::from_fn_with_state(request_timeout, timeout));
     let untimed = Router::new()
+        // Its own deadline: past it, 202 with the id (see `routes::execute`).
+        .route("/api/sentinel/execute", post(routes::execute::execute))
         .route(
             "/api/sentinel/actions/{id}/wait",
             get(routes::actions::wait),
@@ -224,7 +237,8 @@ pub fn router(state: AppState, request_timeout: Duration, max_body_bytes: usize)
             ApiError::invalid_request("this endpoint does not take that method")
                 .with_status(StatusCode::METHOD_NOT_ALLOWED)
         })
-        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(DefaultBodyLimit::max(bodies.max_bytes))
+        .layer(middleware::from_fn_with_state(bodies, limits::read_body))
         .with_state(state)
 }
 

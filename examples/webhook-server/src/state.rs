@@ -24,6 +24,9 @@ pub struct AppState {
     pub notes: Arc<CallNotes>,
     /// Longest long-poll.
     pub max_wait: Duration,
+    /// Longest an ordinary request may take; a submission still being decided then is
+    /// answered 202 with its id.
+    pub request_timeout: Duration,
     /// Largest request body, for error messages.
     pub max_body_bytes: usize,
     /// Flips to `true` when the server shuts down: long-polls and event streams end.
@@ -33,22 +36,24 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Shared state around `gateway`.
+    /// Shared state around `gateway`; `limits`: the longest long-poll, the request
+    /// timeout and the largest body.
     pub fn new(
         gateway: Gateway,
         credentials: Credentials,
         voice: Option<Voice>,
         notes: Arc<CallNotes>,
-        max_wait: Duration,
-        max_body_bytes: usize,
+        limits: (Duration, Duration, usize),
         shutdown: watch::Receiver<bool>,
     ) -> Self {
+        let (max_wait, request_timeout, max_body_bytes) = limits;
         Self {
             gateway,
             credentials: Arc::new(credentials),
             voice,
             notes,
             max_wait,
+            request_timeout,
             max_body_bytes,
             shutdown,
             latest: Arc::default(),

@@ -3,13 +3,12 @@
 
 use std::sync::Arc;
 
+use crate::errors::ApiError;
+use crate::notes::CallNotes;
+use crate::wire::{CallView, WebhookAnswer};
 use axum::http::HeaderMap;
 use sentinel_core::telnyx::{CallEvent, EventKind, WebhookError, WebhookOutcome};
 use sentinel_core::{ActionId, TelnyxVoiceApprover};
-use serde_json::{Value, json};
-
-use crate::errors::ApiError;
-use crate::notes::CallNotes;
 
 /// The voice approver, shared by the gateway (which places calls) and the webhook route.
 #[derive(Debug, Clone)]
@@ -47,7 +46,7 @@ impl Voice {
         headers: HeaderMap,
         body: axum::body::Bytes,
         notes: Arc<CallNotes>,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<WebhookAnswer, ApiError> {
         let approver = self.approver.clone();
         let outcome = tokio::spawn(async move {
             let outcome = approver.handle_webhook(&headers, &body).await;
@@ -64,34 +63,53 @@ impl Voice {
                 event_type,
                 action_id,
                 phase,
-            }) => Ok(json!({
-                "result": "handled", "event_id": event_id, "event_type": event_type,
-                "action_id": action_id, "phase": snake(&format!("{phase:?}")),
-            })),
+            }) => Ok(WebhookAnswer {
+                result: "handled".to_owned(),
+                event_id: Some(event_id),
+                event_type: Some(event_type),
+                action_id: Some(action_id),
+                phase: Some(snake(&format!("{phase:?}"))),
+                ..WebhookAnswer::default()
+            }),
             Ok(WebhookOutcome::Ignored {
                 event_id,
                 event_type,
                 reason,
-            }) => Ok(json!({
-                "result": "ignored", "event_id": event_id, "event_type": event_type, "reason": snake(&format!("{reason:?}")),
-            })),
-            Ok(other) => Ok(json!({"result": format!("{other:?}")})),
+            }) => Ok(WebhookAnswer {
+                result: "ignored".to_owned(),
+                event_id: Some(event_id),
+                event_type: Some(event_type),
+                reason: Some(snake(&format!("{reason:?}"))),
+                ..WebhookAnswer::default()
+            }),
+            Ok(other) => Ok(WebhookAnswer {
+                result: format!("{other:?}"),
+                ..WebhookAnswer::default()
+            }),
             // A redelivery of an event handled before: 200 stops Telnyx from retrying.
-            Err(e) if e.http_status() == 200 => {
-                Ok(json!({"result": "duplicate", "message": e.to_string()}))
-            }
+            Err(e) if e.http_status() == 200 => Ok(WebhookAnswer {
+                result: "duplicate".to_owned(),
+                message: Some(e.to_string()),
+                ..WebhookAnswer::default()
+            }),
             Err(e) => Err(webhook_error(&e)),
         }
     }
 
-    /// Where the approval call about `id` stands, if one was placed.
-    pub async fn call(&self, id: ActionId) -> Option<Value> {
+    /// Where the approval call about `id` stands, if one was placed. Never waits on the
+    /// approver (a dial that hangs holds the call): `dialing` until the dial answers.
+    pub async fn call(&self, id: ActionId) -> Option<CallView> {
         let report = self.approver.call_report(id).await?;
-        Some(json!({
-            "call_control_id": report.call_control_id,
-            "phase": snake(&format!("{:?}", report.phase)),
-            "outcome": report.outcome.map(|o| snake(&format!("{o:?}"))),
-        }))
+        let phase = if report.dialing {
+            "dialing".to_owned()
+        } else {
+            snake(&format!("{:?}", report.phase))
+        };
+        Some(CallView {
+            call_control_id: report.call_control_id,
+            phase,
+            outcome: report.outcome.map(|o| snake(&format!("{o:?}"))),
+        })
     }
 }
 

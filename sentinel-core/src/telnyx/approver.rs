@@ -92,11 +92,17 @@ pub struct CallReport {
     pub phase: CallPhase,
     /// How it ended, once it has.
     pub outcome: Option<CallOutcome>,
+    /// True while the call is being placed: the dial has not answered yet (`phase` is
+    /// then `Ringing` and `call_control_id` unknown).
+    pub dialing: bool,
 }
 
 struct CallSlot {
     action_id: ActionId,
     state: tokio::sync::Mutex<CallState>,
+    /// The last report read from `state`, for readers that find it locked by a dial or a
+    /// webhook in progress: reads never wait on the approver.
+    seen: Mutex<Option<CallReport>>,
 }
 
 #[derive(Default)]
@@ -183,16 +189,32 @@ impl TelnyxVoiceApprover {
         &self.inner.config
     }
 
-    /// Where the approval call for `action_id` stands, if one was placed.
+    /// Where the approval call for `action_id` stands, if one was placed. Never waits:
+    /// while a dial (or a webhook) holds the call, it answers with the last phase it saw,
+    /// or `dialing` when the dial has not answered yet.
     pub async fn call_report(&self, action_id: ActionId) -> Option<CallReport> {
         let slot = self.registry().by_action.get(&action_id).cloned()?;
-        let state = slot.state.lock().await;
-        Some(CallReport {
+        let mut seen = slot.seen.lock().unwrap_or_else(|p| p.into_inner());
+        let Ok(state) = slot.state.try_lock() else {
+            // `request` holds the lock from before the call is registered until the dial
+            // answers, so a call never seen unlocked is still being dialed.
+            return Some(seen.clone().unwrap_or(CallReport {
+                action_id,
+                call_control_id: None,
+                phase: CallPhase::Ringing,
+                outcome: None,
+                dialing: true,
+            }));
+        };
+        let report = CallReport {
             action_id,
             call_control_id: state.call_control_id.clone(),
             phase: state.conversation.phase,
             outcome: state.conversation.outcome,
-        })
+            dialing: false,
+        };
+        *seen = Some(report.clone());
+        Some(report)
     }
 
     /// Verifies and handles one webhook (`POST /api/telnyx/webhook`): the signature and
@@ -329,6 +351,7 @@ impl Approver for TelnyxVoiceApprover {
                 call_control_id: None,
                 ended_at: None,
             }),
+            seen: Mutex::new(None),
         });
         // Hold the call's lock while dialing: early webhooks wait for the call's ids.
         let mut state = slot.state.lock().await;

@@ -43,6 +43,11 @@ const MAX_MAX_WAIT_S: f64 = 3600.0;
 const DEFAULT_MAX_BODY_BYTES: u64 = 64 * 1024;
 const BODY_LIMITS: (u64, u64) = (256, 16 << 20);
 const DEFAULT_ESCALATION_TIMEOUT: Duration = Duration::from_secs(180);
+const DEFAULT_HEADER_TIMEOUT_S: f64 = 5.0;
+const DEFAULT_BODY_TIMEOUT_S: f64 = 5.0;
+const MAX_CLIENT_TIMEOUT_S: f64 = 300.0;
+const DEFAULT_MAX_CONNECTIONS: u32 = 1024;
+const CONNECTION_LIMITS: (u32, u32) = (1, 1 << 20);
 
 /// Where the configuration came from, for the start-up banner. Never holds a secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,6 +101,16 @@ pub struct Config {
     pub max_wait: Duration,
     /// `server.max_body_bytes` / `SENTINEL_MAX_BODY_BYTES`: largest body (default 65536).
     pub max_body_bytes: usize,
+    /// `server.header_timeout_s` / `SENTINEL_HEADER_TIMEOUT_S`: longest a client may take
+    /// to send a request's headers, idle keep-alive time included (default 5 s); the
+    /// connection is then closed.
+    pub header_timeout: Duration,
+    /// `server.body_timeout_s` / `SENTINEL_BODY_TIMEOUT_S`: longest a client may take to
+    /// send a request's body (default 5 s); then 408 and the connection is closed.
+    pub body_timeout: Duration,
+    /// `server.max_connections` / `SENTINEL_MAX_CONNECTIONS`: most connections served at
+    /// once (default 1024); a connection beyond it is answered 503 and closed.
+    pub max_connections: usize,
     /// `server.public_url` / `SENTINEL_PUBLIC_URL`: the base URL Telnyx calls back
     /// (webhooks go to `{url}/api/telnyx/webhook`), unless `approver.telnyx.public_url`
     /// names another.
@@ -126,6 +141,9 @@ impl Config {
             request_timeout: Duration::from_secs_f64(DEFAULT_REQUEST_TIMEOUT_S),
             max_wait: Duration::from_secs_f64(DEFAULT_MAX_WAIT_S),
             max_body_bytes: 64 * 1024,
+            header_timeout: Duration::from_secs_f64(DEFAULT_HEADER_TIMEOUT_S),
+            body_timeout: Duration::from_secs_f64(DEFAULT_BODY_TIMEOUT_S),
+            max_connections: DEFAULT_MAX_CONNECTIONS as usize,
             public_url: None,
             log_format: LogFormat::Text,
             origin: Origin::named("built-in defaults"),
@@ -229,6 +247,26 @@ impl Config {
             DEFAULT_MAX_WAIT_S,
             MAX_MAX_WAIT_S,
         )?;
+        let header_timeout = seconds(
+            "server.header_timeout_s",
+            server.header_timeout_s,
+            DEFAULT_HEADER_TIMEOUT_S,
+            MAX_CLIENT_TIMEOUT_S,
+        )?;
+        let body_timeout = seconds(
+            "server.body_timeout_s",
+            server.body_timeout_s,
+            DEFAULT_BODY_TIMEOUT_S,
+            MAX_CLIENT_TIMEOUT_S,
+        )?;
+        let connections = server.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS);
+        let (fewest, most) = CONNECTION_LIMITS;
+        if !(fewest..=most).contains(&connections) {
+            return Err(at(
+                "server.max_connections",
+                format!("must be from {fewest} to {most}, found `{connections}`"),
+            ));
+        }
         let body = server.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES);
         let (least, most) = BODY_LIMITS;
         if !(least..=most).contains(&body) {
@@ -248,6 +286,9 @@ impl Config {
             request_timeout,
             max_wait,
             max_body_bytes,
+            header_timeout,
+            body_timeout,
+            max_connections: usize::try_from(connections).unwrap_or(1024),
             public_url,
             log_format: server.log_format.unwrap_or(LogFormat::Text),
             origin: Origin::named("built-in defaults"),

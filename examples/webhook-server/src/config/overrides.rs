@@ -40,7 +40,7 @@ pub struct Override {
 
 /// Every overriding variable, in the order they are applied. When a variable is set, its
 /// value replaces what the file says at its key.
-pub const OVERRIDES: [Override; 12] = [
+pub const OVERRIDES: [Override; 15] = [
     Override {
         var: "SENTINEL_BIND",
         key: "server.bind",
@@ -85,6 +85,33 @@ pub const OVERRIDES: [Override; 12] = [
                 .parse()
                 .map_err(|_| format!("`{v}` is not a whole number of bytes"))?;
             s.server.max_body_bytes = Some(n);
+            Ok(())
+        },
+    },
+    Override {
+        var: "SENTINEL_HEADER_TIMEOUT_S",
+        key: "server.header_timeout_s",
+        set: |s, v| {
+            s.server.header_timeout_s = Some(seconds(&v)?);
+            Ok(())
+        },
+    },
+    Override {
+        var: "SENTINEL_BODY_TIMEOUT_S",
+        key: "server.body_timeout_s",
+        set: |s, v| {
+            s.server.body_timeout_s = Some(seconds(&v)?);
+            Ok(())
+        },
+    },
+    Override {
+        var: "SENTINEL_MAX_CONNECTIONS",
+        key: "server.max_connections",
+        set: |s, v| {
+            let n = v
+                .parse()
+                .map_err(|_| format!("`{v}` is not a whole number of connections"))?;
+            s.server.max_connections = Some(n);
             Ok(())
         },
     },

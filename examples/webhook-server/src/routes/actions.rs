@@ -3,53 +3,92 @@
 use std::time::Duration;
 
 use axum::Json;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
-use serde_json::Value;
 
 use crate::auth::Principal;
+use crate::disclose::Audience;
 use crate::errors::ApiError;
 use crate::state::AppState;
-use crate::wire;
+use crate::wire::{self, ActionView, ErrorBody, LegacyStatus};
 
 /// Long-poll length when `timeout_s` is not given.
 const DEFAULT_WAIT: Duration = Duration::from_secs(30);
 
 /// `GET /api/sentinel/actions/{id}`: status, score, analysis, rules, approval (who,
 /// channel, when, reason), the call, and the audit trail.
+#[utoipa::path(
+    get,
+    path = "/api/sentinel/actions/{id}",
+    tag = "actions",
+    params(("id" = uuid::Uuid, Path, description = "the action id (a UUID)")),
+    responses(
+        (status = 200, description = "the action (the owning agent, or the admin)", body = ActionView),
+        (status = "default", description = "an error: 400 a malformed id, 401, 404 unknown (or another agent's) action, 503 the store failed", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn show(
     State(app): State<AppState>,
     who: Principal,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let id = super::action_id(&id)?;
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<ActionView>, ApiError> {
+    let id = super::action_id(id)?;
     let record = super::visible(&app, &who, id).await?;
-    Ok(Json(super::view(&app, &record).await?))
+    Ok(Json(super::view(&app, &record, &who).await?))
 }
 
 /// `GET /api/sentinel/actions/{id}/wait?timeout_s=N`: returns as soon as the action is
 /// terminal, or after `N` seconds (default 30, at most the configured maximum) with its
 /// current state. `terminal` in the answer tells which.
+#[utoipa::path(
+    get,
+    path = "/api/sentinel/actions/{id}/wait",
+    tag = "actions",
+    params(
+        ("id" = uuid::Uuid, Path, description = "the action id (a UUID)"),
+        ("timeout_s" = Option<f64>, Query, minimum = 0, description = "longest wait in seconds (default 30, at most `server.max_wait_s`)"),
+    ),
+    responses(
+        (status = 200, description = "the action once terminal, or when the wait ended", body = ActionView),
+        (status = "default", description = "an error: 400, 401, 404, 422 a bad `timeout_s`, 503", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn wait(
     State(app): State<AppState>,
     who: Principal,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
     RawQuery(query): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ActionView>, ApiError> {
     let timeout = wait_timeout(query.as_deref(), app.max_wait)?;
-    let id = super::action_id(&id)?;
+    let id = super::action_id(id)?;
     super::visible(&app, &who, id).await?;
     let mut shutdown = app.shutdown.clone();
     let record = tokio::select! {
         waited = app.gateway.wait(id, Some(timeout)) => waited?,
         () = async move { let _ = shutdown.wait_for(|stop| *stop).await; } => app.gateway.status(id).await?,
     };
-    Ok(Json(super::view(&app, &record).await?))
+    Ok(Json(super::view(&app, &record, &who).await?))
 }
 
 /// `GET /api/sentinel/status`: the most recent action's state in the original shape
 /// `{status, risk_score, analysis, last_digit, last_question, last_answer}`. The admin sees
 /// the most recent action of all; an agent, its own most recent one.
-pub async fn status(State(app): State<AppState>, who: Principal) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/api/sentinel/status",
+    tag = "actions",
+    responses(
+        (status = 200, description = "the most recent action, or `IDLE`", body = LegacyStatus),
+        (status = "default", description = "an error: 401, 503", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn status(
+    State(app): State<AppState>,
+    who: Principal,
+) -> Result<Json<LegacyStatus>, ApiError> {
     let record = match &who {
         Principal::Admin => app.gateway.store().latest().await?,
         agent => match app.latest_of(agent) {
@@ -61,7 +100,11 @@ pub async fn status(State(app): State<AppState>, who: Principal) -> Result<Json<
         .as_ref()
         .map(|r| app.notes.get(r.id, &r.action_hash))
         .unwrap_or_default();
-    Ok(Json(wire::legacy_status(record.as_ref(), &note)))
+    Ok(Json(wire::legacy_status(
+        record.as_ref(),
+        &note,
+        Audience::from(&who),
+    )))
 }
 
 /// Reads `timeout_s` from the query string.

@@ -8,12 +8,23 @@ use futures_util::Stream;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::auth::Principal;
+use crate::disclose::Audience;
 use crate::errors::ApiError;
 use crate::state::AppState;
-use crate::wire;
+use crate::wire::{self, ErrorBody};
 
 /// Each audit event as an SSE event `lifecycle` (id = its `seq`); a `lagged` event tells
 /// how many a slow reader missed. The stream ends when the server shuts down.
+#[utoipa::path(
+    get,
+    path = "/api/sentinel/events",
+    tag = "events",
+    responses(
+        (status = 200, description = "Server-Sent Events: `lifecycle` (data: an audit record as JSON, id: its `seq`), `lagged` (data: `{\"missed\": n}`)", content_type = "text/event-stream", body = String),
+        (status = "default", description = "an error: 401, 403 not the admin", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn events(
     State(app): State<AppState>,
     who: Principal,
@@ -26,7 +37,7 @@ pub async fn events(
         |(mut receiver, mut shutdown)| async move {
             let event = tokio::select! {
                 received = receiver.recv() => match received {
-                    Ok(e) => Event::default().event("lifecycle").id(e.seq.to_string()).data(wire::event(&e).to_string()),
+                    Ok(e) => Event::default().event("lifecycle").id(e.seq.to_string()).data(serde_json::to_string(&wire::event(&e, None, Audience::Admin)).unwrap_or_default()),
                     Err(RecvError::Lagged(n)) => Event::default().event("lagged").data(format!("{{\"missed\":{n}}}")),
                     Err(RecvError::Closed) => return None,
                 },

@@ -2,17 +2,26 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde_json::{Value, json};
 
 use crate::errors::ApiError;
 use crate::state::AppState;
+use crate::wire::{ErrorBody, Health};
 
 /// `{"status": "ok"}` when the store answers; 503 otherwise. No authentication.
-pub async fn healthz(State(app): State<AppState>) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "health",
+    responses(
+        (status = 200, description = "the store answers", body = Health),
+        (status = "default", description = "503 `store_unavailable`", body = ErrorBody),
+    )
+)]
+pub async fn healthz(State(app): State<AppState>) -> Result<Json<Health>, ApiError> {
     app.gateway.store().latest().await?;
-    Ok(Json(json!({
-        "status": "ok",
-        "scorer": app.gateway.scorer_name(),
-        "approver": app.gateway.approver_name(),
-    })))
+    Ok(Json(Health {
+        status: "ok".to_owned(),
+        scorer: app.gateway.scorer_name().to_owned(),
+        approver: app.gateway.approver_name().map(str::to_owned),
+    }))
 }

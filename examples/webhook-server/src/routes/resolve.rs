@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, State};
 use sentinel_core::Resolution;
 use serde_json::Value;
@@ -10,20 +10,33 @@ use serde_json::Value;
 use crate::auth::Principal;
 use crate::errors::ApiError;
 use crate::state::AppState;
+use crate::wire::{ActionView, ErrorBody, ResolveBody};
 
 /// Channel recorded for decisions made here.
 pub const CHANNEL: &str = "web";
 
 /// Body `{"decision": "approve" | "decline", "reason": "...", "by": "alice"}` (`by`
 /// defaults to `admin`). Answers with the action's view; 409 when it was already decided.
+#[utoipa::path(
+    post,
+    path = "/api/sentinel/actions/{id}/resolve",
+    tag = "actions",
+    params(("id" = uuid::Uuid, Path, description = "the action id (a UUID)")),
+    request_body = ResolveBody,
+    responses(
+        (status = 200, description = "the action, decided", body = ActionView),
+        (status = "default", description = "an error: 400 not JSON or a malformed id, 401, 403 not the admin, 404, 409 `already_decided`, 413, 422 a bad field, 503", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn resolve(
     State(app): State<AppState>,
     who: Principal,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
     raw: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ActionView>, ApiError> {
     who.require_admin("resolving actions")?;
-    let id = super::action_id(&id)?;
+    let id = super::action_id(id)?;
     let body = super::json(&app, raw)?;
     let resolution = parse(body)?;
     super::visible(&app, &who, id).await?;
@@ -33,7 +46,7 @@ pub async fn resolve(
         .await
         .map_err(|e| ApiError::internal(format!("the decision failed: {e}")))??;
     tracing::info!(action_id = %id, status = %record.state, "resolved through the web");
-    Ok(Json(super::view(&app, &record).await?))
+    Ok(Json(super::view(&app, &record, &who).await?))
 }
 
 fn parse(body: Value) -> Result<Resolution, ApiError> {

@@ -2,6 +2,8 @@
 //! HTTP client that returns `(status, json)`.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod fakes;
+
 use reqwest::Method;
 use sentinel_server::{Config, Server};
 use serde_json::Value;
