@@ -7,8 +7,10 @@
 #
 #   examples/webhook-server/schemathesis.sh                 # 60 examples per operation
 #   EXAMPLES=200 examples/webhook-server/schemathesis.sh
+#   SENTINEL_SERVER_BIN=target/debug/sentinel-server examples/webhook-server/schemathesis.sh
 #
-# Installs schemathesis into examples/webhook-server/.venv (gitignored) on first use.
+# Installs schemathesis into examples/webhook-server/.venv (gitignored; SCHEMATHESIS_VENV
+# names another) on first use.
 # Exits 0 with "skipped" only when PyPI cannot be reached to install it; any failure of
 # the run itself exits non-zero. The event stream (/api/sentinel/events) is left out: it
 # never ends by design.
@@ -18,7 +20,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 EXAMPLES=${EXAMPLES:-60}
 SEED=${SEED:-20240611}
-venv="$here/.venv"
+venv=${SCHEMATHESIS_VENV:-$here/.venv}
 python=${PYTHON:-python3}
 
 say() { printf 'schemathesis.sh: %s\n' "$*"; }
@@ -26,12 +28,13 @@ say() { printf 'schemathesis.sh: %s\n' "$*"; }
 if [ ! -x "$venv/bin/schemathesis" ]; then
   say "installing schemathesis into $venv"
   "$python" -m venv "$venv"
-  if ! "$venv/bin/pip" install -q --disable-pip-version-check "schemathesis>=4,<5" 2>"$venv.pip.log"; then
-    if grep -qiE "connection|network|resolve|timed out|temporary failure|no matching distribution" "$venv.pip.log"; then
-      say "skipped: PyPI is unreachable ($(tail -n 1 "$venv.pip.log"))"
+  if ! "$venv/bin/pip" install -q --disable-pip-version-check "schemathesis>=4,<5" 2>"$venv/pip.log"; then
+    index=${PIP_INDEX_URL:-https://pypi.org/simple/}
+    if ! "$venv/bin/python" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=15)' "$index" 2>/dev/null; then
+      say "skipped: PyPI is unreachable ($index)"
       exit 0
     fi
-    cat "$venv.pip.log" >&2
+    cat "$venv/pip.log" >&2
     say "failed: cannot install schemathesis"
     exit 1
   fi
@@ -39,9 +42,18 @@ fi
 say "$("$venv/bin/schemathesis" --version)"
 
 cd "$root"
-cargo build -q -p sentinel-server
-target_dir=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
-bin="$target_dir/debug/sentinel-server"
+# SENTINEL_SERVER_BIN: a binary built already (scripts/test-all.sh passes the shared
+# build's); otherwise the debug binary is built here.
+bin=${SENTINEL_SERVER_BIN:-}
+if [ -z "$bin" ]; then
+  cargo build -q -p sentinel-server
+  target_dir=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+  bin="$target_dir/debug/sentinel-server"
+fi
+if [ ! -x "$bin" ]; then
+  say "failed: no sentinel-server binary at $bin"
+  exit 1
+fi
 
 work=$(mktemp -d)
 agent_key="schemathesis-agent-$(date +%s%N)"
