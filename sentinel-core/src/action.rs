@@ -101,16 +101,7 @@ impl Action {
         use crate::json::StrictJsonError;
         let value = crate::json::from_str(text).map_err(|e| match e {
             StrictJsonError::Syntax { message } => ActionError::Syntax { message },
-            StrictJsonError::DuplicateKey { key, path } => ActionError::DuplicateKey { key, path },
-            StrictJsonError::InexactInteger {
-                literal,
-                line,
-                column,
-            } => ActionError::InexactInteger {
-                literal,
-                line,
-                column,
-            },
+            other => ActionError::Inexact(other),
         })?;
         Self::from_json(value)
     }

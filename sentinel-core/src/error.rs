@@ -19,27 +19,10 @@ pub enum ActionError {
         /// The parser's message, with line and column.
         message: String,
     },
-    /// The same key appears twice in one object (the sender meant one of them; which one
-    /// is not guessed).
-    #[error("duplicate key `{key}` at `{path}`")]
-    DuplicateKey {
-        /// The key.
-        key: String,
-        /// Where the object is (`.` for the action itself, `payload.items.0`...).
-        path: String,
-    },
-    /// An integer too large to keep exactly (beyond 64 bits).
-    #[error(
-        "integer `{literal}` at line {line}, column {column} is too large to keep exactly (the limit is 64 bits): send it as a string"
-    )]
-    InexactInteger {
-        /// The number as written.
-        literal: String,
-        /// Its line.
-        line: usize,
-        /// Its column.
-        column: usize,
-    },
+    /// Valid JSON that could not be kept exactly as sent: a key given twice (which one the
+    /// sender meant is not guessed) or an integer beyond 64 bits (see [`crate::json`]).
+    #[error(transparent)]
+    Inexact(crate::json::StrictJsonError),
     /// The JSON was not an object.
     #[error("an action must be a JSON object, found {found}")]
     NotAnObject {
@@ -177,99 +160,67 @@ pub enum PackErrorKind {
 /// A source error as the core keeps it: shared, so errors stay cheap to clone.
 pub type Source = std::sync::Arc<dyn std::error::Error + Send + Sync + 'static>;
 
-/// A scorer could not assess an action or answer a question.
-///
-/// Carries the error behind it, when there is one (an HTTP failure, or the exception a
-/// Python or JavaScript scorer raised): [`std::error::Error::source`] returns it, and the
-/// bindings hand a user's own exception back as itself from there.
-#[derive(Debug, Clone, Error)]
-#[error("{message}")]
-pub struct ScorerError {
-    /// What went wrong (never contains a secret).
-    pub message: String,
-    #[source]
-    source: Option<Source>,
-}
-
-impl ScorerError {
-    /// Creates a scorer error from a message.
-    pub fn new(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-            source: None,
+/// Defines a failure of a pluggable part (scorer, approver): a message, and the error
+/// behind it when there is one (an HTTP failure, or the exception a Python or JavaScript
+/// callback raised): [`std::error::Error::source`] returns it, and the bindings hand a
+/// user's own exception back as itself from there. Equal when the messages are.
+macro_rules! failure {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Error)]
+        #[error("{message}")]
+        pub struct $name {
+            /// What went wrong (never contains a secret).
+            pub message: String,
+            #[source]
+            source: Option<Source>,
         }
-    }
 
-    /// Creates a scorer error caused by `source`.
-    pub fn with_source(
-        message: impl Into<String>,
-        source: impl std::error::Error + Send + Sync + 'static,
-    ) -> Self {
-        Self {
-            message: message.into(),
-            source: Some(std::sync::Arc::new(source)),
+        impl $name {
+            /// Creates the error from a message.
+            pub fn new(message: impl Into<String>) -> Self {
+                Self {
+                    message: message.into(),
+                    source: None,
+                }
+            }
+
+            /// Creates the error, caused by `source`.
+            pub fn with_source(
+                message: impl Into<String>,
+                source: impl std::error::Error + Send + Sync + 'static,
+            ) -> Self {
+                Self {
+                    message: message.into(),
+                    source: Some(std::sync::Arc::new(source)),
+                }
+            }
+
+            /// The error behind this one, if any.
+            pub fn cause(&self) -> Option<&Source> {
+                self.source.as_ref()
+            }
         }
-    }
 
-    /// The error behind this one, if any.
-    pub fn cause(&self) -> Option<&Source> {
-        self.source.as_ref()
-    }
-}
-
-impl PartialEq for ScorerError {
-    fn eq(&self, other: &Self) -> bool {
-        self.message == other.message
-    }
-}
-
-impl Eq for ScorerError {}
-
-/// An approver could not start an approval (e.g. the phone call could not be placed).
-///
-/// Like [`ScorerError`], carries the error behind it when there is one.
-#[derive(Debug, Clone, Error)]
-#[error("{message}")]
-pub struct ApproverError {
-    /// What went wrong (never contains a secret).
-    pub message: String,
-    #[source]
-    source: Option<Source>,
-}
-
-impl ApproverError {
-    /// Creates an approver error from a message.
-    pub fn new(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-            source: None,
+        impl PartialEq for $name {
+            fn eq(&self, other: &Self) -> bool {
+                self.message == other.message
+            }
         }
-    }
 
-    /// Creates an approver error caused by `source`.
-    pub fn with_source(
-        message: impl Into<String>,
-        source: impl std::error::Error + Send + Sync + 'static,
-    ) -> Self {
-        Self {
-            message: message.into(),
-            source: Some(std::sync::Arc::new(source)),
-        }
-    }
-
-    /// The error behind this one, if any.
-    pub fn cause(&self) -> Option<&Source> {
-        self.source.as_ref()
-    }
+        impl Eq for $name {}
+    };
 }
 
-impl PartialEq for ApproverError {
-    fn eq(&self, other: &Self) -> bool {
-        self.message == other.message
-    }
+failure! {
+    /// A scorer could not assess an action or answer a question.
+    ScorerError
 }
 
-impl Eq for ApproverError {}
+failure! {
+    /// An approver could not start an approval (e.g. the phone call could not be placed).
+    ApproverError
+}
 
 /// A store operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]

@@ -54,6 +54,17 @@ fn unruled() -> Action {
         .with_payload(json!({"amount": 2500, "vendor": "Acme Ltd"}))
 }
 
+/// Runs this test binary's `test` alone in a child process, with `var` naming the database
+/// file; its stdout is piped back.
+fn child(test: &str, var: &str, db: &std::path::Path) -> std::process::Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .env(var, db)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 fn payment(i: usize) -> Action {
     Action::new("session_crash", "PAY_INVOICE")
         .with_payload(json!({"amount": 10000 + i, "vendor": "Unknown Corp"}))
@@ -91,12 +102,7 @@ fn crash_child() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pending_approvals_survive_sigkill() {
     let path = std::env::temp_dir().join(format!("sentinel-crash-{}.db", ActionId::new()));
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["crash_child", "--exact", "--nocapture", "--test-threads=1"])
-        .env(CHILD_ENV, &path)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = child("crash_child", CHILD_ENV, &path);
     let mut ids = Vec::new();
     for line in BufReader::new(child.stdout.take().unwrap()).lines() {
         let line = line.unwrap();
@@ -311,17 +317,7 @@ fn scoring_child() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_decision_cut_short_by_sigkill_is_made_again_after_restart() {
     let path = std::env::temp_dir().join(format!("sentinel-scoring-{}.db", ActionId::new()));
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "scoring_child",
-            "--exact",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(SCORING_CHILD_ENV, &path)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = child("scoring_child", SCORING_CHILD_ENV, &path);
     let mut id = None;
     for line in BufReader::new(child.stdout.take().unwrap()).lines() {
         let line = line.unwrap();
