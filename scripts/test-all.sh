@@ -32,6 +32,9 @@ for feature in groq telnyx sqlite postgres; do
     fi
 done
 
+echo "==> sentinel-server: schemathesis against /openapi.json"
+SENTINEL_SERVER_BIN="$(sentinel_bin sentinel-server)" examples/webhook-server/schemathesis.sh
+
 echo "==> CLI: sentinel test fixtures/decisions.jsonl"
 # The binary `cargo test` built (`cargo run -p sentinel-cli` would resolve features for that
 # package alone and rebuild its dependencies).
