@@ -1,5 +1,7 @@
 //! Approvers ask a human about escalated actions: the [`Approver`] trait, the
-//! [`ApprovalRequest`] they receive, and the [`CallbackApprover`] for in-process use.
+//! [`ApprovalRequest`] they receive, the [`ApproverLink`] to the gateway they serve (for
+//! answers reaching a process that did not ask, and [`Approver::resume`] after a restart),
+//! and the [`CallbackApprover`] for in-process use.
 
 use std::future::Future;
 use std::sync::Weak;
@@ -26,6 +28,58 @@ pub trait Approver: Send + Sync + 'static {
 
     /// Starts an approval for an escalated action.
     async fn request(&self, request: ApprovalRequest) -> Result<(), ApproverError>;
+
+    /// Called once when a gateway is built with this approver: `link` reaches that gateway
+    /// (its store, a handle for any action) without keeping it alive, so that an approver
+    /// can act on answers about actions it did not ask about itself (a webhook reaching a
+    /// restarted process, or another instance). Default: ignored.
+    fn attach(&self, link: ApproverLink) {
+        let _ = link;
+    }
+
+    /// Called by [`Gateway::recover`](crate::Gateway::recover) for each action still
+    /// waiting for a human, with the request [`request`](Self::request) got (or would have
+    /// got, when its process died before asking). The approver picks the approval up where
+    /// it stands: re-attaches to what is still under way, asks again what died with the
+    /// process, or does nothing. Several processes recovering one store each call it: an
+    /// approver that asks again must claim the action in the store first, so that only one
+    /// does. An error means no human can be asked: the action fails closed
+    /// (`ERROR_APPROVER`). Default: nothing to resume.
+    async fn resume(&self, request: ApprovalRequest) -> Result<(), ApproverError> {
+        let _ = request;
+        Ok(())
+    }
+}
+
+/// What an approver can reach of the gateway it serves (see [`Approver::attach`]), without
+/// keeping the gateway alive: its store, and an [`ApprovalHandle`] for any action.
+#[derive(Debug, Clone)]
+pub struct ApproverLink {
+    pub(crate) gateway: Weak<Inner>,
+}
+
+impl ApproverLink {
+    /// A handle delivering the human's answer about `action_id` (an action this process may
+    /// never have asked about).
+    pub fn handle(&self, action_id: ActionId) -> ApprovalHandle {
+        ApprovalHandle {
+            action_id,
+            gateway: self.gateway.clone(),
+        }
+    }
+
+    /// True while the gateway is alive.
+    pub fn is_alive(&self) -> bool {
+        self.gateway.strong_count() > 0
+    }
+}
+
+impl From<&ApprovalHandle> for ApproverLink {
+    fn from(handle: &ApprovalHandle) -> Self {
+        Self {
+            gateway: handle.gateway.clone(),
+        }
+    }
 }
 
 /// Everything an approver needs to ask a human.

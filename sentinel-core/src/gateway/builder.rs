@@ -167,7 +167,7 @@ impl GatewayBuilder {
         };
         let policy = PolicySet::new(packs)?;
         let (events, _) = broadcast::channel(1024);
-        Ok(Gateway {
+        let gateway = Gateway {
             inner: Arc::new(Inner {
                 pipeline: Pipeline {
                     policy,
@@ -188,7 +188,13 @@ impl GatewayBuilder {
                 audit_key: self.audit_key,
                 checkpoint_interval: self.checkpoint_interval.max(Duration::from_millis(10)),
             }),
-        })
+        };
+        if let Some(approver) = &gateway.inner.approver {
+            approver.attach(crate::approver::ApproverLink {
+                gateway: Arc::downgrade(&gateway.inner),
+            });
+        }
+        Ok(gateway)
     }
 }
 

@@ -1,9 +1,19 @@
-//! What an approver's [`ApprovalHandle`] can do for its action.
+//! What an approver's [`ApprovalHandle`] can do for its action, and what its
+//! [`ApproverLink`] reaches of the gateway.
+
+use std::sync::Arc;
 
 use super::Gateway;
-use crate::approver::{ApprovalHandle, Resolution};
+use crate::approver::{ApprovalHandle, ApproverLink, Resolution};
 use crate::error::{ResolveError, StoreError};
-use crate::store::ActionRecord;
+use crate::store::{ActionRecord, AuditEvent, Store};
+
+impl ApproverLink {
+    /// The gateway's store; `None` once the gateway is dropped.
+    pub fn store(&self) -> Option<Arc<dyn Store>> {
+        Gateway::from_weak(&self.gateway).map(|g| Arc::clone(&g.inner.store))
+    }
+}
 
 impl ApprovalHandle {
     fn gateway(&self) -> Result<Gateway, StoreError> {
@@ -25,6 +35,19 @@ impl ApprovalHandle {
     ) -> Result<ActionRecord, ResolveError> {
         self.gateway()?
             .set_qna_mode(self.action_id, on, actor, channel)
+            .await
+    }
+
+    /// Adds a note about this action to its audit trail (see [`Gateway::note`]): what the
+    /// approver did that the record should show, e.g. that it asked again after a restart.
+    pub async fn note(
+        &self,
+        actor: &str,
+        channel: &str,
+        text: &str,
+    ) -> Result<AuditEvent, StoreError> {
+        self.gateway()?
+            .note(self.action_id, actor, channel, text)
             .await
     }
 

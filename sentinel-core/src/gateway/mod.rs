@@ -2,6 +2,7 @@
 
 mod builder;
 mod handle;
+mod resume;
 mod waiting;
 
 pub use builder::GatewayBuilder;

@@ -131,7 +131,10 @@ impl Gateway {
     /// gave up mid-decision) are decided again, waiting guards wake on changes made
     /// elsewhere, and from then on a sweep repeats the last two periodically (see
     /// [`GatewayBuilder::analysis_timeout`](super::GatewayBuilder::analysis_timeout)).
-    /// Call once at start with a durable store. Returns the number of actions pending.
+    /// Then the approver [resumes](crate::Approver::resume) each action still pending
+    /// (re-attaching to a call under way, or asking again when the question died with the
+    /// process). Call once at start with a durable store. Returns the number of actions
+    /// pending.
     pub async fn recover(&self) -> Result<usize, StoreError> {
         self.listen_to_store();
         self.start_sweeping();
@@ -152,6 +155,7 @@ impl Gateway {
             expired = pending.len() - still,
             "recovered pending approvals"
         );
+        self.resume_approvals(&pending).await;
         Ok(still)
     }
 

@@ -7,6 +7,7 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
+use super::attempt::{ApprovalAttempt, AttemptBook};
 use super::chain::{GENESIS, seal};
 use super::{
     ActionRecord, AuditEvent, Created, Store, Transition, apply, execution_event, new_record,
@@ -50,6 +51,8 @@ struct Inner {
     /// (agent, idempotency key) → action.
     keys: HashMap<(String, String), ActionId>,
     latest: Option<ActionId>,
+    /// Approval attempts, evicted with their action.
+    attempts: AttemptBook,
 }
 
 impl Default for MemoryStore {
@@ -78,6 +81,7 @@ impl MemoryStore {
                 trails: HashMap::new(),
                 keys: HashMap::new(),
                 latest: None,
+                attempts: AttemptBook::default(),
             }),
         }
     }
@@ -150,6 +154,7 @@ impl Inner {
             };
             if let Some(record) = self.records.remove(&oldest) {
                 self.trails.remove(&oldest);
+                self.attempts.evict(oldest);
                 if let Some(key) = record.action.idempotency_key {
                     self.keys.remove(&(record.action.agent_id, key));
                 }
@@ -335,6 +340,38 @@ impl Store for MemoryStore {
 
     fn is_bounded(&self) -> bool {
         true
+    }
+
+    fn keeps_attempts(&self) -> bool {
+        true
+    }
+
+    async fn insert_attempt(
+        &self,
+        attempt: &ApprovalAttempt,
+    ) -> Result<Option<ApprovalAttempt>, StoreError> {
+        let mut inner = self.lock()?;
+        inner.record(attempt.action_id)?;
+        inner.attempts.insert(attempt)
+    }
+
+    async fn update_attempt(
+        &self,
+        attempt: &ApprovalAttempt,
+    ) -> Result<Option<ApprovalAttempt>, StoreError> {
+        self.lock()?.attempts.update(attempt)
+    }
+
+    async fn attempts(&self, action_id: ActionId) -> Result<Vec<ApprovalAttempt>, StoreError> {
+        Ok(self.lock()?.attempts.attempts(action_id))
+    }
+
+    async fn find_attempt(
+        &self,
+        channel: &str,
+        external_id: &str,
+    ) -> Result<Option<ApprovalAttempt>, StoreError> {
+        Ok(self.lock()?.attempts.find(channel, external_id))
     }
 }
 

@@ -1,12 +1,14 @@
 //! Where actions, decisions, approvals and the audit trail live: the [`Store`] trait and
 //! its records. [`MemoryStore`] is the in-process implementation.
 
+pub mod attempt;
 pub mod chain;
 pub mod checkpoint;
 mod memory;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
 
+pub use attempt::{ApprovalAttempt, AttemptStatus};
 pub use memory::{DEFAULT_CAPACITY as DEFAULT_MEMORY_CAPACITY, MemoryStore};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use sql::SqlStore;
@@ -339,6 +341,58 @@ pub trait Store: Send + Sync + 'static {
     fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<ActionId>> {
         None
     }
+
+    /// True when the store keeps [approval attempts](attempt) (the methods below). Both
+    /// stores of this crate do; a store that does not leaves approvers to keep their state
+    /// in memory, as before attempts existed.
+    fn keeps_attempts(&self) -> bool {
+        false
+    }
+
+    /// Makes attempt `attempt.seq` of its action (status, ids and state as given), unless
+    /// the action already has an attempt with that number: then `None`, and nothing is
+    /// written. Atomic, so of several processes making the same next attempt exactly one
+    /// gets it back (stored, at version 1). Fails when the action is unknown or an
+    /// external id already names another attempt of the channel.
+    async fn insert_attempt(
+        &self,
+        attempt: &ApprovalAttempt,
+    ) -> Result<Option<ApprovalAttempt>, StoreError> {
+        let _ = attempt;
+        Err(no_attempts())
+    }
+
+    /// Writes `attempt`'s status, state and new external ids if the stored attempt is still
+    /// at `attempt.version`; returns it as stored (the next version). `None` when another
+    /// writer changed it first: read it again and redo the change on what it says.
+    async fn update_attempt(
+        &self,
+        attempt: &ApprovalAttempt,
+    ) -> Result<Option<ApprovalAttempt>, StoreError> {
+        let _ = attempt;
+        Err(no_attempts())
+    }
+
+    /// The action's approval attempts, oldest (lowest `seq`) first.
+    async fn attempts(&self, action_id: ActionId) -> Result<Vec<ApprovalAttempt>, StoreError> {
+        let _ = action_id;
+        Err(no_attempts())
+    }
+
+    /// The attempt of `channel` that `external_id` names (e.g. a call by its
+    /// `call_control_id`).
+    async fn find_attempt(
+        &self,
+        channel: &str,
+        external_id: &str,
+    ) -> Result<Option<ApprovalAttempt>, StoreError> {
+        let _ = (channel, external_id);
+        Err(no_attempts())
+    }
+}
+
+fn no_attempts() -> StoreError {
+    StoreError::Backend("this store keeps no approval attempts".to_owned())
 }
 
 /// Checks a store's whole audit log without an audit key (see [`verify_audit`]). Returns

@@ -4,24 +4,23 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use thiserror::Error;
 
-use super::call::{CallState, ClientState, command_id, decode_state, encode_state};
-use super::client::{DialRequest, TelnyxClient, TelnyxError};
+use super::call::CallState;
+use super::client::{TelnyxClient, TelnyxError};
 use super::config::TelnyxConfig;
-use super::conversation::{CallOutcome, CallPhase, Conversation, IgnoreReason};
-use super::event::{CallEvent, EventError};
-use super::summary::spoken_menu;
-use super::verify::{Clock, HeaderLookup, SystemClock, VerifyError, WebhookVerifier};
+use super::conversation::{CallOutcome, CallPhase, IgnoreReason};
+use super::event::EventError;
+use super::persist::{CHANNEL, StoredCall};
+use super::verify::{Clock, SystemClock, VerifyError, WebhookVerifier};
 use crate::action::ActionId;
-use crate::approver::{ApprovalRequest, Approver};
-use crate::error::ApproverError;
+use crate::approver::{ApprovalRequest, Approver, ApproverLink};
+use crate::error::{ApproverError, StoreError};
+use crate::store::{ApprovalAttempt, AttemptStatus};
 
-/// Longest a webhook waits for the dial response of its own call.
-const DIAL_RACE_WAIT: Duration = Duration::from_secs(5);
 /// Ended calls are forgotten after this long.
 const KEEP_ENDED: Duration = Duration::from_secs(3600);
 
@@ -64,18 +63,24 @@ pub enum WebhookError {
     /// A command to Telnyx failed while handling the event.
     #[error(transparent)]
     Telnyx(#[from] TelnyxError),
+    /// The call's state could not be read from or written to the store; nothing changed,
+    /// and a redelivery of the event is handled.
+    #[error("the approval call's state is unavailable: {0}")]
+    Store(#[from] StoreError),
 }
 
 impl WebhookError {
     /// The HTTP status the server should answer with: 200 for a replayed event (it was
     /// handled already; this stops redeliveries), 401 for a failed signature or timestamp,
-    /// 400 for an unreadable body, 502 when a command to Telnyx failed.
+    /// 400 for an unreadable body, 502 when a command to Telnyx failed, 503 when the store
+    /// failed (Telnyx then redelivers the event).
     pub fn http_status(&self) -> u16 {
         match self {
             WebhookError::Verify(VerifyError::Replayed { .. }) => 200,
             WebhookError::Verify(VerifyError::NoEventId { .. }) | WebhookError::Event(_) => 400,
             WebhookError::Verify(_) => 401,
             WebhookError::Telnyx(_) => 502,
+            WebhookError::Store(_) => 503,
         }
     }
 }
@@ -97,25 +102,54 @@ pub struct CallReport {
     pub dialing: bool,
 }
 
-struct CallSlot {
-    action_id: ActionId,
-    state: tokio::sync::Mutex<CallState>,
+/// One call this process knows: its state behind the lock that serialises this process's
+/// work on it (dialing, each event). Across processes, the store's version does that.
+pub(super) struct CallSlot {
+    pub(super) action_id: ActionId,
+    /// The call's number among the action's approval attempts (0 without a durable store).
+    pub(super) seq: u32,
+    pub(super) state: tokio::sync::Mutex<CallState>,
     /// The last report read from `state`, for readers that find it locked by a dial or a
     /// webhook in progress: reads never wait on the approver.
     seen: Mutex<Option<CallReport>>,
 }
 
+impl CallSlot {
+    pub(super) fn new(action_id: ActionId, seq: u32, state: CallState) -> Self {
+        Self {
+            action_id,
+            seq,
+            state: tokio::sync::Mutex::new(state),
+            seen: Mutex::new(None),
+        }
+    }
+
+    /// Remembers where the call stands, for [`TelnyxVoiceApprover::call_report`].
+    pub(super) fn publish(&self, state: &CallState) {
+        let report = CallReport {
+            action_id: self.action_id,
+            call_control_id: state.call_control_id.clone(),
+            phase: state.conversation.phase,
+            outcome: state.conversation.outcome,
+            dialing: false,
+        };
+        *self.seen.lock().unwrap_or_else(|p| p.into_inner()) = Some(report);
+    }
+}
+
 #[derive(Default)]
-struct Registry {
-    by_action: HashMap<ActionId, Arc<CallSlot>>,
-    by_call_id: HashMap<String, Arc<CallSlot>>,
+pub(super) struct Registry {
+    pub(super) by_action: HashMap<ActionId, Arc<CallSlot>>,
+    pub(super) by_call_id: HashMap<String, Arc<CallSlot>>,
 }
 
 pub(super) struct Inner {
     pub(super) config: TelnyxConfig,
     pub(super) client: TelnyxClient,
-    verifier: WebhookVerifier,
+    pub(super) verifier: WebhookVerifier,
     calls: Mutex<Registry>,
+    /// The gateway this approver serves (its store, handles for any action).
+    link: Mutex<Option<ApproverLink>>,
 }
 
 /// Asks the admin by phone: a spoken, redacted summary, "press 1 to approve, press 2 to
@@ -128,6 +162,12 @@ pub(super) struct Inner {
 /// It fails closed: only a verified `1` key press or an explicit spoken approval on the
 /// admin's own call (plus the PIN, when configured) approves. Unanswered calls, hang-ups,
 /// machines and silence leave the action pending; the gateway's timeout then expires it.
+///
+/// With a store that keeps approval attempts (both of this crate's), each call's state
+/// lives in the gateway's store: a webhook reaching a restarted process, or another
+/// instance on the same PostgreSQL database, carries the call on, and
+/// [`Gateway::recover`](crate::Gateway::recover) calls the admin again about a pending
+/// action whose call died with its process (see `docs/telnyx.md`).
 #[derive(Clone)]
 pub struct TelnyxVoiceApprover {
     pub(super) inner: Arc<Inner>,
@@ -168,6 +208,7 @@ impl TelnyxVoiceApprover {
                 client,
                 verifier,
                 calls: Mutex::default(),
+                link: Mutex::default(),
             }),
             redact_paths: Arc::from(Vec::new()),
         })
@@ -189,10 +230,25 @@ impl TelnyxVoiceApprover {
         &self.inner.config
     }
 
-    /// Where the approval call for `action_id` stands, if one was placed. Never waits:
-    /// while a dial (or a webhook) holds the call, it answers with the last phase it saw,
-    /// or `dialing` when the dial has not answered yet.
+    /// Where the approval call for `action_id` stands, if one was placed (its latest call,
+    /// when it was called again). Never waits on the call: with a durable store it reads
+    /// the call as last recorded there (by this process or another); otherwise, while a
+    /// dial (or a webhook) holds the call, it answers with the last phase it saw, or
+    /// `dialing` when the dial has not answered yet.
     pub async fn call_report(&self, action_id: ActionId) -> Option<CallReport> {
+        if let Some(store) = self.durable() {
+            match store.attempts(action_id).await {
+                Ok(attempts) => {
+                    let last = attempts.iter().rev().find(|a| a.channel == CHANNEL);
+                    if let Some(report) = last.and_then(|a| self.report_of(a)) {
+                        return Some(report);
+                    }
+                }
+                Err(e) => {
+                    tracing::debug!(%action_id, error = %e, "call report from memory: the store failed");
+                }
+            }
+        }
         let slot = self.registry().by_action.get(&action_id).cloned()?;
         let mut seen = slot.seen.lock().unwrap_or_else(|p| p.into_inner());
         let Ok(state) = slot.state.try_lock() else {
@@ -217,97 +273,46 @@ impl TelnyxVoiceApprover {
         Some(report)
     }
 
-    /// Verifies and handles one webhook (`POST /api/telnyx/webhook`): the signature and
-    /// timestamp first, then the call is found by Telnyx's call ids among the calls this
-    /// approver placed (the echoed client state is only a hint), then the conversation
-    /// moves on.
-    pub async fn handle_webhook(
-        &self,
-        headers: &(impl HeaderLookup + ?Sized),
-        raw_body: &[u8],
-    ) -> Result<WebhookOutcome, WebhookError> {
-        let event_id = self.inner.verifier.verify(headers, raw_body)?;
-        let event = CallEvent::parse(raw_body)?;
-        let hint = event.call.client_state.as_deref().and_then(decode_state);
-        let ignored = |reason| WebhookOutcome::Ignored {
-            event_id: event_id.clone(),
-            event_type: event.event_type.clone(),
-            reason,
-        };
-        let Some(slot) = self.find_call(&event, hint.as_ref()).await else {
-            tracing::info!(event = %event.event_type, "webhook for a call this approver did not place");
-            return Ok(ignored(IgnoreReason::UnknownCall));
-        };
-        let mut state = slot.state.lock().await;
-        let closing = hint.as_ref().is_none_or(|h| h.step == "closing");
-        let effects = match state.conversation.on_event(&event, closing) {
-            Ok(effects) => effects,
-            Err(reason) => return Ok(ignored(reason)),
-        };
-        tracing::info!(action_id = %slot.action_id, event = %event.event_type, effects = effects.len(), "voice approval event");
-        let result = self.run(&mut state, slot.action_id, effects).await;
-        if state.conversation.phase == CallPhase::Ended && state.ended_at.is_none() {
-            state.ended_at = Some(Instant::now());
-        }
-        result?;
-        Ok(WebhookOutcome::Handled {
-            event_id,
-            event_type: event.event_type.clone(),
-            action_id: slot.action_id,
-            phase: state.conversation.phase,
+    fn report_of(&self, attempt: &ApprovalAttempt) -> Option<CallReport> {
+        let call = StoredCall::read(attempt, &self.inner.config).ok()?;
+        Some(CallReport {
+            action_id: attempt.action_id,
+            call_control_id: call.call_control_id,
+            phase: call.conversation.phase,
+            outcome: call.conversation.outcome,
+            dialing: attempt.status == AttemptStatus::Starting,
         })
     }
 
-    fn registry(&self) -> std::sync::MutexGuard<'_, Registry> {
+    pub(super) fn registry(&self) -> std::sync::MutexGuard<'_, Registry> {
         self.inner.calls.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The call an event is about, by Telnyx's ids. When the event races the dial
-    /// response, the hint names the action whose dial is in flight; the call id must
-    /// still match once the dial returns.
-    async fn find_call(
-        &self,
-        event: &CallEvent,
-        hint: Option<&ClientState>,
-    ) -> Option<Arc<CallSlot>> {
-        let ids = [
-            &event.call.call_control_id,
-            &event.call.call_leg_id,
-            &event.call.call_session_id,
-        ];
-        let lookup = |registry: &Registry| {
-            ids.iter()
-                .filter_map(|id| id.as_ref())
-                .find_map(|id| registry.by_call_id.get(id).cloned())
-        };
-        if let Some(slot) = lookup(&self.registry()) {
-            if hint.is_some_and(|h| h.action_id != slot.action_id) {
-                tracing::warn!(action_id = %slot.action_id, "webhook client state names another action; using the call's own");
-            }
-            return Some(slot);
-        }
-        // `request` holds the call's lock while it dials: waiting for the lock waits for
-        // the dial's answer.
-        let pending = hint.and_then(|h| self.registry().by_action.get(&h.action_id).cloned())?;
-        let dialed = tokio::time::timeout(DIAL_RACE_WAIT, pending.state.lock())
-            .await
-            .ok()?
-            .call_control_id
-            .is_some();
-        if !dialed {
-            return None;
-        }
-        let slot = lookup(&self.registry())?;
-        Arc::ptr_eq(&slot, &pending).then_some(slot)
+    /// The gateway this approver serves, once attached.
+    pub(super) fn link(&self) -> Option<ApproverLink> {
+        self.inner
+            .link
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .filter(ApproverLink::is_alive)
     }
 
-    fn redact_paths_for(&self, request: &ApprovalRequest) -> Vec<String> {
+    /// Attaches to the gateway a request came from, when none is attached.
+    pub(super) fn link_from(&self, request: &ApprovalRequest) {
+        let mut link = self.inner.link.lock().unwrap_or_else(|p| p.into_inner());
+        if link.as_ref().is_none_or(|l| !l.is_alive()) {
+            *link = Some(ApproverLink::from(&request.handle));
+        }
+    }
+
+    pub(super) fn redact_paths_for(&self, request: &ApprovalRequest) -> Vec<String> {
         let mut paths = self.redact_paths.to_vec();
         paths.extend(request.redact_paths.iter().cloned());
         paths
     }
 
-    fn forget_old_calls(&self) {
+    pub(super) fn forget_old_calls(&self) {
         let mut registry = self.registry();
         let old: Vec<ActionId> = registry
             .by_action
@@ -330,74 +335,25 @@ impl TelnyxVoiceApprover {
 #[async_trait]
 impl Approver for TelnyxVoiceApprover {
     fn name(&self) -> &str {
-        "telnyx-voice"
+        CHANNEL
     }
 
-    /// Places the call. The conversation continues in [`handle_webhook`](Self::handle_webhook).
+    /// Places the call (claimed in the store first, when it keeps attempts). The
+    /// conversation continues in [`handle_webhook`](Self::handle_webhook).
     async fn request(&self, request: ApprovalRequest) -> Result<(), ApproverError> {
-        self.forget_old_calls();
-        let c = &self.inner.config;
-        let action_id = request.action_id;
-        let menu = spoken_menu(
-            &request.action,
-            request.decision.risk_score,
-            &self.redact_paths_for(&request),
-        );
-        let slot = Arc::new(CallSlot {
-            action_id,
-            state: tokio::sync::Mutex::new(CallState {
-                conversation: Conversation::new(menu, c.max_replays, c.pin.clone()),
-                handle: request.handle.clone(),
-                call_control_id: None,
-                ended_at: None,
-            }),
-            seen: Mutex::new(None),
-        });
-        // Hold the call's lock while dialing: early webhooks wait for the call's ids.
-        let mut state = slot.state.lock().await;
-        self.registry()
-            .by_action
-            .insert(action_id, Arc::clone(&slot));
-        let dial = DialRequest {
-            connection_id: c.connection_id.clone(),
-            to: c.admin_number.clone(),
-            from: c.from_number.clone(),
-            webhook_url: c.webhook_url.clone(),
-            webhook_url_method: c.webhook_url.as_ref().map(|_| "POST".to_owned()),
-            timeout_secs: c.ring_timeout.as_secs(),
-            time_limit_secs: c.call_time_limit.as_secs().clamp(30, 14_400),
-            answering_machine_detection: c.answering_machine_detection.clone(),
-            client_state: encode_state(action_id, "dial"),
-            command_id: command_id(),
-        };
-        match self.inner.client.dial(&dial).await {
-            Ok(call) => {
-                tracing::info!(%action_id, "approval call placed");
-                let mut registry = self.registry();
-                for id in [
-                    Some(call.call_control_id.clone()),
-                    call.call_leg_id,
-                    call.call_session_id,
-                ]
-                .into_iter()
-                .flatten()
-                {
-                    registry.by_call_id.insert(id, Arc::clone(&slot));
-                }
-                state.call_control_id = Some(call.call_control_id);
-                Ok(())
-            }
-            Err(e) => {
-                tracing::warn!(%action_id, error = %e, "could not place the approval call");
-                state.conversation.phase = CallPhase::Ended;
-                state.conversation.outcome = Some(CallOutcome::DialFailed);
-                state.ended_at = Some(Instant::now());
-                Err(ApproverError::with_source(
-                    format!("could not place the approval call: {e}"),
-                    e,
-                ))
-            }
-        }
+        self.request_call(request).await
+    }
+
+    /// Keeps the gateway's link: its store holds the calls' state.
+    fn attach(&self, link: ApproverLink) {
+        *self.inner.link.lock().unwrap_or_else(|p| p.into_inner()) = Some(link);
+    }
+
+    /// After a restart: takes up the action's call when one is under way, or calls the admin
+    /// again when the last call died without a decision (once by default; see
+    /// [`TelnyxConfig::max_redials`]). Of several processes resuming one store, one calls.
+    async fn resume(&self, request: ApprovalRequest) -> Result<(), ApproverError> {
+        self.resume_call(request).await
     }
 }
 
@@ -411,6 +367,7 @@ impl crate::code::Coded for WebhookError {
             }
             WebhookError::Verify(_) => ErrorCode::WebhookUnverified,
             WebhookError::Telnyx(_) => ErrorCode::ApproverFailed,
+            WebhookError::Store(_) => ErrorCode::StoreUnavailable,
         }
     }
 }

@@ -35,6 +35,11 @@ pub(super) struct CallState {
     pub(super) handle: ApprovalHandle,
     pub(super) call_control_id: Option<String>,
     pub(super) ended_at: Option<Instant>,
+    /// When the dial answered.
+    pub(super) dialed_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The call's approval attempt as last read from or written to the store; `None` when
+    /// the store keeps no attempts (the call then lives in this process only).
+    pub(super) attempt: Option<crate::store::ApprovalAttempt>,
 }
 
 impl TelnyxVoiceApprover {

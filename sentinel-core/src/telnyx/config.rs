@@ -79,6 +79,12 @@ pub struct TelnyxConfig {
     pub answering_machine_detection: String,
     /// How far a webhook's timestamp may be from now (300 s).
     pub webhook_tolerance: Duration,
+    /// How many times [`Gateway::recover`](crate::Gateway::recover) may call the admin
+    /// again about one action whose call died (the process stopped mid-call, nobody
+    /// answered, the call was cut), across restarts and instances (default 1; 0 never calls
+    /// again). Calls the admin ended on purpose (goodbye, no answer to the menu, a wrong
+    /// PIN) are never repeated.
+    pub max_redials: u32,
 }
 
 /// The configuration could not be read.
@@ -127,6 +133,7 @@ impl TelnyxConfig {
             language: "en-US".to_owned(),
             answering_machine_detection: "detect".to_owned(),
             webhook_tolerance: Duration::from_secs(300),
+            max_redials: 1,
         }
     }
 
@@ -204,6 +211,14 @@ impl TelnyxConfig {
     #[must_use]
     pub fn with_public_url(mut self, base: &str) -> Self {
         self.webhook_url = Some(format!("{}{WEBHOOK_PATH}", base.trim_end_matches('/')));
+        self
+    }
+
+    /// Sets how many times recovery may call the admin again about one action (see
+    /// [`max_redials`](Self::max_redials)).
+    #[must_use]
+    pub fn with_max_redials(mut self, redials: u32) -> Self {
+        self.max_redials = redials;
         self
     }
 

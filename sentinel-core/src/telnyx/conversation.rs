@@ -15,6 +15,8 @@
 
 use std::collections::HashSet;
 
+use serde::{Deserialize, Serialize};
+
 use super::classify::{Intent, classify};
 use super::config::Secret;
 use super::event::{CallEvent, EventKind};
@@ -44,7 +46,8 @@ pub(crate) const NO_INPUT_GOODBYE: &str =
 const MAX_UNCLEAR: u32 = 3;
 
 /// Where a call stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum CallPhase {
     /// Dialed, not answered yet.
@@ -62,7 +65,8 @@ pub enum CallPhase {
 }
 
 /// How the approval attempt ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum CallOutcome {
     /// The admin approved.
@@ -85,6 +89,9 @@ pub enum CallOutcome {
     PinFailed,
     /// The call could not be placed (the action is `ERROR_APPROVER`).
     DialFailed,
+    /// The call's end was never reported: the process placing it stopped before it had the
+    /// call's ids, or the call outlived its time limit without a hang-up reaching Sentinel.
+    Interrupted,
 }
 
 impl CallOutcome {
@@ -137,13 +144,15 @@ pub enum IgnoreReason {
     NotApplicable,
 }
 
-/// One call's conversation.
-#[derive(Debug)]
+/// One call's conversation. Serialisable, so that the store keeps it between events: the
+/// PIN is never serialised (it comes from the configuration when the state is read back).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Conversation {
     pub(crate) phase: CallPhase,
     pub(crate) outcome: Option<CallOutcome>,
     menu: String,
     max_replays: u32,
+    #[serde(skip)]
     pin: Option<Secret>,
     replays: u32,
     pin_tries: u32,
@@ -153,7 +162,10 @@ pub(crate) struct Conversation {
     /// A menu key acted on from `call.dtmf.received` whose `call.gather.ended` is still due.
     menu_echo_due: Option<String>,
     /// How the pending approval was asked for, while the PIN is checked.
+    #[serde(with = "pin_for")]
     pin_for: Option<(&'static str, String)>,
+    /// Event ids handled on this call: kept with the conversation, so that a redelivered
+    /// event is refused by any process, after a restart too.
     seen: HashSet<String>,
 }
 
@@ -174,6 +186,11 @@ impl Conversation {
             pin_for: None,
             seen: HashSet::new(),
         }
+    }
+
+    /// Puts the configured PIN back after the state was read from the store.
+    pub(crate) fn set_pin(&mut self, pin: Option<Secret>) {
+        self.pin = pin;
     }
 
     /// Decides what `event` means. `closing_tag` tells whether the event's client state
@@ -425,6 +442,34 @@ impl Conversation {
             effects.push(Effect::SetQna(false));
         }
         effects
+    }
+}
+
+/// `pin_for` as `[channel, reason]`; a channel read back is one of the two constants.
+mod pin_for {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::{CHANNEL_DTMF, CHANNEL_SPEECH};
+
+    pub(super) fn serialize<S: Serializer>(
+        value: &Option<(&'static str, String)>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        value.serialize(s)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<(&'static str, String)>, D::Error> {
+        let value = Option::<(String, String)>::deserialize(d)?;
+        Ok(value.map(|(channel, reason)| {
+            let channel = if channel == CHANNEL_DTMF {
+                CHANNEL_DTMF
+            } else {
+                CHANNEL_SPEECH
+            };
+            (channel, reason)
+        }))
     }
 }
 

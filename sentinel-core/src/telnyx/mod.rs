@@ -8,6 +8,8 @@
 //!   mounts at `POST /api/telnyx/webhook`.
 //! - [`TelnyxClient`]: the Call Control commands it sends.
 //! - [`WebhookVerifier`]: signature, timestamp and replay checks.
+//! - Call state lives in the gateway's store (approval attempts of channel `telnyx-voice`),
+//!   so a restarted process or another instance carries a call on.
 //! - [`classify`](classify::classify) and [`spoken_summary`]: what the admin says and hears.
 //!
 //! See `docs/telnyx.md` for setup.
@@ -18,9 +20,12 @@ pub mod classify;
 pub mod client;
 pub mod config;
 mod conversation;
+mod dial;
 pub mod event;
+mod persist;
 pub mod summary;
 pub mod verify;
+mod webhook;
 
 pub use approver::{CallReport, TelnyxVoiceApprover, WebhookError, WebhookOutcome};
 pub use classify::{Intent, classify};

@@ -328,6 +328,15 @@ impl WebhookVerifier {
     }
 }
 
+impl WebhookVerifier {
+    /// Forgets an accepted event id, so that a redelivery is handled: for an event whose
+    /// handling failed before it changed anything.
+    pub fn forget(&self, event_id: &str) {
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        seen.remove(event_id);
+    }
+}
+
 impl fmt::Debug for WebhookVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WebhookVerifier")

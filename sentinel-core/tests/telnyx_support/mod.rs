@@ -17,7 +17,7 @@ use sentinel_core::telnyx::{
     CallOutcome, CallPhase, FixedClock, IgnoreReason, PublicKey, WebhookError, WebhookOutcome,
 };
 use sentinel_core::{
-    Action, ActionId, Assessment, Gateway, RiskScorer, ScoreContext, ScorerError, State,
+    Action, ActionId, Assessment, Gateway, RiskScorer, ScoreContext, ScorerError, State, Store,
     TelnyxConfig, TelnyxVoiceApprover,
 };
 use serde_json::{Value, json};
@@ -233,7 +233,9 @@ pub struct Harness {
     pub scorer: ScriptedScorer,
     pub signing: SigningKey,
     pub clock: Arc<FixedClock>,
-    next: AtomicU64,
+    /// The gateway's store.
+    pub store: Arc<dyn Store>,
+    next: Arc<AtomicU64>,
 }
 
 pub fn config(fake: &FakeTelnyx, public: PublicKey) -> TelnyxConfig {
@@ -255,7 +257,27 @@ impl Harness {
         tweak: impl FnOnce(TelnyxConfig) -> TelnyxConfig,
         timeout: std::time::Duration,
     ) -> Self {
-        let fake = FakeTelnyx::start().await;
+        let store: Arc<dyn Store> = Arc::new(sentinel_core::MemoryStore::new());
+        Self::assemble(FakeTelnyx::start().await, store, tweak, timeout)
+    }
+
+    /// A gateway on `store` talking to a fresh fake Telnyx.
+    pub async fn on_store(store: Arc<dyn Store>) -> Self {
+        Self::assemble(
+            FakeTelnyx::start().await,
+            store,
+            |c| c,
+            std::time::Duration::from_secs(180),
+        )
+    }
+
+    /// A gateway and approver on `store` talking to `fake`.
+    pub fn assemble(
+        fake: FakeTelnyx,
+        store: Arc<dyn Store>,
+        tweak: impl FnOnce(TelnyxConfig) -> TelnyxConfig,
+        timeout: std::time::Duration,
+    ) -> Self {
         let (signing, public) = keys(42);
         let clock = FixedClock::new(NOW);
         let approver =
@@ -264,6 +286,7 @@ impl Harness {
         let gateway = Gateway::builder()
             .scorer(scorer.clone())
             .approver(approver.clone())
+            .store_arc(store.clone())
             .escalation_timeout(timeout)
             .build()
             .unwrap();
@@ -274,8 +297,23 @@ impl Harness {
             scorer,
             signing,
             clock,
-            next: AtomicU64::new(1),
+            store,
+            next: Arc::new(AtomicU64::new(1)),
         }
+    }
+
+    /// Another process on `store` (a restart, or a second instance): a new gateway and
+    /// approver talking to the same fake Telnyx, whose webhooks carry on this one's event
+    /// numbering.
+    pub fn instance(&self, store: Arc<dyn Store>) -> Self {
+        let mut other = Self::assemble(
+            self.fake.clone(),
+            store,
+            |c| c,
+            std::time::Duration::from_secs(180),
+        );
+        other.next = Arc::clone(&self.next);
+        other
     }
 
     /// Submits the risky payment; it is escalated and the call dialed.

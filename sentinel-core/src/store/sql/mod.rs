@@ -1,6 +1,7 @@
 //! Durable stores on SQLite (embedded, one file) and PostgreSQL (several processes or
 //! hosts), through sqlx. Migrations run when the store connects.
 
+mod attempts;
 #[cfg(feature = "postgres")]
 mod listen;
 mod rows;
@@ -14,6 +15,7 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{Any, AnyPool, Executor, Transaction};
 use tokio::sync::broadcast;
 
+use super::attempt::ApprovalAttempt;
 use super::chain::{record_digest, seal};
 use super::checkpoint::{AuditKey, Checkpoint};
 use super::{
@@ -59,6 +61,11 @@ fn migrator() -> Migrator {
                 2,
                 "audit binding",
                 include_str!("../../../migrations/0002_audit_binding.sql"),
+            ),
+            migration(
+                3,
+                "approval attempts",
+                include_str!("../../../migrations/0003_approval_attempts.sql"),
             ),
         ]),
         ..Migrator::DEFAULT
@@ -549,6 +556,36 @@ impl Store for SqlStore {
 
     fn changes(&self) -> Option<broadcast::Receiver<ActionId>> {
         self.changes.as_ref().map(broadcast::Sender::subscribe)
+    }
+
+    fn keeps_attempts(&self) -> bool {
+        true
+    }
+
+    async fn insert_attempt(
+        &self,
+        attempt: &ApprovalAttempt,
+    ) -> Result<Option<ApprovalAttempt>, StoreError> {
+        self.insert_attempt_row(attempt).await
+    }
+
+    async fn update_attempt(
+        &self,
+        attempt: &ApprovalAttempt,
+    ) -> Result<Option<ApprovalAttempt>, StoreError> {
+        self.update_attempt_row(attempt).await
+    }
+
+    async fn attempts(&self, action_id: ActionId) -> Result<Vec<ApprovalAttempt>, StoreError> {
+        self.attempt_rows(action_id).await
+    }
+
+    async fn find_attempt(
+        &self,
+        channel: &str,
+        external_id: &str,
+    ) -> Result<Option<ApprovalAttempt>, StoreError> {
+        self.find_attempt_row(channel, external_id).await
     }
 }
 
