@@ -11,7 +11,6 @@
 pub mod overrides;
 mod secrets;
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -168,16 +167,12 @@ impl Config {
     /// overriding variables and the legacy activations, and resolves `[server]`, every
     /// variable read through `env` (unset and empty are alike).
     pub fn from_lookup(env: Env) -> Result<Self, ConfigError> {
-        let (mut spec, file, sections) = match env.var(CONFIG_VAR) {
-            Some(path) => {
-                let spec = GatewaySpec::from_file(&path)?;
-                let sections = top_level_keys(Path::new(&path))?;
-                (spec, Some(PathBuf::from(path)), sections)
-            }
-            None => (GatewaySpec::default(), None, Vec::new()),
+        let (mut spec, file) = match env.var(CONFIG_VAR) {
+            Some(path) => (GatewaySpec::from_file(&path)?, Some(PathBuf::from(path))),
+            None => (GatewaySpec::default(), None),
         };
         let applied = overrides::apply(&mut spec, &env)?;
-        let activated = overrides::activate(&mut spec, &env, &sections);
+        let activated = overrides::activate(&mut spec, &env);
         let origin = Origin {
             file,
             name: format!("built-in defaults ({CONFIG_VAR} not set)"),
@@ -394,24 +389,6 @@ fn default_store(spec: &GatewaySpec) -> Result<String, ConfigError> {
     let path = overrides::from_cwd(spec, Path::new("sentinel.db"))
         .map_err(|message| ConfigError::at("store.url", message))?;
     Ok(format!("sqlite://{}", path.display()))
-}
-
-/// The top-level keys of a configuration file (which sections it says something about).
-fn top_level_keys(path: &Path) -> Result<Vec<String>, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        ConfigError::at("", format!("cannot read the file: {e}")).in_file(Some(path))
-    })?;
-    let json = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-    type Keys = BTreeMap<String, serde::de::IgnoredAny>;
-    let keys: Keys = if json {
-        serde_json::from_str(&text).map_err(|e| e.to_string())
-    } else {
-        toml::from_str(&text).map_err(|e| e.to_string())
-    }
-    .map_err(|message| ConfigError::at("", message).in_file(Some(path)))?;
-    Ok(keys.into_keys().collect())
 }
 
 #[cfg(test)]

@@ -241,10 +241,9 @@ pub fn apply(spec: &mut GatewaySpec, env: &Env) -> Result<Vec<Applied>, ConfigEr
 /// The legacy activations: `GROQ_API_KEY` turns the Groq scorer on unless the file has a
 /// `scorer` section; any of [`TELNYX_ACTIVATION`] turns the Telnyx approver on unless it
 /// has an `approver` section. `sections`: the file's top-level keys.
-pub fn activate(spec: &mut GatewaySpec, env: &Env, sections: &[String]) -> Vec<Applied> {
-    let said = |section: &str| sections.iter().any(|s| s == section);
+pub fn activate(spec: &mut GatewaySpec, env: &Env) -> Vec<Applied> {
     let mut activated = Vec::new();
-    if !said("scorer") && env.var(GROQ_ACTIVATION).is_some() {
+    if !spec.names("scorer") && env.var(GROQ_ACTIVATION).is_some() {
         spec.scorer = ScorerSpec {
             kind: ScorerKind::Groq,
             groq: None,
@@ -254,7 +253,7 @@ pub fn activate(spec: &mut GatewaySpec, env: &Env, sections: &[String]) -> Vec<A
             key: "scorer",
         });
     }
-    if !said("approver")
+    if !spec.names("approver")
         && let Some(var) = TELNYX_ACTIVATION.into_iter().find(|v| env.var(v).is_some())
     {
         spec.approver = ApproverSpec {
