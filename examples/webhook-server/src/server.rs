@@ -26,7 +26,6 @@ use crate::limits::{self, BodyLimits};
 use crate::notes::{CallNotes, NoteTakingScorer};
 use crate::serve::{self, ConnectionLimits};
 use crate::state::AppState;
-use crate::submission::Recording;
 use crate::voice::Voice;
 use crate::{openapi, routes};
 
@@ -149,8 +148,6 @@ async fn launch(
         .open_store()
         .await
         .map_err(|e| config.origin.explain(e))?;
-    // The server's store reports the id of each submission as soon as it is recorded.
-    let store: Arc<dyn sentinel_core::Store> = Arc::new(Recording::new(store));
     let gateway = parts
         .builder()
         .store_arc(store)

@@ -140,11 +140,29 @@ impl Gateway {
     /// leaves the action `ANALYZING` until [`recover`](Self::recover) decides it again.
     /// Servers should submit from a task of their own.
     pub async fn submit(&self, action: Action) -> Result<Ticket, SubmitError> {
+        self.submit_reporting(action, |_| {}).await
+    }
+
+    /// [`submit`](Self::submit), calling `recorded` with the action's id as soon as the
+    /// store has recorded it (before it is decided; the earlier action's id for a replayed
+    /// idempotency key): a server that stops waiting for the decision can still tell the
+    /// agent which action it was.
+    pub async fn submit_reporting(
+        &self,
+        action: Action,
+        recorded: impl FnOnce(ActionId) + Send,
+    ) -> Result<Ticket, SubmitError> {
         self.start_sweeping();
         let id = ActionId::new();
         match self.inner.store.create(id, &action).await? {
-            Created::Existing(record) => return Ok(replayed_ticket(record)),
-            Created::New(_, events) => events.into_iter().for_each(|e| self.publish(e)),
+            Created::Existing(record) => {
+                recorded(record.id);
+                return Ok(replayed_ticket(record));
+            }
+            Created::New(_, events) => {
+                recorded(id);
+                events.into_iter().for_each(|e| self.publish(e));
+            }
         }
         let span = tracing::info_span!("action", action_id = %id, agent = %action.agent_id, action = %action.action);
         self.settle(id, action).instrument(span).await
