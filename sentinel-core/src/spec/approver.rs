@@ -75,6 +75,10 @@ pub struct TelnyxSpec {
     /// Menu replays after silence or a wrong key, 0-10 (`TELNYX_MAX_REPLAYS`, default 2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_replays: Option<Whole>,
+    /// How many times a pending action whose call died (no answer, a restart mid-call) is
+    /// called again by recovery, 0-5 (`TELNYX_MAX_REDIALS`, default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_redials: Option<Whole>,
     /// Seconds the phone rings, 5-120 (`TELNYX_RING_TIMEOUT_SECS`, default 30).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ring_timeout_s: Option<Whole>,
@@ -117,7 +121,7 @@ mod build {
     const SECTION: &str = "approver.telnyx";
 
     /// Each plain setting: its key, and the environment variable read when it is left out.
-    const SETTINGS: [(&str, &str); 12] = [
+    const SETTINGS: [(&str, &str); 13] = [
         ("connection_id", "TELNYX_CONNECTION_ID"),
         ("from_number", "TELNYX_PHONE_NUMBER"),
         ("admin_number", "ADMIN_PHONE_NUMBER"),
@@ -126,6 +130,7 @@ mod build {
         ("api_base", "TELNYX_API_BASE"),
         ("gather_timeout_s", "TELNYX_GATHER_TIMEOUT_SECS"),
         ("max_replays", "TELNYX_MAX_REPLAYS"),
+        ("max_redials", "TELNYX_MAX_REDIALS"),
         ("ring_timeout_s", "TELNYX_RING_TIMEOUT_SECS"),
         ("call_time_limit_s", "TELNYX_CALL_TIME_LIMIT_SECS"),
         ("voice", "TELNYX_VOICE"),
@@ -144,6 +149,7 @@ mod build {
                 "api_base" => self.api_base.clone(),
                 "gather_timeout_s" => n(self.gather_timeout_s),
                 "max_replays" => n(self.max_replays),
+                "max_redials" => n(self.max_redials),
                 "ring_timeout_s" => n(self.ring_timeout_s),
                 "call_time_limit_s" => n(self.call_time_limit_s),
                 "voice" => self.voice.clone(),

@@ -81,8 +81,8 @@ pub struct TelnyxConfig {
     pub webhook_tolerance: Duration,
     /// How many times [`Gateway::recover`](crate::Gateway::recover) may call the admin
     /// again about one action whose call died (the process stopped mid-call, nobody
-    /// answered, the call was cut), across restarts and instances (default 1; 0 never calls
-    /// again). Calls the admin ended on purpose (goodbye, no answer to the menu, a wrong
+    /// answered, the call was cut), across restarts and instances (`TELNYX_MAX_REDIALS`,
+    /// 0 to 5, default 1; 0 never calls again). Calls the admin ended on purpose (goodbye, no answer to the menu, a wrong
     /// PIN) are never repeated.
     pub max_redials: u32,
 }
@@ -178,6 +178,10 @@ impl TelnyxConfig {
         if let Some(v) = get("TELNYX_GATHER_TIMEOUT_SECS") {
             config.gather_timeout =
                 Duration::from_secs(number("TELNYX_GATHER_TIMEOUT_SECS", &v, 1, 120)?);
+        }
+        if let Some(v) = get("TELNYX_MAX_REDIALS") {
+            config.max_redials =
+                u32::try_from(number("TELNYX_MAX_REDIALS", &v, 0, 5)?).unwrap_or(1);
         }
         if let Some(v) = get("TELNYX_MAX_REPLAYS") {
             config.max_replays =
