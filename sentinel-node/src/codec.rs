@@ -42,6 +42,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt::{self, Write as _};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 
 use napi_derive::napi;
@@ -101,67 +102,72 @@ fn encode_with<T: Serialize + ?Sized>(
     value: &T,
     trailer: Option<(Option<u32>, String)>,
 ) {
-    buf.values.clear();
-    buf.leaves.clear();
-    buf.out.clear();
+    let Buffers {
+        shape: shape_text,
+        values,
+        leaves,
+        out,
+    } = buf;
+    values.clear();
+    leaves.clear();
+    out.clear();
     let mut e = Encoder {
         text: None,
-        values: &mut buf.values,
-        leaves: &mut buf.leaves,
+        values,
+        leaves,
         escaped: false,
         fp: Fingerprint::new(),
     };
     let ok = value.serialize(&mut e).is_ok();
     let (escaped, fp) = (e.escaped, e.fp.get());
-    let shape = if ok {
-        find_shape(fp, || {
-            // First time this fingerprint is seen here: the shape's text.
-            buf.shape.clear();
-            let mut scratch = (String::new(), Vec::new());
-            let mut e = Encoder {
-                text: Some(&mut buf.shape),
-                values: &mut scratch.0,
-                leaves: &mut scratch.1,
-                escaped: false,
-                fp: Fingerprint::new(),
-            };
-            value.serialize(&mut e).ok().map(|()| buf.shape.clone())
-        })
-    } else {
-        None
-    };
-    let values = buf.values.as_str();
-    let leaves = buf.leaves.as_slice();
-    let out = &mut buf.out;
-    let template = match &shape {
-        Some(shape) if !escaped => shape.template_for(values, leaves),
-        Some(shape) => shape.base(),
-        None => None,
-    };
-    match (&template, &shape) {
-        (Some(t), _) => push_digits(out, u64::from(t.id)),
-        (None, Some(shape)) => {
-            out.push('=');
-            out.push_str(&shape.text);
-        }
+    let (values, leaves) = (values.as_str(), leaves.as_slice());
+    let written = ok
+        && with_shape(
+            fp,
+            || {
+                // First time this fingerprint is seen here: the shape's text.
+                shape_text.clear();
+                let mut scratch = (String::new(), Vec::new());
+                let mut e = Encoder {
+                    text: Some(&mut *shape_text),
+                    values: &mut scratch.0,
+                    leaves: &mut scratch.1,
+                    escaped: false,
+                    fp: Fingerprint::new(),
+                };
+                value.serialize(&mut e).ok().map(|()| shape_text.clone())
+            },
+            |recent| {
+                if escaped {
+                    recent.pick = None;
+                } else {
+                    recent.choose(values, leaves);
+                }
+                let recent = &*recent;
+                let template = recent.chosen();
+                match template {
+                    Some(t) => push_digits(out, u64::from(t.id)),
+                    None => {
+                        out.push('=');
+                        out.push_str(&recent.shape.text);
+                    }
+                }
+                flags(out, escaped, trailer.is_some());
+                let fixed = template.map_or(&[][..], |t| t.fixed.as_slice());
+                for (i, &(start, end)) in leaves.iter().enumerate() {
+                    if fixed.get(i).is_some_and(Option::is_some) {
+                        continue;
+                    }
+                    out.push(SEP);
+                    out.push_str(&values[start as usize..end as usize]);
+                }
+            },
+        )
+        .is_some();
+    if !written {
         // Not representable (a map with a non-string key): an empty object.
-        (None, None) => out.push_str("={}"),
-    }
-    if escaped {
-        out.push('!');
-    }
-    if trailer.is_some() {
-        out.push('+');
-    }
-    if shape.is_some() {
-        let fixed = template.as_ref().map(|t| t.fixed.as_slice());
-        for (i, &(start, end)) in leaves.iter().enumerate() {
-            if fixed.is_some_and(|f| f.get(i).is_some_and(Option::is_some)) {
-                continue;
-            }
-            out.push(SEP);
-            out.push_str(&values[start as usize..end as usize]);
-        }
+        out.push_str("={}");
+        flags(out, escaped, trailer.is_some());
     }
     if let Some((cause, message)) = trailer {
         out.push(SEP);
@@ -182,6 +188,16 @@ fn encode_with<T: Serialize + ?Sized>(
     }
 }
 
+/// The head's flags: `!` escaped leaves, `+` a scorer error trailer.
+fn flags(out: &mut String, escaped: bool, trailer: bool) {
+    if escaped {
+        out.push('!');
+    }
+    if trailer {
+        out.push('+');
+    }
+}
+
 /// The text of template `id`, for the TypeScript decoder when it meets a number it does not
 /// know yet.
 #[napi]
@@ -193,7 +209,7 @@ pub fn decision_shape(id: u32) -> Option<String> {
 thread_local! {
     static BUFFERS: RefCell<Buffers> = RefCell::new(Buffers::default());
     /// The last shapes this thread met, by fingerprint, newest last.
-    static RECENT_SHAPES: RefCell<Vec<(u128, Arc<Shape>)>> = const { RefCell::new(Vec::new()) };
+    static RECENT_SHAPES: RefCell<Vec<Recent>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Every shape and template numbered so far.
@@ -210,6 +226,8 @@ static REGISTRY: LazyLock<Mutex<Registry>> = LazyLock::new(Mutex::default);
 struct Shape {
     text: Arc<str>,
     learnt: Mutex<Learnt>,
+    /// Bumped whenever a template is learnt (threads then refresh their copy).
+    version: AtomicUsize,
 }
 
 #[derive(Default)]
@@ -231,30 +249,93 @@ struct Template {
     text: String,
 }
 
-impl Shape {
-    fn base(&self) -> Option<Arc<Template>> {
-        self.learnt.lock().ok()?.base.clone()
+impl Template {
+    /// True when every leaf this template fixes has its value in `leaves`.
+    fn fits(&self, values: &str, leaves: &[(u32, u32)]) -> bool {
+        self.fixed.len() == leaves.len()
+            && self.fixed.iter().zip(leaves).all(|(f, &(start, end))| {
+                f.as_deref()
+                    .is_none_or(|f| f == &values[start as usize..end as usize])
+            })
+    }
+}
+
+/// What a thread keeps of a shape: the shape, and a copy of its templates as of `version`
+/// (so that finding one takes no lock).
+struct Recent {
+    fp: u128,
+    shape: Arc<Shape>,
+    version: usize,
+    base: Option<Arc<Template>>,
+    templates: Vec<Arc<Template>>,
+    /// The template picked for the decision being encoded (an index in `templates`).
+    pick: Option<usize>,
+}
+
+impl Recent {
+    fn new(fp: u128, shape: Arc<Shape>) -> Self {
+        let mut recent = Self {
+            fp,
+            shape,
+            version: usize::MAX,
+            base: None,
+            templates: Vec::new(),
+            pick: None,
+        };
+        recent.refresh();
+        recent
     }
 
-    /// The template to send the leaves with (`leaves`: their ranges in `values`): one
-    /// whose fixed leaves match, or one learnt now from the leaves this decision shares
-    /// with the last one no template fitted.
-    fn template_for(&self, values: &str, leaves: &[(u32, u32)]) -> Option<Arc<Template>> {
-        let leaf = |&(start, end): &(u32, u32)| &values[start as usize..end as usize];
-        let mut learnt = self.learnt.lock().ok()?;
-        let fits = |t: &Template| {
-            t.fixed.len() == leaves.len()
-                && t.fixed
-                    .iter()
-                    .zip(leaves)
-                    .all(|(f, l)| f.as_deref().is_none_or(|f| f == leaf(l)))
-        };
-        if let Some(t) = learnt.templates.iter().find(|t| fits(t)) {
-            return Some(Arc::clone(t));
+    /// Copies the shape's templates again when it learnt one since.
+    fn refresh(&mut self) {
+        let version = self.shape.version.load(Ordering::Acquire);
+        if version == self.version {
+            return;
         }
+        if let Ok(learnt) = self.shape.learnt.lock() {
+            self.base = learnt.base.clone();
+            self.templates = learnt.templates.clone();
+            self.version = version;
+        }
+    }
+
+    /// Picks the template to send the leaves with (`leaves`: their ranges in `values`),
+    /// noted in `self.pick`: one whose fixed leaves match, or one learnt now from the
+    /// leaves this decision shares with the last one no template fitted, or the base.
+    fn choose(&mut self, values: &str, leaves: &[(u32, u32)]) {
+        self.refresh();
+        let found = self.templates.iter().position(|t| t.fits(values, leaves));
+        let found = match found {
+            Some(i) => Some(i),
+            None if self.shape.learn(values, leaves) => {
+                self.refresh();
+                self.templates.iter().position(|t| t.fits(values, leaves))
+            }
+            None => None,
+        };
+        self.pick = found;
+    }
+
+    /// The template `choose` picked (else the base).
+    fn chosen(&self) -> Option<&Template> {
+        match self.pick {
+            Some(i) => self.templates.get(i).map(|t| &**t),
+            None => self.base.as_deref(),
+        }
+    }
+}
+
+impl Shape {
+    /// Learns a template from the leaves this decision shares with the last one no
+    /// template fitted; true when it did.
+    fn learn(&self, values: &str, leaves: &[(u32, u32)]) -> bool {
+        let leaf = |&(start, end): &(u32, u32)| &values[start as usize..end as usize];
+        let Ok(mut learnt) = self.learnt.lock() else {
+            return false;
+        };
         if learnt.templates.len() >= TEMPLATES_PER_SHAPE {
             // Nothing more to learn for this shape.
-            return learnt.base.clone();
+            return false;
         }
         let shared: Vec<Option<Box<str>>> = if learnt.last.len() == leaves.len() {
             learnt
@@ -267,19 +348,21 @@ impl Shape {
             Vec::new()
         };
         learnt.last = leaves.iter().map(|l| leaf(l).to_owned()).collect();
-        if shared.iter().any(Option::is_some) {
-            let text = template_text(&self.text, &shared);
-            if let Some(t) = register(shared, text) {
-                let at = learnt
-                    .templates
-                    .iter()
-                    .position(|o| count(&o.fixed) < count(&t.fixed))
-                    .unwrap_or(learnt.templates.len());
-                learnt.templates.insert(at, Arc::clone(&t));
-                return Some(t);
-            }
+        if !shared.iter().any(Option::is_some) {
+            return false;
         }
-        learnt.base.clone()
+        let text = template_text(&self.text, &shared);
+        let Some(t) = register(shared, text) else {
+            return false;
+        };
+        let at = learnt
+            .templates
+            .iter()
+            .position(|o| count(&o.fixed) < count(&t.fixed))
+            .unwrap_or(learnt.templates.len());
+        learnt.templates.insert(at, t);
+        self.version.fetch_add(1, Ordering::Release);
+        true
     }
 }
 
@@ -305,12 +388,18 @@ impl Registry {
     }
 }
 
-/// The shape with fingerprint `fp`; `text` writes its text when it is new to this thread.
-fn find_shape(fp: u128, text: impl FnOnce() -> Option<String>) -> Option<Arc<Shape>> {
+/// Runs `f` with this thread's entry for the shape with fingerprint `fp`; `text` writes
+/// the shape's text when the process has not met the fingerprint yet. `None` when the
+/// shape cannot be written or the registry is unusable.
+fn with_shape<R>(
+    fp: u128,
+    text: impl FnOnce() -> Option<String>,
+    f: impl FnOnce(&mut Recent) -> R,
+) -> Option<R> {
     RECENT_SHAPES.with(|recent| {
         let mut recent = recent.borrow_mut();
-        if let Some((_, s)) = recent.iter().rev().find(|(f, _)| *f == fp) {
-            return Some(Arc::clone(s));
+        if let Some(entry) = recent.iter_mut().rev().find(|r| r.fp == fp) {
+            return Some(f(entry));
         }
         let known = REGISTRY
             .lock()
@@ -333,6 +422,7 @@ fn find_shape(fp: u128, text: impl FnOnce() -> Option<String>) -> Option<Arc<Sha
                                 base,
                                 ..Learnt::default()
                             }),
+                            version: AtomicUsize::new(0),
                         });
                         registry.by_text.insert(text, Arc::clone(&shape));
                         shape
@@ -345,8 +435,8 @@ fn find_shape(fp: u128, text: impl FnOnce() -> Option<String>) -> Option<Arc<Sha
         if recent.len() == RECENT {
             recent.remove(0);
         }
-        recent.push((fp, Arc::clone(&shape)));
-        Some(shape)
+        recent.push(Recent::new(fp, shape));
+        recent.last_mut().map(f)
     })
 }
 

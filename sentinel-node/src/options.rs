@@ -45,12 +45,13 @@ pub enum Conv {
 }
 
 /// One option of a section: its name, the spec key, and the conversion. For a secret, the
-/// key is the spec's `*_env` key its errors are reported at.
+/// key is the secret's name in the spec (`api_key`), whose errors are reported at that
+/// key (a secret handed over in code) or at its `*_env` / `*_file` key.
 pub type Setting = (&'static str, &'static str, Conv);
 
 /// `scorer: { groq: {...} }`.
 pub const GROQ: [Setting; 11] = [
-    ("apiKey", "api_key_env", Conv::Secret),
+    ("apiKey", "api_key", Conv::Secret),
     ("baseUrl", "base_url", Conv::Same),
     ("model", "model", Conv::Same),
     ("timeoutMs", "timeout_s", Conv::Millis),
@@ -65,8 +66,8 @@ pub const GROQ: [Setting; 11] = [
 
 /// `approver: { telnyx: {...} }`.
 pub const TELNYX: [Setting; 15] = [
-    ("apiKey", "api_key_env", Conv::Secret),
-    ("pin", "pin_env", Conv::Secret),
+    ("apiKey", "api_key", Conv::Secret),
+    ("pin", "pin", Conv::Secret),
     ("connectionId", "connection_id", Conv::Same),
     ("fromNumber", "from_number", Conv::Same),
     ("adminNumber", "admin_number", Conv::Same),
@@ -313,14 +314,14 @@ fn option_of(key: &str) -> (String, Conv) {
     }
     for (_, _, section, settings) in SECTIONS {
         if let Some(name) = key.strip_prefix(section).and_then(|k| k.strip_prefix('.')) {
-            // `api_key_env`, `api_key_file`: the secret's errors.
+            // A secret's errors: at `api_key`, `api_key_env` or `api_key_file`.
             let head = name.split(['.', '[']).next().unwrap_or(name);
             let secret = head
                 .strip_suffix("_env")
-                .or_else(|| head.strip_suffix("_file"));
+                .or_else(|| head.strip_suffix("_file"))
+                .unwrap_or(head);
             for (option, spec_key, conv) in settings {
-                let matches = *spec_key == head
-                    || (*conv == Conv::Secret && secret.is_some_and(|s| spec_key.starts_with(s)));
+                let matches = *spec_key == head || (*conv == Conv::Secret && *spec_key == secret);
                 if matches {
                     return (format!("{section}.{option}"), *conv);
                 }

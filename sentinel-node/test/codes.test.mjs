@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   AlreadyExecutedError, ApproverError, ConfigError, ConflictError, DeniedError, Gateway, InputError, NotFoundError,
-  ResolveError, ScorerError, SentinelError, TimeoutError,
+  PolicyError, ResolveError, ScorerError, SentinelError, TimeoutError,
 } from 'sentinel-guard';
 import { bigPayment, deferred, dropTable, smallPayment } from './helpers.mjs';
 
@@ -117,6 +117,10 @@ test('configuration and availability codes', async () => {
   assert.equal(config.key, 'gateway.unmatched');
   const opened = coded(await failure(Gateway.fromConfig({ gateway: { unmatched: 'maybe' } })), ConfigError, 'SENTINEL_INVALID_CONFIG');
   assert.equal(opened.key, 'gateway.unmatched');
+  const pack = coded(thrown(() => new Gateway({ packs: [{ builtin: 'Nope' }] })), PolicyError, 'SENTINEL_INVALID_PACK');
+  assert.ok(pack instanceof ConfigError);
+  assert.equal(pack.key, 'packs[0]');
+  assert.match(pack.message, /no built-in pack named `Nope`/);
 
   const custom = new Gateway({ scorer: { assess: async () => ({ riskScore: 1, analysis: '' }) } });
   const sync = thrown(() => custom.evaluateSync(smallPayment()));
@@ -147,7 +151,7 @@ test('the codes are the core list: SENTINEL_ + docs/errors.md', () => {
   assert.ok(codes.length >= 20, `found ${codes.length} codes`);
   for (const code of ['SENTINEL_DENIED', 'SENTINEL_EXPIRED', 'SENTINEL_APPROVER_FAILED', 'SENTINEL_ALREADY_EXECUTED',
     'SENTINEL_ALREADY_DECIDED', 'SENTINEL_IDEMPOTENCY_CONFLICT', 'SENTINEL_RECEIPT_MISMATCH', 'SENTINEL_INVALID_ACTION',
-    'SENTINEL_INVALID_CONFIG', 'SENTINEL_INVALID_REQUEST', 'SENTINEL_SCORER_FAILED', 'SENTINEL_NOT_FOUND',
+    'SENTINEL_INVALID_CONFIG', 'SENTINEL_INVALID_PACK', 'SENTINEL_INVALID_REQUEST', 'SENTINEL_SCORER_FAILED', 'SENTINEL_NOT_FOUND',
     'SENTINEL_UNSUPPORTED']) {
     assert.ok(codes.includes(code), `${code} is not in docs/errors.md`);
   }

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, Gateway, ResolveError } from 'sentinel-guard';
+import { ConfigError, Gateway, PolicyError, ResolveError } from 'sentinel-guard';
 import { bigPayment, dropTable, fakeServer, smallPayment, withEnv } from './helpers.mjs';
 
 const SHARED = fileURLToPath(new URL('../../fixtures/sentinel.toml', import.meta.url));
@@ -25,10 +25,10 @@ function folder(t) {
 
 const refund = (amount) => ({ agentId: 'a', action: 'REFUND', payload: { amount }, reasoning: '' });
 
-async function configError(promise) {
+async function configError(promise, code = 'SENTINEL_INVALID_CONFIG') {
   const err = await promise.then(() => assert.fail('expected a ConfigError'), (e) => e);
   assert.ok(err instanceof ConfigError, String(err));
-  assert.equal(err.code, 'SENTINEL_INVALID_CONFIG');
+  assert.equal(err.code, code);
   return err;
 }
 
@@ -117,7 +117,8 @@ test('an unknown key or a bad value is a ConfigError with key, file and line', a
   assert.equal(err.key, 'gateway.unmatched');
   assert.equal(err.file, undefined);
   assert.equal(err.line, undefined);
-  err = await configError(Gateway.fromConfig({ packs: ['OpsGuard', { builtin: 'Nope' }] }));
+  err = await configError(Gateway.fromConfig({ packs: ['OpsGuard', { builtin: 'Nope' }] }), 'SENTINEL_INVALID_PACK');
+  assert.ok(err instanceof PolicyError);
   assert.equal(err.key, 'packs[1]');
   assert.match(err.message, /no built-in pack named `Nope`/);
   err = await configError(Gateway.fromConfig(join(dir, 'missing.toml')));

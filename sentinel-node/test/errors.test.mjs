@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, DeniedError, Gateway, InputError, SentinelError } from 'sentinel-guard';
+import { ConfigError, DeniedError, Gateway, InputError, PolicyError, SentinelError } from 'sentinel-guard';
 import { smallPayment } from './helpers.mjs';
 
 const gw = new Gateway();
@@ -117,11 +117,17 @@ test('bad options are ConfigErrors naming the option and the key it stands for',
   }
 });
 
-test('packs that do not load are ConfigErrors at their entry naming pack, rule and pointer', () => {
+test('packs that do not load are PolicyErrors at their entry naming pack, rule and pointer', () => {
+  const policy = (e, setting) => {
+    assert.ok(e instanceof PolicyError && e instanceof ConfigError && e instanceof SentinelError, String(e));
+    assert.equal(e.code, 'SENTINEL_INVALID_PACK');
+    assert.equal(e.name, 'PolicyError');
+    assert.equal(e.setting, setting);
+    assert.equal(e.key, setting);
+    return true;
+  };
   assert.throws(() => new Gateway({ packs: ['OpsGuard', 'NoSuchPack'] }), (e) => {
-    assert.ok(e instanceof ConfigError, String(e));
-    assert.equal(e.code, 'SENTINEL_INVALID_CONFIG');
-    assert.equal(e.setting, 'packs[1]');
+    policy(e, 'packs[1]');
     // Not a built-in pack's name: a path, as in a configuration file.
     assert.match(e.message, /^invalid option `packs\[1\]`: in pack `NoSuchPack`: cannot read file/);
     return true;
@@ -132,14 +138,13 @@ test('packs that do not load are ConfigErrors at their entry naming pack, rule a
   };
   for (const json of [pack, JSON.stringify(pack)]) {
     assert.throws(() => new Gateway({ packs: [{ json }] }), (e) => {
-      assert.ok(e instanceof ConfigError, String(e));
-      assert.equal(e.setting, 'packs[0]');
+      policy(e, 'packs[0]');
       assert.match(e.message, /^invalid option `packs\[0\]`: in pack `Broken`, rule `big`, at `\/rules\/0\/when/);
       return true;
     });
   }
   assert.throws(() => new Gateway({ packs: [{ json: '{ not json' }] }), (e) => e instanceof ConfigError && e.setting === 'packs[0].json');
-  assert.throws(() => new Gateway({ packs: ['./missing-pack.json'] }), (e) => e instanceof ConfigError && /cannot read file/.test(e.message));
+  assert.throws(() => new Gateway({ packs: ['./missing-pack.json'] }), (e) => policy(e, 'packs[0]') && /cannot read file/.test(e.message));
 });
 
 test('packs load from files and by name', async () => {

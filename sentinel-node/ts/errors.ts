@@ -125,7 +125,7 @@ export class ConfigError extends SentinelError {
   readonly env: string | undefined;
 
   constructor(message: string, details: ErrorDetails = {}) {
-    super('SENTINEL_INVALID_CONFIG', message, details);
+    super(details.code === 'SENTINEL_INVALID_PACK' ? details.code : 'SENTINEL_INVALID_CONFIG', message, details);
     this.setting = details.setting;
     this.key = details.key;
     this.file = details.file;
@@ -134,10 +134,14 @@ export class ConfigError extends SentinelError {
   }
 }
 
-/** A policy pack could not be loaded; the message names the pack, rule and JSON pointer. */
-export class PolicyError extends SentinelError {
+/**
+ * A policy pack the configuration names does not load (`SENTINEL_INVALID_PACK`): the
+ * message names the pack, the rule and the JSON pointer; `key` (and `setting`) the entry,
+ * e.g. `packs[1]`. A {@link ConfigError} too.
+ */
+export class PolicyError extends ConfigError {
   constructor(message: string, details: ErrorDetails = {}) {
-    super('SENTINEL_INVALID_PACK', message, details);
+    super(message, { ...details, code: 'SENTINEL_INVALID_PACK' });
   }
 }
 

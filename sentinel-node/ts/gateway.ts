@@ -119,8 +119,9 @@ export class Gateway {
    *
    * @throws {ConfigError} on a bad option, or a missing or bad environment variable behind
    *   one; `err.setting` names it (`scorer.groq.baseUrl`, `GROQ_API_KEY`), `err.key` the
-   *   configuration key it stands for (`scorer.groq.base_url`). A pack that does not load is
-   *   one too, at `packs[i]`, its message naming the pack, the rule and the JSON pointer.
+   *   configuration key it stands for (`scorer.groq.base_url`).
+   * @throws {PolicyError} (a `ConfigError`) when a pack does not load, at `packs[i]`; the
+   *   message names the pack, the rule and the JSON pointer.
    */
   constructor(options: GatewayOptions = {}) {
     const config = typeof options === 'object' && options !== null
