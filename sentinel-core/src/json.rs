@@ -98,7 +98,7 @@ fn check_integers(text: &str) -> Result<(), StrictJsonError> {
                 let literal = &text[start..i];
                 let integer = !literal.contains(['.', 'e', 'E']);
                 if integer && literal.parse::<i64>().is_err() && literal.parse::<u64>().is_err() {
-                    let digits = literal.trim_start_matches('-');
+                    let digits = literal.strip_prefix('-').unwrap_or(literal);
                     // Malformed numbers are left to the parser's own message.
                     if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
                         return Err(StrictJsonError::InexactInteger {

@@ -262,11 +262,12 @@ fn packs() -> impl Strategy<Value = Vec<Value>> {
     (1usize..=3).prop_flat_map(|n| (0..n).map(pack).collect::<Vec<_>>())
 }
 
+/// An action as the wire takes it (`agent_id` and `action` not blank).
 fn action() -> impl Strategy<Value = Action> {
     (
         prop_oneof![
             select(vec!["session_1", "bot", "SESSION_2"]).prop_map(str::to_owned),
-            "\\PC{1,8}"
+            "\\PC{1,8}".prop_filter("not blank", |s| !s.trim().is_empty())
         ],
         select(vec![
             "PAY_INVOICE",
@@ -1258,6 +1259,27 @@ fn a_config_reads_the_same_seconds_from_json_and_toml() {
         .and_then(|g| g.connect_timeout_s)
         .map(|s| s.get());
     assert_eq!(seconds, Some(text.parse::<f64>().unwrap()));
+}
+
+/// Regression: `--5` (and any run of minus signs before digits) was reported as an
+/// integer "too large to keep exactly"; it is a syntax error like any malformed number.
+#[test]
+fn malformed_numbers_are_syntax_errors_not_large_integers() {
+    for text in [
+        "--5",
+        "[1, ---12]",
+        "{\"amount\": --123456789012345678901234}",
+    ] {
+        let got = sentinel_core::json::from_str(text);
+        assert!(
+            matches!(got, Err(StrictJsonError::Syntax { .. })),
+            "{text}: {got:?}"
+        );
+    }
+    assert!(matches!(
+        sentinel_core::json::from_str("-123456789012345678901234"),
+        Err(StrictJsonError::InexactInteger { .. })
+    ));
 }
 
 #[test]
