@@ -225,15 +225,20 @@ impl Pipeline {
             &out.matched,
             &out.matched_at,
         );
-        let assessed =
-            tokio::time::timeout(self.score_timeout, self.scorer.assess(action, &context))
+        let mut assessing = std::pin::pin!(self.scorer.assess(action, &context));
+        // A scorer that answers at once (the offline one) needs no timer: this also keeps
+        // `evaluate` usable outside a tokio runtime with such a scorer.
+        let assessed = match poll_once(assessing.as_mut()) {
+            Some(done) => done,
+            None => tokio::time::timeout(self.score_timeout, assessing)
                 .await
                 .unwrap_or_else(|_| {
                     Err(ScorerError::new(format!(
                         "no assessment within {} ms",
                         self.score_timeout.as_millis()
                     )))
-                });
+                }),
+        };
         match assessed {
             Ok(a) if a.risk_score <= 100 => Base::Scored(a.risk_score, a.analysis),
             Ok(a) => Base::ScorerFailed(
@@ -296,6 +301,16 @@ fn unique_reasons(out: &RuleOutcome) -> Vec<String> {
         }
     }
     reasons
+}
+
+/// Polls a future once (with a waker that does nothing): its output when it is ready at
+/// once. A pending future must then be polled again with a real waker.
+fn poll_once<F: std::future::Future + ?Sized>(future: std::pin::Pin<&mut F>) -> Option<F::Output> {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.poll(&mut cx) {
+        std::task::Poll::Ready(out) => Some(out),
+        std::task::Poll::Pending => None,
+    }
 }
 
 fn elapsed_ns(since: Instant) -> u64 {

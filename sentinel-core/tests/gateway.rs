@@ -565,3 +565,17 @@ async fn a_mistyped_payload_field_fails_closed_naming_the_field() {
         assert_eq!(gw.evaluate(&export(ok)).await.status, State::Executed);
     }
 }
+
+#[test]
+fn evaluate_with_the_offline_scorer_needs_no_runtime() {
+    // Polled by hand, as a binding's synchronous path does: no timer, no tokio context.
+    let gw = Gateway::builder().build().unwrap();
+    let pay = Action::new("billing-bot", "PAY_INVOICE")
+        .with_payload(json!({"amount": 2500, "vendor": "Acme Ltd"}));
+    let mut evaluating = std::pin::pin!(gw.evaluate(&pay));
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    let std::task::Poll::Ready(d) = evaluating.as_mut().poll(&mut cx) else {
+        panic!("the offline evaluation did not complete in one poll");
+    };
+    assert_eq!(d.status, State::BlockedAwaitingAuth);
+}

@@ -128,8 +128,8 @@ test('packs that do not load are PolicyErrors at their entry naming pack, rule a
   };
   assert.throws(() => new Gateway({ packs: ['OpsGuard', 'NoSuchPack'] }), (e) => {
     policy(e, 'packs[1]');
-    // Not a built-in pack's name: a path, as in a configuration file.
-    assert.match(e.message, /^invalid option `packs\[1\]`: in pack `NoSuchPack`: cannot read file/);
+    // Neither a built-in pack's name nor a file: most likely a misspelt name.
+    assert.match(e.message, /^invalid option `packs\[1\]`: no built-in pack or pack file named `NoSuchPack`/);
     return true;
   });
   const pack = {

@@ -102,9 +102,23 @@ impl PackSource {
         };
         match self {
             Self::Builtin(name) => Ok(vec![Pack::builtin(name).map_err(pack_error)?]),
-            Self::Path(path) => Ok(vec![
-                Pack::from_file(resolve(base, path)).map_err(pack_error)?,
-            ]),
+            Self::Path(path) => {
+                let file = resolve(base, path);
+                // A bare word that is neither a built-in nor a file: most likely a misspelt
+                // built-in name.
+                let bare = path.components().count() == 1 && path.extension().is_none();
+                if bare && !file.exists() {
+                    return Err(ConfigError::at(
+                        key,
+                        format!(
+                            "no built-in pack or pack file named `{}`; built-in packs are `VaultKeeper`, `PrivacyShield`, `OpsGuard`",
+                            path.display()
+                        ),
+                    )
+                    .with_code(crate::code::ErrorCode::InvalidPack));
+                }
+                Ok(vec![Pack::from_file(file).map_err(pack_error)?])
+            }
             Self::Inline(document) => Ok(vec![
                 Pack::from_json_str(&document.to_string()).map_err(pack_error)?,
             ]),

@@ -147,6 +147,19 @@ fn files_resolve_paths_relative_to_themselves() {
 }
 
 #[test]
+fn a_misspelt_builtin_is_not_taken_for_a_missing_file() {
+    let spec =
+        GatewaySpec::from_value(json!({"packs": ["VaultKeepr"]})).unwrap_or_else(|e| panic!("{e}"));
+    let e = spec.components(&env(&[])).unwrap_err();
+    assert!(
+        e.message
+            .starts_with("no built-in pack or pack file named `VaultKeepr`"),
+        "{e}"
+    );
+    assert_eq!(e.code, crate::ErrorCode::InvalidPack);
+}
+
+#[test]
 fn duplicate_and_broken_packs_are_config_errors_naming_the_pack() {
     let spec = GatewaySpec::from_value(json!({"packs": ["OpsGuard", {"builtin": "opsguard"}]}))
         .unwrap_or_else(|e| panic!("{e}"));
