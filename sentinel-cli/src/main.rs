@@ -2,6 +2,7 @@
 
 mod audit;
 mod config;
+mod lint;
 mod setup;
 
 use std::io::{BufRead, Write};
@@ -31,6 +32,10 @@ enum Command {
         #[arg(required = true)]
         packs: Vec<PathBuf>,
     },
+    /// Analyse policy packs: rules that never match, rules another makes moot, `set_risk`
+    /// conflicts between packs, dead regexes, operands that contradict `payload_schema`,
+    /// uncovered actions, effects the thresholds make moot. Exit 1 when any is an error.
+    Lint(lint::LintArgs),
     /// Read actions as JSON lines on stdin; write one decision per line to stdout.
     Eval {
         #[command(flatten)]
@@ -103,6 +108,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Validate { packs } => validate(&packs),
+        Command::Lint(args) => lint::run(&args),
         Command::Eval { gateway, full } => runtime.block_on(eval(&gateway, full)),
         Command::Test { cases, gateway } => runtime.block_on(test(&cases, &gateway)),
         Command::Config { command } => runtime.block_on(config::run(command)),

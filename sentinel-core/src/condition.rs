@@ -42,7 +42,6 @@ pub(crate) enum Expected {
     Text(Text),
     Number(f64),
     Bool(bool),
-    Null,
     Other(Value),
 }
 
@@ -81,7 +80,6 @@ impl Expected {
                 .as_f64()
                 .map_or_else(|| Expected::Other(value.clone()), Expected::Number),
             Value::Bool(b) => Expected::Bool(*b),
-            Value::Null => Expected::Null,
             other => Expected::Other(other.clone()),
         }
     }
@@ -96,8 +94,6 @@ impl Expected {
             },
             Expected::Number(n) => actual.as_f64() == Some(*n),
             Expected::Bool(b) => actual.as_bool() == Some(*b),
-            // Absent and null values never reach a comparison.
-            Expected::Null => false,
             Expected::Other(v) => matches!(actual, Found::Json(a) if a == v),
         }
     }
@@ -126,12 +122,12 @@ impl Condition {
             ConditionSpec::Exists(e) => {
                 Condition::Exists(compile_path(&e.path, &format!("{pointer}/exists/path"))?)
             }
-            ConditionSpec::Eq(c) => {
-                compare(c, "eq", pointer, |v, ic| Ok(Test::Eq(Expected::new(v, ic))))?
-            }
-            ConditionSpec::Ne(c) => {
-                compare(c, "ne", pointer, |v, ic| Ok(Test::Ne(Expected::new(v, ic))))?
-            }
+            ConditionSpec::Eq(c) => compare(c, "eq", pointer, |v, ic| {
+                not_null(v, "eq").map(|v| Test::Eq(Expected::new(v, ic)))
+            })?,
+            ConditionSpec::Ne(c) => compare(c, "ne", pointer, |v, ic| {
+                not_null(v, "ne").map(|v| Test::Ne(Expected::new(v, ic)))
+            })?,
             ConditionSpec::Lt(c) => {
                 compare(c, "lt", pointer, |v, _| number(v, "lt").map(Test::Lt))?
             }
@@ -151,7 +147,7 @@ impl Condition {
                 array(v, "not_in", ic).map(Test::NotIn)
             })?,
             ConditionSpec::Contains(c) => compare(c, "contains", pointer, |v, ic| {
-                Ok(Test::Contains(Expected::new(v, ic)))
+                not_null(v, "contains").map(|v| Test::Contains(Expected::new(v, ic)))
             })?,
             ConditionSpec::StartsWith(c) => compare(c, "starts_with", pointer, |v, ic| {
                 string(v, "starts_with").map(|s| Test::StartsWith(Text::new(s, ic)))
@@ -226,7 +222,17 @@ fn compare(
 ) -> Result<Condition, CompileError> {
     let here = format!("{pointer}/{op}");
     let path = compile_path(&c.path, &format!("{here}/path"))?;
-    let test = build(&c.value, c.ignore_case).map_err(|kind| (format!("{here}/value"), kind))?;
+    let test = build(&c.value, c.ignore_case).map_err(|kind| {
+        // A `null` inside an `in`/`not_in` list: point at the element.
+        let element = match (&kind, c.value.as_array()) {
+            (PackErrorKind::NullOperand { .. }, Some(items)) => items
+                .iter()
+                .position(Value::is_null)
+                .map(|i| format!("/{i}")),
+            _ => None,
+        };
+        (format!("{here}/value{}", element.unwrap_or_default()), kind)
+    })?;
     Ok(Condition::Compare { path, test })
 }
 
@@ -277,6 +283,15 @@ fn operand_error(op: &'static str, expected: &'static str, value: &Value) -> Pac
     }
 }
 
+/// Refuses a `null` operand: it could never match (see [`PackErrorKind::NullOperand`]).
+fn not_null<'v>(value: &'v Value, op: &'static str) -> Result<&'v Value, PackErrorKind> {
+    if value.is_null() {
+        Err(PackErrorKind::NullOperand { op })
+    } else {
+        Ok(value)
+    }
+}
+
 fn number(value: &Value, op: &'static str) -> Result<f64, PackErrorKind> {
     value
         .as_f64()
@@ -294,15 +309,13 @@ fn array(
     op: &'static str,
     ignore_case: bool,
 ) -> Result<Vec<Expected>, PackErrorKind> {
-    value
+    let items = value
         .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .map(|v| Expected::new(v, ignore_case))
-                .collect()
-        })
-        .ok_or_else(|| operand_error(op, "an array", value))
+        .ok_or_else(|| operand_error(op, "an array", value))?;
+    items
+        .iter()
+        .map(|v| not_null(v, op).map(|v| Expected::new(v, ignore_case)))
+        .collect()
 }
 
 #[cfg(test)]
@@ -502,5 +515,26 @@ mod tests {
         );
         let (ptr, _) = compile_err(json!({"in": {"path": "payload.v", "value": "AWS"}}));
         assert_eq!(ptr, "/when/in/value");
+    }
+
+    #[test]
+    fn comparisons_with_null_are_refused_with_a_pointer() {
+        for op in ["eq", "ne", "contains"] {
+            let (ptr, kind) = compile_err(
+                json!({"all": [{"exists": {"path": "payload.v"}}, {op: {"path": "payload.v", "value": null}}]}),
+            );
+            assert_eq!(ptr, format!("/when/all/1/{op}/value"));
+            assert_eq!(kind, PackErrorKind::NullOperand { op });
+        }
+        let (ptr, kind) =
+            compile_err(json!({"not_in": {"path": "payload.v", "value": ["a", null]}}));
+        assert_eq!(ptr, "/when/not_in/value/1");
+        assert!(
+            kind.to_string()
+                .starts_with("operator `not_in` compares with `null`, which never matches"),
+            "{kind}"
+        );
+        // `null` deeper inside a value is an ordinary JSON value.
+        cond(json!({"eq": {"path": "payload.v", "value": [null]}}));
     }
 }

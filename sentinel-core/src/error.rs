@@ -122,6 +122,15 @@ pub enum PackErrorKind {
         /// What was given.
         found: String,
     },
+    /// A comparison with `null`: absent and `null` fields fail every comparison, so it
+    /// could never match (or, for `ne` and `not_in`, would only test presence).
+    #[error(
+        "operator `{op}` compares with `null`, which never matches: absent and `null` fields fail every comparison; test presence with `exists` (or `not` `exists`)"
+    )]
+    NullOperand {
+        /// The operator.
+        op: &'static str,
+    },
     /// A regular expression that does not compile.
     #[error("bad regular expression `{pattern}`: {message}")]
     Regex {

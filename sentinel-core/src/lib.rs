@@ -12,6 +12,7 @@ mod gateway;
 #[cfg(feature = "groq")]
 pub mod groq;
 pub mod json;
+pub mod lint;
 pub mod pack;
 mod path;
 mod pipeline;

@@ -118,13 +118,18 @@ fn leaf() -> impl Strategy<Value = Value> {
     };
     prop_oneof![
         path().prop_map(|p| json!({"exists": {"path": p}})),
-        select(vec!["eq", "ne", "contains"])
-            .prop_flat_map(move |op| operand(op, json_value().boxed())),
+        // A comparison with `null` never matches and is refused at load.
+        select(vec!["eq", "ne", "contains"]).prop_flat_map(move |op| operand(
+            op,
+            json_value()
+                .prop_filter("not null", |v| !v.is_null())
+                .boxed()
+        )),
         select(vec!["lt", "lte", "gt", "gte"])
             .prop_flat_map(move |op| operand(op, finite().boxed())),
         select(vec!["in", "not_in"]).prop_flat_map(move |op| operand(
             op,
-            prop::collection::vec(scalar(), 0..4)
+            prop::collection::vec(scalar().prop_filter("not null", |v| !v.is_null()), 0..4)
                 .prop_map(Value::Array)
                 .boxed()
         )),
