@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 use sentinel_core::{Action, ActionId, Gateway, MemoryStore, SqlStore, Store};
 use serde_json::json;
 
+#[path = "../../sentinel-core/tests/postgres_support/mod.rs"]
+mod postgres_support;
+
 const CONCURRENCY: usize = 32;
 
 fn action(i: usize) -> Action {
@@ -104,13 +107,14 @@ fn main() {
         let _ = std::fs::remove_file(&path);
         match std::env::var("DATABASE_URL") {
             Ok(url) if url.starts_with("postgres") => {
-                let schema = format!(
-                    "sentinel_bench_{}",
-                    ActionId::new().to_string().replace('-', "")
-                );
+                let schema = postgres_support::TestSchema::new(&url, "sentinel_bench");
                 run(
                     "postgres",
-                    Arc::new(SqlStore::connect_in_schema(&url, &schema).await.unwrap()),
+                    Arc::new(
+                        SqlStore::connect_in_schema(&url, schema.name())
+                            .await
+                            .unwrap(),
+                    ),
                     total,
                 )
                 .await;

@@ -9,6 +9,7 @@ use sentinel_core::{Action, ActionId, Gateway, SqlStore};
 use serde_json::json;
 use sqlx::Executor;
 
+#[path = "../../sentinel-core/tests/postgres_support/mod.rs"]
 mod support;
 
 /// Fills a store with three actions: 9 audit records.
@@ -91,13 +92,15 @@ async fn postgres_tampering_is_detected_and_located() {
     let Some(url) = support::database_url(None) else {
         return;
     };
-    let schema = format!(
-        "sentinel_audit_{}",
-        ActionId::new().to_string().replace('-', "")
-    );
-    fill(SqlStore::connect_in_schema(&url, &schema).await.unwrap()).await;
+    let schema = support::TestSchema::new(&url, "sentinel_audit");
+    fill(
+        SqlStore::connect_in_schema(&url, schema.name())
+            .await
+            .unwrap(),
+    )
+    .await;
     sqlx::any::install_default_drivers();
-    let search_path = schema.clone();
+    let search_path = schema.name().to_owned();
     let pool = sqlx::any::AnyPoolOptions::new()
         .max_connections(1)
         .after_connect(move |conn, _| {
@@ -107,7 +110,7 @@ async fn postgres_tampering_is_detected_and_located() {
         .connect(&url)
         .await
         .unwrap();
-    tamper_cases(&pool, &url, Some(&schema)).await;
+    tamper_cases(&pool, &url, Some(schema.name())).await;
 }
 
 #[tokio::test]

@@ -84,7 +84,7 @@ fn offline_is_the_default_and_reports_calls_avoided() {
     assert!(stderr.contains("scorer: offline"), "{stderr}");
     assert!(
         stderr.contains(
-            "llm calls: 0 made (offline scorer), 17 avoided (rules decided 17 of 40 decisions)"
+            "llm calls: 0 made (offline scorer), 23 avoided (rules decided 23 of 47 decisions)"
         ),
         "{stderr}"
     );

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use sentinel_core::{Action, ActionId, Gateway, Resolution, SqlStore};
+use sentinel_core::{Action, Gateway, Resolution, SqlStore};
 use serde_json::json;
 
 mod postgres_support;
@@ -17,17 +17,22 @@ async fn a_resolve_on_one_instance_wakes_the_guard_on_another() {
     let Some(url) = postgres_support::database_url(None) else {
         return;
     };
-    let schema = format!(
-        "sentinel_wake_{}",
-        ActionId::new().to_string().replace('-', "")
-    );
+    let schema = postgres_support::TestSchema::new(&url, "sentinel_wake");
     let a = Gateway::builder()
-        .store(SqlStore::connect_in_schema(&url, &schema).await.unwrap())
+        .store(
+            SqlStore::connect_in_schema(&url, schema.name())
+                .await
+                .unwrap(),
+        )
         .poll_interval(Duration::from_secs(60))
         .build()
         .unwrap();
     let b = Gateway::builder()
-        .store(SqlStore::connect_in_schema(&url, &schema).await.unwrap())
+        .store(
+            SqlStore::connect_in_schema(&url, schema.name())
+                .await
+                .unwrap(),
+        )
         .build()
         .unwrap();
     a.recover().await.unwrap(); // starts listening

@@ -14,7 +14,12 @@ use serde_json::json;
 mod postgres_support;
 
 /// Each store twice: two handles on one database, as two processes would hold.
-async fn stores() -> Vec<(&'static str, Arc<dyn Store>, Arc<dyn Store>)> {
+/// Bind the guard of the PostgreSQL schema first: `let (_schema, stores) = stores().await;`.
+#[allow(clippy::type_complexity)]
+async fn stores() -> (
+    Option<postgres_support::TestSchema>,
+    Vec<(&'static str, Arc<dyn Store>, Arc<dyn Store>)>,
+) {
     let memory: Arc<dyn Store> = Arc::new(MemoryStore::new());
     let path = std::env::temp_dir().join(format!("sentinel-attempts-{}.db", ActionId::new()));
     let mut out = vec![
@@ -25,18 +30,18 @@ async fn stores() -> Vec<(&'static str, Arc<dyn Store>, Arc<dyn Store>)> {
             Arc::new(SqlStore::open_sqlite(&path).await.unwrap()) as Arc<dyn Store>,
         ),
     ];
+    let mut schema = None;
     if let Some(url) = postgres_support::database_url(Some("the PostgreSQL store")) {
-        let schema = format!(
-            "sentinel_attempts_{}",
-            ActionId::new().to_string().replace('-', "")
-        );
+        let name = schema
+            .insert(postgres_support::TestSchema::new(&url, "sentinel_attempts"))
+            .name();
         out.push((
             "postgres",
-            Arc::new(SqlStore::connect_in_schema(&url, &schema).await.unwrap()),
-            Arc::new(SqlStore::connect_in_schema(&url, &schema).await.unwrap()),
+            Arc::new(SqlStore::connect_in_schema(&url, name).await.unwrap()),
+            Arc::new(SqlStore::connect_in_schema(&url, name).await.unwrap()),
         ));
     }
-    out
+    (schema, out)
 }
 
 async fn action(store: &dyn Store) -> ActionId {
@@ -51,7 +56,8 @@ async fn action(store: &dyn Store) -> ActionId {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn attempts_are_claimed_once_and_updated_over_their_version() {
-    for (name, a, b) in stores().await {
+    let (_schema, stores) = stores().await;
+    for (name, a, b) in stores {
         assert!(a.keeps_attempts(), "{name}");
         let id = action(a.as_ref()).await;
         let first = ApprovalAttempt::new(id, 1, "telnyx-voice", json!({"step": "dialing"}));
@@ -144,7 +150,8 @@ async fn attempts_are_claimed_once_and_updated_over_their_version() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn of_many_concurrent_claims_of_the_next_attempt_one_wins() {
-    for (name, a, b) in stores().await {
+    let (_schema, stores) = stores().await;
+    for (name, a, b) in stores {
         for _ in 0..5 {
             let id = action(a.as_ref()).await;
             let mut tasks = Vec::new();

@@ -16,7 +16,12 @@ use serde_json::json;
 
 mod postgres_support;
 
-async fn stores() -> Vec<(&'static str, Arc<dyn Store>)> {
+/// The stores, and the PostgreSQL schema (dropped when the guard is) when there is one:
+/// bind the guard first, `let (_schema, stores) = stores().await;`.
+async fn stores() -> (
+    Option<postgres_support::TestSchema>,
+    Vec<(&'static str, Arc<dyn Store>)>,
+) {
     let dir = std::env::temp_dir().join(format!("sentinel-suite-{}", ActionId::new()));
     std::fs::create_dir_all(&dir).unwrap();
     let mut out: Vec<(&'static str, Arc<dyn Store>)> = vec![
@@ -26,17 +31,17 @@ async fn stores() -> Vec<(&'static str, Arc<dyn Store>)> {
             Arc::new(SqlStore::open_sqlite(dir.join("s.db")).await.unwrap()),
         ),
     ];
+    let mut schema = None;
     if let Some(url) = postgres_support::database_url(Some("the PostgreSQL store")) {
-        let schema = format!(
-            "sentinel_test_{}",
-            ActionId::new().to_string().replace('-', "")
-        );
+        let name = schema
+            .insert(postgres_support::TestSchema::new(&url, "sentinel_test"))
+            .name();
         out.push((
             "postgres",
-            Arc::new(SqlStore::connect_in_schema(&url, &schema).await.unwrap()),
+            Arc::new(SqlStore::connect_in_schema(&url, name).await.unwrap()),
         ));
     }
-    out
+    (schema, out)
 }
 
 fn risky(agent: &str) -> Action {
@@ -53,7 +58,8 @@ async fn check_chain(name: &str, store: &dyn Store) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_round_trip_with_their_trail() {
-    for (name, store) in stores().await {
+    let (_schema, stores) = stores().await;
+    for (name, store) in stores {
         let gw = Gateway::builder().store_arc(store.clone()).build().unwrap();
         let ticket = gw
             .submit(risky("session_1").with_reasoning("urgent"))
@@ -124,7 +130,8 @@ async fn records_round_trip_with_their_trail() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn terminal_states_never_change_and_execution_is_claimed_once() {
-    for (name, store) in stores().await {
+    let (_schema, stores) = stores().await;
+    for (name, store) in stores {
         let id = ActionId::new();
         store.create(id, &risky("a")).await.unwrap();
         let step = |to| Transition::new(to, "t", "test", "");
@@ -153,7 +160,8 @@ async fn terminal_states_never_change_and_execution_is_claimed_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idempotency_keys_replay_conflict_and_race() {
-    for (name, store) in stores().await {
+    let (_schema, stores) = stores().await;
+    for (name, store) in stores {
         let action = risky("agent-k").with_idempotency_key("k1");
         let first = ActionId::new();
         assert!(
@@ -214,7 +222,8 @@ async fn idempotency_keys_replay_conflict_and_race() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_concurrent_submits_lose_and_duplicate_nothing() {
-    for (name, store) in stores().await {
+    let (_schema, stores) = stores().await;
+    for (name, store) in stores {
         let gw = Gateway::builder().store_arc(store.clone()).build().unwrap();
         let tasks: Vec<_> = (0..1000u64)
             .map(|i| {
@@ -245,7 +254,8 @@ async fn a_thousand_concurrent_submits_lose_and_duplicate_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_abandoned_decision_is_claimed_once() {
-    for (name, store) in stores().await {
+    let (_schema, stores) = stores().await;
+    for (name, store) in stores {
         let id = ActionId::new();
         let created = store.create(id, &risky("session_9")).await.unwrap();
         assert!(matches!(created, Created::New(..)), "{name}");
@@ -274,7 +284,8 @@ async fn an_abandoned_decision_is_claimed_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_resolves_of_one_action_have_one_winner() {
-    for (name, store) in stores().await {
+    let (_schema, stores) = stores().await;
+    for (name, store) in stores {
         let gw = Gateway::builder().store_arc(store.clone()).build().unwrap();
         let ticket = gw.submit(risky("session_z")).await.unwrap();
         let tasks: Vec<_> = (0..24)

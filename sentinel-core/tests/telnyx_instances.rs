@@ -21,7 +21,11 @@ use telnyx_support::*;
 enum Db {
     Memory(Arc<dyn Store>),
     Sqlite(PathBuf),
-    Postgres { url: String, schema: String },
+    /// The schema is dropped with the `Db`, after the stores opened on it.
+    Postgres {
+        url: String,
+        schema: postgres_support::TestSchema,
+    },
 }
 
 impl Db {
@@ -29,9 +33,11 @@ impl Db {
         match self {
             Db::Memory(store) => Arc::clone(store),
             Db::Sqlite(path) => Arc::new(SqlStore::open_sqlite(path).await.unwrap()),
-            Db::Postgres { url, schema } => {
-                Arc::new(SqlStore::connect_in_schema(url, schema).await.unwrap())
-            }
+            Db::Postgres { url, schema } => Arc::new(
+                SqlStore::connect_in_schema(url, schema.name())
+                    .await
+                    .unwrap(),
+            ),
         }
     }
 }
@@ -47,10 +53,7 @@ fn dbs() -> Vec<(&'static str, Db)> {
         ),
     ];
     if let Some(url) = postgres_support::database_url(Some("the PostgreSQL instances")) {
-        let schema = format!(
-            "sentinel_calls_{}",
-            ActionId::new().to_string().replace('-', "")
-        );
+        let schema = postgres_support::TestSchema::new(&url, "sentinel_calls");
         out.push(("postgres", Db::Postgres { url, schema }));
     }
     out

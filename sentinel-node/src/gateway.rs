@@ -278,12 +278,9 @@ impl NativeGateway {
             ));
         }
         let action = parse_action(action, aliases)?;
-        // The core arms a tokio timer around a scorer call (never polled here: the built-in
-        // scorer answers at once), which needs the runtime's context.
-        let decided = napi::bindgen_prelude::within_runtime_if_available(|| {
-            poll_once(self.deciding().evaluate(&action))
-        });
-        decided.ok_or_else(|| {
+        // The built-in scorer answers at once: the core then arms no timer, and one poll
+        // decides, outside any runtime.
+        poll_once(self.deciding().evaluate(&action)).ok_or_else(|| {
             Failure::new(
                 ErrorCode::Unsupported,
                 "evaluation did not complete synchronously; use `evaluate`",

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { pgSchema } from './helpers.mjs';
 
 const pkg = fileURLToPath(new URL('..', import.meta.url));
 
@@ -61,7 +62,8 @@ test('a gateway that is never used does not hold the process', () => {
   assert.ok(ms < 5000, `took ${ms} ms`);
 });
 
-test('durable stores and the core scorer and approver do not hold the process', () => {
+test('durable stores and the core scorer and approver do not hold the process', (t) => {
+  const schema = process.env.DATABASE_URL ? pgSchema(t, process.env.DATABASE_URL, 'sentinel_node_exit') : '';
   const { status, signal, stdout, stderr, ms } = run(`
     import { mkdtempSync } from 'node:fs';
     import { tmpdir } from 'node:os';
@@ -74,7 +76,7 @@ test('durable stores and the core scorer and approver do not hold the process', 
     const stores = [file, ...(pg ? [pg] : [])];
     for (const store of stores) {
       const gw = await Gateway.open({
-        store, storeSchema: store === pg ? 'sentinel_node_exit_' + process.pid : undefined,
+        store, storeSchema: store === pg ? '${schema}' : undefined,
         scorer: { groq: { apiKey: 'gsk_x', baseUrl: 'http://127.0.0.1:9/v1' } },
         approver: { telnyx: { apiKey: 'k', connectionId: '1', fromNumber: '+15550000001',
           adminNumber: '+15550000002', publicKey: der.subarray(-32).toString('base64') } },

@@ -1,4 +1,5 @@
 // Shared test helpers.
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 /** The shared decision corpus, one case per non-empty line. */
@@ -93,4 +94,17 @@ export async function withEnv(vars, fn) {
   };
   apply(vars);
   try { return await fn(); } finally { apply(saved); }
+}
+
+/**
+ * A fresh PostgreSQL schema name, dropped with everything in it (by `psql`) when the test `t`
+ * ends, passed or failed.
+ */
+export function pgSchema(t, url, prefix) {
+  const schema = `${prefix}_${process.pid}_${Date.now()}`;
+  t.after(() => {
+    execFileSync('psql', [url, '-qv', 'ON_ERROR_STOP=1', '-c',
+      `SET lock_timeout = '10s'; DROP SCHEMA IF EXISTS ${schema} CASCADE`]);
+  });
+  return schema;
 }

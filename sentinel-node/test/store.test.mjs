@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AlreadyExecutedError, ConfigError, Gateway } from 'sentinel-guard';
-import { bigPayment, deferred } from './helpers.mjs';
+import { bigPayment, deferred, pgSchema } from './helpers.mjs';
 
 /** A fresh SQLite file; removed after the test. */
 function sqliteFile(t) {
@@ -81,8 +81,8 @@ const DATABASE_URL = process.env.DATABASE_URL;
 
 test('postgres: a resolve on one gateway releases the guard waiting on another', {
   skip: DATABASE_URL ? false : 'DATABASE_URL is not set (`.ci/run` sets it to the local PostgreSQL)',
-}, async () => {
-  const schema = `sentinel_node_${process.pid}_${Date.now()}`;
+}, async (t) => {
+  const schema = pgSchema(t, DATABASE_URL, 'sentinel_node');
   const options = { store: DATABASE_URL, storeSchema: schema };
   const asked = deferred();
   const a = await Gateway.open({ ...options, approver: { request: (req) => asked.resolve(req.actionId) } });

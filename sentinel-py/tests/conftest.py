@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import pathlib
-from typing import Any, Dict
+import subprocess
+import uuid
+from typing import Any, Dict, Iterator
 
 import pytest
 
@@ -35,3 +38,12 @@ FORBIDDEN = action("DROP_TABLE", agent="ops-bot", table="users")  # declined
 @pytest.fixture
 def gw() -> sentinel_guard.Gateway:
     return sentinel_guard.Gateway(escalation_timeout=5.0)
+
+
+@pytest.fixture
+def pg_schema() -> Iterator[str]:
+    """A fresh PostgreSQL schema name, dropped with everything in it (by `psql`) after the test."""
+    schema = f"py_{uuid.uuid4().hex[:12]}"
+    yield schema
+    drop = f"SET lock_timeout = '10s'; DROP SCHEMA IF EXISTS {schema} CASCADE"
+    subprocess.run(["psql", os.environ["DATABASE_URL"], "-qv", "ON_ERROR_STOP=1", "-c", drop], check=True)

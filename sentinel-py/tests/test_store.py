@@ -6,7 +6,6 @@ import os
 import pathlib
 import threading
 import time
-import uuid
 from typing import Any, Callable, Dict, List
 
 import pytest
@@ -114,9 +113,8 @@ def test_store_settings_are_checked(tmp_path: pathlib.Path) -> None:
 
 
 @pytest.mark.skipif(not os.environ.get("DATABASE_URL"), reason="DATABASE_URL is not set (PostgreSQL tests need a server)")
-def test_postgres_resolve_on_one_gateway_releases_a_guard_on_another() -> None:
-    url = os.environ["DATABASE_URL"]
-    schema = f"py_{uuid.uuid4().hex[:12]}"
+def test_postgres_resolve_on_one_gateway_releases_a_guard_on_another(pg_schema: str) -> None:
+    url, schema = os.environ["DATABASE_URL"], pg_schema
     other = sg.Gateway(store=url, store_schema=schema, escalation_timeout=60)
     assert other.store == "postgres"
     requested: List[str] = []

@@ -5,6 +5,8 @@
 //! codes. PostgreSQL through `SENTINEL_DATABASE_URL` when `DATABASE_URL` is set.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+#[path = "../../../sentinel-core/tests/postgres_support/mod.rs"]
+mod postgres_support;
 mod support;
 
 use std::io::{BufRead, BufReader, Write};
@@ -344,17 +346,14 @@ fn a_bad_file_or_variable_stops_the_binary_and_says_where() {
 
 #[tokio::test]
 async fn postgres_from_sentinel_database_url_keeps_the_schema_of_the_file() {
-    let Some(url) = database_url() else {
+    let Some(url) = postgres_support::database_url(None) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let schema = format!(
-        "sentinel_server_config_{}",
-        sentinel_core::ActionId::new().to_string().replace('-', "")
-    );
+    let schema = postgres_support::TestSchema::new(&url, "sentinel_server_config");
     let file = dir.path().join("sentinel.toml");
     // The file names no URL (one with a password never goes in a file), only the schema.
-    write(&file, &format!("[store]\nschema = \"{schema}\"\n"));
+    write(&file, &format!("[store]\nschema = \"{}\"\n", schema.name()));
     let env = Env::from_map(
         [
             ("SENTINEL_CONFIG".to_owned(), file.display().to_string()),
@@ -389,19 +388,4 @@ async fn postgres_from_sentinel_database_url_keeps_the_schema_of_the_file() {
     assert_eq!(t["status"], "EXECUTED", "{t}");
     assert!(server.gateway().store().latest().await.unwrap().is_some());
     server.shutdown().await.unwrap();
-}
-
-/// `DATABASE_URL` when it is a PostgreSQL URL; otherwise says on stderr (which libtest does
-/// not capture when written directly) that the test is skipped.
-fn database_url() -> Option<String> {
-    match std::env::var("DATABASE_URL") {
-        Ok(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => Some(url),
-        _ => {
-            let _ = writeln!(
-                std::io::stderr().lock(),
-                "SKIPPED `postgres_from_sentinel_database_url_keeps_the_schema_of_the_file`: it needs PostgreSQL and DATABASE_URL is not a postgres:// url (`.ci/run` sets postgres://postgres@127.0.0.1:5432/test)"
-            );
-            None
-        }
-    }
 }

@@ -5,6 +5,7 @@ mod attempts;
 #[cfg(feature = "postgres")]
 mod listen;
 mod rows;
+mod schema;
 
 use std::borrow::Cow;
 use std::time::Duration;
@@ -26,6 +27,8 @@ use crate::action::{Action, ActionId};
 use crate::error::StoreError;
 use crate::state::State;
 use rows::{ACTION_COLUMNS, AUDIT_COLUMNS, backend, opt_time_text, to_json};
+use schema::check_schema_name;
+pub(crate) use schema::redact_url;
 
 /// A store on SQLite or PostgreSQL, chosen by the URL:
 /// `sqlite://sentinel.db` (created if missing), `postgres://user@host/db`.
@@ -81,15 +84,7 @@ impl SqlStore {
     /// Connects to PostgreSQL and keeps every table in `schema` (created if missing), for
     /// several independent deployments or test runs in one database.
     pub async fn connect_in_schema(url: &str, schema: &str) -> Result<Self, StoreError> {
-        if !schema
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_')
-            || schema.is_empty()
-        {
-            return Err(StoreError::Backend(format!(
-                "schema name `{schema}` must be letters, digits and `_`"
-            )));
-        }
+        check_schema_name(schema)?;
         Self::connect_with(url, Some(schema.to_owned())).await
     }
 
@@ -586,39 +581,5 @@ impl Store for SqlStore {
         external_id: &str,
     ) -> Result<Option<ApprovalAttempt>, StoreError> {
         self.find_attempt_row(channel, external_id).await
-    }
-}
-
-/// A database URL with any password replaced, for messages.
-pub(crate) fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &url[scheme + 3..at];
-            match userinfo.find(':') {
-                Some(colon) => format!(
-                    "{}{}:***{}",
-                    &url[..scheme + 3],
-                    &userinfo[..colon],
-                    &url[at..]
-                ),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn passwords_never_appear_in_messages() {
-        assert_eq!(
-            redact_url("postgres://u:secret@h/db"),
-            "postgres://u:***@h/db"
-        );
-        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
-        assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
     }
 }
