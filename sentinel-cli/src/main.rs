@@ -11,6 +11,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use sentinel_core::corpus::Case;
+use sentinel_core::coverage::Coverage;
 use sentinel_core::groq::ScorerTally;
 use sentinel_core::{Action, Decision, Gateway, Pack, PackErrorKind};
 use serde_json::json;
@@ -50,6 +51,13 @@ enum Command {
         cases: PathBuf,
         #[command(flatten)]
         gateway: GatewayArgs,
+        /// List, per pack, the rules the cases exercised and those they never did.
+        #[arg(long)]
+        coverage: bool,
+        /// Fail (exit 1) when fewer than N percent of the packs' rules were exercised;
+        /// implies `--coverage`.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=100))]
+        min_coverage: Option<u8>,
     },
     /// Check, describe or start a configuration file.
     Config {
@@ -110,7 +118,16 @@ fn main() -> ExitCode {
         Command::Validate { packs } => validate(&packs),
         Command::Lint(args) => lint::run(&args),
         Command::Eval { gateway, full } => runtime.block_on(eval(&gateway, full)),
-        Command::Test { cases, gateway } => runtime.block_on(test(&cases, &gateway)),
+        Command::Test {
+            cases,
+            gateway,
+            coverage,
+            min_coverage,
+        } => runtime.block_on(test(
+            &cases,
+            &gateway,
+            (coverage || min_coverage.is_some()).then_some(min_coverage),
+        )),
         Command::Config { command } => runtime.block_on(config::run(command)),
         Command::Schema => print_json(&sentinel_core::pack_schema()),
         Command::Audit {
@@ -256,16 +273,22 @@ async fn eval(args: &GatewayArgs, full: bool) -> Result<ExitCode, String> {
     })
 }
 
-async fn test(path: &PathBuf, args: &GatewayArgs) -> Result<ExitCode, String> {
+/// Runs the cases; `coverage` is `Some(minimum percent)` when coverage is asked for.
+async fn test(
+    path: &PathBuf,
+    args: &GatewayArgs,
+    coverage: Option<Option<u8>>,
+) -> Result<ExitCode, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
     let cases = Case::parse_all(&text).map_err(|e| format!("{}: {e}", path.display()))?;
     let setup: Setup = args.build().await?;
     let gateway = &setup.gateway;
     let mut tally = ScorerTally::default();
+    let mut rules = Coverage::new(gateway.packs());
     let (mut passed, mut failed) = (0, 0);
     for case in &cases {
-        let problems = run_case(case, gateway, &mut tally).await;
+        let problems = run_case(case, gateway, &mut tally, &mut rules).await;
         if problems.is_empty() {
             passed += 1;
             println!("ok   {}", case.name);
@@ -279,21 +302,67 @@ async fn test(path: &PathBuf, args: &GatewayArgs) -> Result<ExitCode, String> {
     }
     println!("summary: {passed} passed, {failed} failed");
     setup.report(&tally);
-    Ok(if failed > 0 {
+    let mut below = false;
+    if let Some(minimum) = coverage {
+        print_coverage(&rules);
+        if let Some(min) = minimum
+            && rules.percent() < f64::from(min)
+        {
+            below = true;
+            eprintln!(
+                "error: rule coverage {:.1}% is below --min-coverage {min}",
+                rules.percent()
+            );
+        }
+    }
+    Ok(if failed > 0 || below {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
     })
 }
 
-/// Like `Case::run`, also counting how the decision used the scorer.
-async fn run_case(case: &Case, gateway: &Gateway, tally: &mut ScorerTally) -> Vec<String> {
+/// Like `Case::run`, also counting how the decision used the scorer and which rules it
+/// cites.
+async fn run_case(
+    case: &Case,
+    gateway: &Gateway,
+    tally: &mut ScorerTally,
+    coverage: &mut Coverage,
+) -> Vec<String> {
     match Action::from_json(case.action.clone()) {
         Err(e) => case.check_error(&e.to_string()),
         Ok(action) => {
             let d: Decision = gateway.evaluate(&action).await;
             tally.record(&d);
+            coverage.record(&d);
             case.check(&d)
+        }
+    }
+}
+
+/// Per pack: covered rules, then each rule with its hits, or `never` when none.
+fn print_coverage(coverage: &Coverage) {
+    println!(
+        "coverage: {} of {} rules ({:.1}%)",
+        coverage.covered(),
+        coverage.total(),
+        coverage.percent()
+    );
+    for pack in coverage.packs() {
+        println!(
+            "  {}@{}: {} of {} rules ({:.1}%)",
+            pack.name,
+            pack.version,
+            pack.covered(),
+            pack.rules.len(),
+            pack.percent()
+        );
+        for rule in &pack.rules {
+            match rule.hits {
+                0 => println!("    never  {}", rule.id),
+                n => println!("    {n:>5}  {}", rule.id),
+            }
         }
     }
 }

@@ -6,6 +6,7 @@ mod canonical;
 pub mod code;
 mod condition;
 pub mod corpus;
+pub mod coverage;
 pub mod decision;
 pub mod error;
 mod gateway;
