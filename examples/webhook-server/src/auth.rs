@@ -1,4 +1,5 @@
-//! Who is calling: per-agent bearer keys and the admin token, compared in constant time.
+//! Who is calling: per-agent bearer keys, the admin token and operator tokens, compared
+//! in constant time, or a console session cookie ([`crate::console::session`]).
 //!
 //! - No `Authorization: Bearer ...` header, or a token nobody was given → 401.
 //! - A valid token that may not do this (an agent resolving, an agent submitting as another
@@ -11,7 +12,10 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use sha2::{Digest, Sha256};
 
-use crate::config::AgentKey;
+use sentinel_core::spec::OperatorRole;
+
+use crate::config::{AgentKey, Operator};
+use crate::console::session;
 use crate::errors::ApiError;
 use crate::state::AppState;
 
@@ -22,13 +26,27 @@ pub enum Principal {
     Admin,
     /// An agent, by its configured id or `prefix*` pattern.
     Agent(String),
+    /// A named operator: signed in to the console, or with their token as a bearer key.
+    Operator(Staff),
+}
+
+/// An operator as a caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Staff {
+    /// The operator's name, recorded with their decisions.
+    pub name: String,
+    /// What the operator may do.
+    pub role: OperatorRole,
+    /// True when the request came with the console's session cookie (decisions are then
+    /// recorded with channel `console`).
+    pub console: bool,
 }
 
 impl Principal {
     /// True when this caller may act as (and see actions of) `agent_id`.
     pub fn covers(&self, agent_id: &str) -> bool {
         match self {
-            Principal::Admin => true,
+            Principal::Admin | Principal::Operator(_) => true,
             Principal::Agent(pattern) => agent_matches(pattern, agent_id),
         }
     }
@@ -38,16 +56,32 @@ impl Principal {
         match self {
             Principal::Admin => "admin",
             Principal::Agent(pattern) => pattern,
+            Principal::Operator(staff) => &staff.name,
         }
     }
 
-    /// Only the admin passes.
+    /// Only the admin and operators pass (they see every action).
     pub fn require_admin(&self, what: &str) -> Result<(), ApiError> {
         match self {
-            Principal::Admin => Ok(()),
+            Principal::Admin | Principal::Operator(_) => Ok(()),
             Principal::Agent(agent) => Err(ApiError::forbidden(format!(
                 "{what} needs the admin token; agent `{agent}` may not"
             ))),
+        }
+    }
+
+    /// Only the admin and operators whose role may decide pass.
+    pub fn require_decider(&self, what: &str) -> Result<(), ApiError> {
+        self.require_admin(what)?;
+        match self {
+            Principal::Operator(staff) if !staff.role.may_decide() => {
+                Err(ApiError::forbidden(format!(
+                    "{what} needs the `approver` role; operator `{}` is a `{}`",
+                    staff.name,
+                    staff.role.as_str()
+                )))
+            }
+            _ => Ok(()),
         }
     }
 
@@ -55,8 +89,8 @@ impl Principal {
     pub fn require_agent(&self, what: &str) -> Result<&str, ApiError> {
         match self {
             Principal::Agent(agent) => Ok(agent),
-            Principal::Admin => Err(ApiError::forbidden(format!(
-                "{what} needs an agent key, not the admin token"
+            Principal::Admin | Principal::Operator(_) => Err(ApiError::forbidden(format!(
+                "{what} needs an agent key, not the admin token or an operator's"
             ))),
         }
     }
@@ -75,6 +109,7 @@ pub fn agent_matches(pattern: &str, agent_id: &str) -> bool {
 pub struct Credentials {
     admin: Option<[u8; 32]>,
     agents: Vec<(String, [u8; 32])>,
+    operators: Vec<(String, OperatorRole, [u8; 32])>,
 }
 
 impl Credentials {
@@ -86,7 +121,36 @@ impl Credentials {
                 .iter()
                 .map(|k| (k.agent.clone(), digest(k.key.expose())))
                 .collect(),
+            operators: Vec::new(),
         }
+    }
+
+    /// Adds the console's operators (their tokens hashed).
+    #[must_use]
+    pub fn with_operators(mut self, operators: &[Operator]) -> Self {
+        self.operators = operators
+            .iter()
+            .map(|o| (o.name.clone(), o.role, digest(o.token.expose())))
+            .collect();
+        self
+    }
+
+    /// The operator a sign-in token belongs to (name and role), comparing every
+    /// operator's token in constant time.
+    pub fn operator(&self, token: &str) -> Option<(String, OperatorRole)> {
+        let given = digest(token);
+        let mut found = None;
+        for (name, role, hash) in &self.operators {
+            if constant_time_eq(hash, &given) && found.is_none() {
+                found = Some((name.clone(), *role));
+            }
+        }
+        found
+    }
+
+    /// True when at least one operator may sign in.
+    pub fn has_operators(&self) -> bool {
+        !self.operators.is_empty()
     }
 
     /// The principal a bearer token belongs to. Every configured credential is compared,
@@ -103,6 +167,15 @@ impl Credentials {
             if constant_time_eq(key, &given) && found.is_none() {
                 found = Some(Principal::Agent(agent.clone()));
             }
+        }
+        if let Some((name, role)) = self.operator(token)
+            && found.is_none()
+        {
+            found = Some(Principal::Operator(Staff {
+                name,
+                role,
+                console: false,
+            }));
         }
         found
     }
@@ -130,6 +203,11 @@ impl FromRequestParts<AppState> for Principal {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let Some(value) = parts.headers.get(AUTHORIZATION) else {
+            // No bearer key: the console's session cookie, if any (state-changing requests
+            // only from the console's own origin).
+            if let Some(staff) = session::principal(parts, state)? {
+                return Ok(Principal::Operator(staff));
+            }
             return Err(ApiError::unauthorized(
                 "missing `Authorization: Bearer <key>` header",
             ));

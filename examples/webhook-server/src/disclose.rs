@@ -28,7 +28,7 @@ pub enum Audience {
 impl From<&Principal> for Audience {
     fn from(who: &Principal) -> Self {
         match who {
-            Principal::Admin => Self::Admin,
+            Principal::Admin | Principal::Operator(_) => Self::Admin,
             Principal::Agent(_) => Self::Agent,
         }
     }

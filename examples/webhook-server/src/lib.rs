@@ -3,7 +3,9 @@
 //!
 //! - [`config`]: the configuration: the file `SENTINEL_CONFIG` names (the core's
 //!   `GatewaySpec`), the `SENTINEL_*` variables that override it, and `.env`.
-//! - [`auth`]: per-agent bearer keys and the admin token.
+//! - [`auth`]: per-agent bearer keys, the admin token, operators.
+//! - [`console`]: the operators' web console at `/console` (sign-in sessions, the page).
+//! - [`cors`]: browser clients from the origins `server.cors_origins` lists.
 //! - [`errors`]: JSON errors `{"error": {"code", "message"}}` with the core's error codes.
 //! - [`routes`]: one module per endpoint group.
 //! - [`server`]: the gateway, the router, graceful shutdown; connections are served with
@@ -18,6 +20,8 @@
 pub mod auth;
 mod banner;
 pub mod config;
+pub mod console;
+pub mod cors;
 pub mod demo;
 pub mod disclose;
 pub mod errors;

@@ -7,12 +7,13 @@ use sentinel_server::config::{Config, LogFormat};
 use sentinel_server::demo::{self, DemoOptions};
 use tracing_subscriber::EnvFilter;
 
-const USAGE: &str = "usage: sentinel-server [serve | demo | help]
+const USAGE: &str = "usage: sentinel-server [serve | demo [--keep-running] | help]
 
   serve  run the HTTP API (default); configuration from the file SENTINEL_CONFIG names
          (TOML or JSON), overridden by SENTINEL_* variables and .env
   demo   start the server on embedded defaults and run the scenarios end to end
-         (Telnyx simulator unless TELNYX_* credentials are set)";
+         (Telnyx simulator unless TELNYX_* credentials are set); the console is at
+         /console; --keep-running leaves the server up afterwards, until Ctrl-C";
 
 fn main() -> ExitCode {
     let command = std::env::args()
@@ -34,7 +35,11 @@ fn main() -> ExitCode {
     };
     let result = match command.as_str() {
         "serve" => runtime.block_on(serve()),
-        "demo" => runtime.block_on(run_demo()),
+        "demo" => match std::env::args().nth(2).as_deref() {
+            None => runtime.block_on(run_demo(false)),
+            Some("--keep-running") => runtime.block_on(run_demo(true)),
+            Some(other) => Err(format!("unknown demo option `{other}`\n{USAGE}")),
+        },
         other => Err(format!("unknown command `{other}`\n{USAGE}")),
     };
     match result {
@@ -75,15 +80,18 @@ async fn serve() -> Result<(), String> {
     for line in server.banner() {
         tracing::info!("{line}");
     }
-    shutdown_signal().await;
+    sentinel_server::server::shutdown_signal().await;
     tracing::info!("shutting down: finishing requests in flight");
     server.shutdown().await.map_err(|e| e.to_string())?;
     tracing::info!("stopped");
     Ok(())
 }
 
-async fn run_demo() -> Result<(), String> {
-    let options = DemoOptions::from_env().map_err(|e| e.to_string())?;
+async fn run_demo(keep_running: bool) -> Result<(), String> {
+    let mut options = DemoOptions::from_env().map_err(|e| e.to_string())?;
+    if keep_running {
+        options = options.keep_running();
+    }
     init_tracing(LogFormat::Text, "warn");
     let report = demo::run(options).await.map_err(|e| e.to_string())?;
     if report
@@ -94,28 +102,4 @@ async fn run_demo() -> Result<(), String> {
         return Err("an approval call could not be placed".to_owned());
     }
     Ok(())
-}
-
-/// Ctrl-C, or SIGTERM on Unix.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
-    }
 }

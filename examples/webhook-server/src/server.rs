@@ -21,13 +21,14 @@ use tokio::task::JoinHandle;
 use crate::auth::Credentials;
 use crate::banner::{self, Active};
 use crate::config::Config;
+use crate::console::ConsoleState;
 use crate::errors::ApiError;
 use crate::limits::{self, BodyLimits};
 use crate::notes::{CallNotes, NoteTakingScorer};
 use crate::serve::{self, ConnectionLimits};
 use crate::state::AppState;
 use crate::voice::Voice;
-use crate::{openapi, routes};
+use crate::{cors, openapi, routes};
 
 /// The server could not start.
 #[derive(Debug, Error)]
@@ -161,6 +162,13 @@ async fn launch(
     let credentials = Credentials::new(
         config.admin_token.as_ref().map(|t| t.expose()),
         &config.agent_keys,
+    )
+    .with_operators(&config.operators);
+    let console = ConsoleState::new(
+        config.session_ttl,
+        config.public_url.as_deref(),
+        config.demo,
+        config.cors_origins.clone(),
     );
     let banner = banner::lines(&Active {
         config: &config,
@@ -183,7 +191,8 @@ async fn launch(
             config.max_body_bytes,
         ),
         stopped.clone(),
-    );
+    )
+    .with_console(console);
     let bodies = BodyLimits {
         max_bytes: config.max_body_bytes,
         timeout: config.body_timeout,
@@ -227,8 +236,11 @@ pub(crate) fn router(state: AppState, request_timeout: Duration, bodies: BodyLim
             get(routes::actions::wait),
         )
         .route("/api/sentinel/events", get(routes::events::events));
+    let console =
+        crate::console::router().layer(middleware::from_fn_with_state(request_timeout, timeout));
     timed
         .merge(untimed)
+        .merge(console)
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::invalid_request("this endpoint does not take that method")
@@ -236,6 +248,7 @@ pub(crate) fn router(state: AppState, request_timeout: Duration, bodies: BodyLim
         })
         .layer(DefaultBodyLimit::max(bodies.max_bytes))
         .layer(middleware::from_fn_with_state(bodies, limits::read_body))
+        .layer(middleware::from_fn_with_state(state.clone(), cors::cors))
         .with_state(state)
 }
 
@@ -249,5 +262,29 @@ async fn timeout(State(limit): State<Duration>, request: Request, next: Next) ->
         )
         .with_status(StatusCode::SERVICE_UNAVAILABLE)
         .into_response(),
+    }
+}
+
+/// Ctrl-C, or SIGTERM on Unix.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
     }
 }

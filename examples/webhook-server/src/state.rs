@@ -8,6 +8,7 @@ use sentinel_core::{ActionId, Gateway};
 use tokio::sync::watch;
 
 use crate::auth::{Credentials, Principal};
+use crate::console::ConsoleState;
 use crate::notes::CallNotes;
 use crate::voice::Voice;
 
@@ -31,6 +32,8 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// Flips to `true` when the server shuts down: long-polls and event streams end.
     pub shutdown: watch::Receiver<bool>,
+    /// The console's sessions and settings, and the CORS origins.
+    pub console: Arc<ConsoleState>,
     /// Each agent id's latest action, for the original `status` endpoint.
     latest: Arc<Mutex<HashMap<String, ActionId>>>,
 }
@@ -56,8 +59,16 @@ impl AppState {
             request_timeout,
             max_body_bytes,
             shutdown,
+            console: Arc::default(),
             latest: Arc::default(),
         }
+    }
+
+    /// The console's sessions and settings.
+    #[must_use]
+    pub fn with_console(mut self, console: ConsoleState) -> Self {
+        self.console = Arc::new(console);
+        self
     }
 
     /// Remembers `id` as the latest action of `agent_id`.

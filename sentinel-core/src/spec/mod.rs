@@ -39,6 +39,7 @@
 mod approver;
 mod env;
 mod error;
+mod operators;
 mod scorer;
 mod sections;
 mod units;
@@ -52,6 +53,7 @@ use serde::{Deserialize, Serialize};
 pub use approver::{ApproverKind, ApproverSpec, TelnyxSecrets, TelnyxSpec};
 pub use env::{Env, SecretValue};
 pub use error::ConfigError;
+pub use operators::{OperatorRole, OperatorSpec};
 pub use scorer::{GroqSpec, ScorerKind, ScorerSpec};
 pub use sections::{
     GatewaySection, LogFormatSpec, OnScorerErrorSpec, PackSource, ServerSpec, StoreKind, StoreSpec,
@@ -95,6 +97,9 @@ pub struct GatewaySpec {
     /// `sentinel-server`'s own settings.
     #[serde(default)]
     pub server: ServerSpec,
+    /// The people who sign in to `sentinel-server`'s console (`[[operators]]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub operators: Vec<OperatorSpec>,
     /// The file the spec was read from: relative paths are relative to its folder.
     #[serde(skip)]
     #[schemars(skip)]

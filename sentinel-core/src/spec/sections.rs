@@ -550,6 +550,13 @@ pub struct ServerSpec {
     /// A file of agent keys, one `agent_id=key` per line.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent_keys_file: Option<PathBuf>,
+    /// Origins (`https://dash.example.com`) whose pages may call the API from a browser
+    /// with an agent key or the admin token (CORS). Default: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cors_origins: Option<Vec<String>>,
+    /// How long a console sign-in lasts. Default 28800 (8 hours).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_ttl_s: Option<Seconds>,
 }
 
 /// `server.log_format`.

@@ -9,6 +9,7 @@ use async_trait::async_trait;
 
 use super::attempt::{ApprovalAttempt, AttemptBook};
 use super::chain::{GENESIS, seal};
+use super::query::{ActionPage, ActionQuery, StateCount};
 use super::{
     ActionRecord, AuditEvent, Created, Store, Transition, apply, execution_event, new_record,
     note_event, now, received_events,
@@ -336,6 +337,27 @@ impl Store for MemoryStore {
             .iter()
             .filter_map(|id| inner.records.get(id).cloned())
             .collect())
+    }
+
+    async fn find_actions(&self, query: &ActionQuery) -> Result<ActionPage, StoreError> {
+        let inner = self.lock()?;
+        let mut found: Vec<ActionRecord> = inner
+            .records
+            .values()
+            .filter(|r| query.matches(r))
+            .cloned()
+            .collect();
+        found.sort_by_key(|r| std::cmp::Reverse(r.id));
+        found.truncate(query.page_size() + 1);
+        Ok(ActionPage::from_found(found, query.page_size()))
+    }
+
+    async fn count_since(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<StateCount>, StoreError> {
+        let inner = self.lock()?;
+        Ok(super::query::count(inner.records.values(), since))
     }
 
     fn is_bounded(&self) -> bool {

@@ -5,11 +5,13 @@ pub mod attempt;
 pub mod chain;
 pub mod checkpoint;
 mod memory;
+pub mod query;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
 
 pub use attempt::{ApprovalAttempt, AttemptStatus};
 pub use memory::{DEFAULT_CAPACITY as DEFAULT_MEMORY_CAPACITY, MemoryStore};
+pub use query::{ActionPage, ActionQuery, StateCount};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use sql::SqlStore;
 pub use verify::{AuditReport, verify_audit};
@@ -312,6 +314,24 @@ pub trait Store: Send + Sync + 'static {
         after: Option<ActionId>,
         limit: usize,
     ) -> Result<Vec<ActionRecord>, StoreError>;
+
+    /// One page of the actions `query` finds, newest first (history views). The default
+    /// reads every record through [`records_page`](Self::records_page); both stores of
+    /// this crate answer in the database.
+    async fn find_actions(&self, query: &ActionQuery) -> Result<ActionPage, StoreError> {
+        query::scan(self, query).await
+    }
+
+    /// Actions received at or after `since`, counted per state (states with none left
+    /// out).
+    async fn count_since(&self, since: DateTime<Utc>) -> Result<Vec<StateCount>, StoreError> {
+        let query = ActionQuery {
+            since: Some(since),
+            ..ActionQuery::default()
+        };
+        let found = query::matching(self, &query).await?;
+        Ok(query::count(found.iter(), since))
+    }
 
     /// True when the store lets old records go (the bounded [`MemoryStore`]): a trail
     /// without its record is then not tampering.

@@ -8,6 +8,7 @@
 //! environment. Secrets (agent keys, the admin token, API keys) are only ever named by the
 //! spec (`*_env`, `*_file`), kept in [`Secret`] and never printed.
 
+mod operators;
 pub mod overrides;
 mod secrets;
 
@@ -21,6 +22,7 @@ use sentinel_core::spec::{
 pub use sentinel_core::spec::{ConfigError, LogFormatSpec as LogFormat};
 use sentinel_core::telnyx::Secret;
 
+pub use operators::{OPERATORS_VAR, Operator};
 pub use overrides::Applied;
 pub use secrets::AgentKey;
 
@@ -47,6 +49,8 @@ const DEFAULT_BODY_TIMEOUT_S: f64 = 5.0;
 const MAX_CLIENT_TIMEOUT_S: f64 = 300.0;
 const DEFAULT_MAX_CONNECTIONS: u32 = 1024;
 const CONNECTION_LIMITS: (u32, u32) = (1, 1 << 20);
+const DEFAULT_SESSION_TTL_S: f64 = 8.0 * 3600.0;
+const MAX_SESSION_TTL_S: f64 = 7.0 * 24.0 * 3600.0;
 
 /// Where the configuration came from, for the start-up banner. Never holds a secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,6 +120,18 @@ pub struct Config {
     pub public_url: Option<String>,
     /// `server.log_format` / `SENTINEL_LOG_FORMAT`: `text` (default) or `json`.
     pub log_format: LogFormat,
+    /// `[[operators]]` and `SENTINEL_OPERATORS` (`name=token,...`): who may sign in to the
+    /// console at `/console`.
+    pub operators: Vec<Operator>,
+    /// `server.cors_origins` / `SENTINEL_CORS_ORIGINS` (comma-separated): origins whose
+    /// pages may call the API from a browser (with a bearer key; never with the console's
+    /// cookie). None by default.
+    pub cors_origins: Vec<String>,
+    /// `server.session_ttl_s` / `SENTINEL_SESSION_TTL_S`: how long a console sign-in
+    /// lasts (default 8 hours, at most a week).
+    pub session_ttl: Duration,
+    /// Demo mode: the console offers the demo's module triggers.
+    pub demo: bool,
     /// Where all this came from.
     pub origin: Origin,
 }
@@ -145,6 +161,10 @@ impl Config {
             max_connections: DEFAULT_MAX_CONNECTIONS as usize,
             public_url: None,
             log_format: LogFormat::Text,
+            operators: Vec::new(),
+            cors_origins: Vec::new(),
+            session_ttl: Duration::from_secs_f64(DEFAULT_SESSION_TTL_S),
+            demo: false,
             origin: Origin::named("built-in defaults"),
         }
     }
@@ -273,7 +293,15 @@ impl Config {
         let max_body_bytes = usize::try_from(body).unwrap_or(64 * 1024);
         let admin_token = secrets::admin_token(&spec, &env)?;
         let agent_keys = secrets::agent_keys(&spec, &env)?;
-        secrets::check_unique(&agent_keys, admin_token.as_ref())?;
+        let operators = operators::operators(&spec, &env)?;
+        secrets::check_unique(&agent_keys, admin_token.as_ref(), &operators)?;
+        let cors_origins = operators::cors_origins(&spec)?;
+        let session_ttl = seconds(
+            "server.session_ttl_s",
+            server.session_ttl_s,
+            DEFAULT_SESSION_TTL_S,
+            MAX_SESSION_TTL_S,
+        )?;
         Ok(Self {
             bind,
             agent_keys,
@@ -286,6 +314,10 @@ impl Config {
             max_connections: usize::try_from(connections).unwrap_or(1024),
             public_url,
             log_format: server.log_format.unwrap_or(LogFormat::Text),
+            operators,
+            cors_origins,
+            session_ttl,
+            demo: false,
             origin: Origin::named("built-in defaults"),
             spec,
             env,
@@ -306,6 +338,17 @@ impl Config {
     #[must_use]
     pub fn with_admin_token(mut self, token: impl Into<String>) -> Self {
         self.admin_token = Some(Secret::new(token));
+        self
+    }
+
+    /// Adds a console operator with role `approver` (used by the demo and tests).
+    #[must_use]
+    pub fn with_operator(mut self, name: impl Into<String>, token: impl Into<String>) -> Self {
+        self.operators.push(Operator {
+            name: name.into(),
+            token: Secret::new(token),
+            role: sentinel_core::spec::OperatorRole::Approver,
+        });
         self
     }
 

@@ -40,7 +40,7 @@ pub struct Override {
 
 /// Every overriding variable, in the order they are applied. When a variable is set, its
 /// value replaces what the file says at its key.
-pub const OVERRIDES: [Override; 15] = [
+pub const OVERRIDES: [Override; 17] = [
     Override {
         var: "SENTINEL_BIND",
         key: "server.bind",
@@ -124,6 +124,28 @@ pub const OVERRIDES: [Override; 15] = [
                 "json" => LogFormatSpec::Json,
                 _ => return Err(format!("`{v}` is neither `text` nor `json`")),
             });
+            Ok(())
+        },
+    },
+    Override {
+        var: "SENTINEL_CORS_ORIGINS",
+        key: "server.cors_origins",
+        set: |s, v| {
+            s.server.cors_origins = Some(
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|o| !o.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            );
+            Ok(())
+        },
+    },
+    Override {
+        var: "SENTINEL_SESSION_TTL_S",
+        key: "server.session_ttl_s",
+        set: |s, v| {
+            s.server.session_ttl_s = Some(seconds(&v)?);
             Ok(())
         },
     },

@@ -99,8 +99,27 @@ pub(super) fn agent_keys(spec: &GatewaySpec, env: &Env) -> Result<Vec<AgentKey>,
     Ok(keys)
 }
 
-/// A token must name one principal: no key is shared by two agents or by the admin.
-pub(super) fn check_unique(keys: &[AgentKey], admin: Option<&Secret>) -> Result<(), ConfigError> {
+/// A token must name one principal: no key is shared by two agents, the admin or an
+/// operator.
+pub(super) fn check_unique(
+    keys: &[AgentKey],
+    admin: Option<&Secret>,
+    operators: &[super::Operator],
+) -> Result<(), ConfigError> {
+    for (i, o) in operators.iter().enumerate() {
+        let shared = operators[..i].iter().any(|p| p.token == o.token)
+            || admin == Some(&o.token)
+            || keys.iter().any(|k| k.key == o.token);
+        if shared {
+            return Err(ConfigError::at(
+                "operators",
+                format!(
+                    "the token of operator `{}` must differ from every other token and key",
+                    o.name
+                ),
+            ));
+        }
+    }
     for (i, a) in keys.iter().enumerate() {
         if keys[..i].iter().any(|b| b.key == a.key) {
             return Err(ConfigError::at(
@@ -150,7 +169,7 @@ fn source_error(spec: &GatewaySpec, key: &str, from: &Source<'_>, message: Strin
 }
 
 /// A secret file, relative to the configuration file's folder.
-fn read(spec: &GatewaySpec, path: &Path, key: &str) -> Result<String, ConfigError> {
+pub(super) fn read(spec: &GatewaySpec, path: &Path, key: &str) -> Result<String, ConfigError> {
     let full = match spec.base_dir() {
         Some(base) if path.is_relative() => base.join(path),
         _ => path.to_path_buf(),

@@ -15,11 +15,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sentinel_core::spec::{ApproverKind, Env, GatewaySpec, SecretValue, TelnyxSecrets, TelnyxSpec};
+use sentinel_core::telnyx::Secret;
 use serde_json::{Value, json};
 use thiserror::Error;
 use tokio::net::TcpListener;
 
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, OPERATORS_VAR};
 use crate::server::{StartError, start};
 use agent::{Client, Scenario, scenarios};
 use simulator::Simulator;
@@ -64,6 +65,9 @@ impl Out {
 /// approver (the local simulator, or the real Telnyx settings of the environment).
 pub const DEMO_CONFIG: &str = include_str!("demo.toml");
 
+/// How long a human may take in `demo --keep-running` (with the simulator).
+const KEEP_RUNNING_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
 /// How to run the demo.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -78,6 +82,14 @@ pub struct DemoOptions {
     pub escalation_timeout: Duration,
     /// Print as it goes.
     pub echo: bool,
+    /// `demo --keep-running`: after the scenarios, the server stays up (with the console's
+    /// demo triggers) until Ctrl-C or SIGTERM.
+    pub keep_running: bool,
+    /// `SENTINEL_OPERATORS` of the environment (`name=token,...`): who may sign in to the
+    /// console; `None`: one operator `demo` with a random token, printed.
+    pub operators: Option<Secret>,
+    /// `SENTINEL_CORS_ORIGINS` of the environment.
+    pub cors_origins: Vec<String>,
 }
 
 impl DemoOptions {
@@ -88,7 +100,21 @@ impl DemoOptions {
             bind: None,
             escalation_timeout: Duration::from_secs(60),
             echo: false,
+            keep_running: false,
+            operators: None,
+            cors_origins: Vec::new(),
         }
+    }
+
+    /// `demo --keep-running`: the server stays up after the scenarios, and a human has
+    /// time to decide (15 minutes unless the Telnyx configuration says otherwise).
+    #[must_use]
+    pub fn keep_running(mut self) -> Self {
+        self.keep_running = true;
+        if self.telnyx.is_none() {
+            self.escalation_timeout = KEEP_RUNNING_TIMEOUT;
+        }
+        self
     }
 
     /// From the environment (and `SENTINEL_CONFIG`, read as the server reads it): with a
@@ -99,6 +125,8 @@ impl DemoOptions {
         let config = Config::from_env()?;
         let mut options = Self {
             echo: true,
+            operators: config.env.var(OPERATORS_VAR).map(Secret::new),
+            cors_origins: config.spec.server.cors_origins.clone().unwrap_or_default(),
             ..Self::simulated()
         };
         if config.spec.approver.kind == ApproverKind::Telnyx {
@@ -211,10 +239,27 @@ pub async fn run(options: DemoOptions) -> Result<DemoReport, DemoError> {
             }
         }
     }
-    // The demo's own `[server]` reads no variable: its keys and token are made below.
-    let nothing = Env::from_map(Default::default());
-    let mut config = Config::from_spec(spec, nothing, "the demo's embedded configuration")?
+    if !options.cors_origins.is_empty() {
+        spec.server.cors_origins = Some(options.cors_origins.clone());
+    }
+    // The demo's own `[server]` reads no variable but the console's operators: its keys and
+    // token are made below.
+    let console_env = options
+        .operators
+        .as_ref()
+        .map(|o| (OPERATORS_VAR.to_owned(), o.expose().to_owned()));
+    let env = Env::from_map(console_env.into_iter().collect());
+    let mut config = Config::from_spec(spec, env, "the demo's embedded configuration")?
         .with_escalation_timeout(options.escalation_timeout);
+    config.demo = true;
+    let demo_operator = match &options.operators {
+        Some(_) => None,
+        None => {
+            let token = secret()?;
+            config = config.with_operator("demo", token.clone());
+            Some(token)
+        }
+    };
     if let Some(real) = real {
         // The real approver's settings fall back on the environment's `TELNYX_*`.
         config.env = real.env.clone();
@@ -266,6 +311,14 @@ pub async fn run(options: DemoOptions) -> Result<DemoReport, DemoError> {
             sim.api_base()
         )),
         None => out.line("  approval calls are REAL Telnyx calls: answer the phone to decide"),
+    }
+    match &demo_operator {
+        Some(token) => out.line(format!(
+            "  console: {base}/console (sign in with the demo operator's token {token})"
+        )),
+        None => out.line(format!(
+            "  console: {base}/console (sign in with a token of {OPERATORS_VAR})"
+        )),
     }
     out.line("");
 
@@ -330,6 +383,13 @@ pub async fn run(options: DemoOptions) -> Result<DemoReport, DemoError> {
         }
     }
 
+    if options.keep_running {
+        out.line("");
+        out.line(format!(
+            "The server keeps running: open {base}/console (demo triggers included); Ctrl-C stops it."
+        ));
+        crate::server::shutdown_signal().await;
+    }
     server
         .shutdown()
         .await

@@ -90,7 +90,7 @@ pub async fn status(
     who: Principal,
 ) -> Result<Json<LegacyStatus>, ApiError> {
     let record = match &who {
-        Principal::Admin => app.gateway.store().latest().await?,
+        Principal::Admin | Principal::Operator(_) => app.gateway.store().latest().await?,
         agent => match app.latest_of(agent) {
             Some(id) => Some(app.gateway.status(id).await?),
             None => None,

@@ -1,4 +1,5 @@
-//! `POST /api/sentinel/actions/{id}/resolve`: the admin decides (the web fallback channel).
+//! `POST /api/sentinel/actions/{id}/resolve`: the admin or an operator decides (the web
+//! fallback channel; `console` for operators signed in to the console).
 
 use axum::Json;
 use axum::body::Bytes;
@@ -12,11 +13,14 @@ use crate::errors::ApiError;
 use crate::state::AppState;
 use crate::wire::{ActionView, ErrorBody, ResolveBody};
 
-/// Channel recorded for decisions made here.
+/// Channel recorded for decisions made here with a bearer key.
 pub const CHANNEL: &str = "web";
+/// Channel recorded for decisions made from the console (session cookie).
+pub const CONSOLE_CHANNEL: &str = "console";
 
 /// Body `{"decision": "approve" | "decline", "reason": "...", "by": "alice"}` (`by`
-/// defaults to `admin`). Answers with the action's view; 409 when it was already decided.
+/// defaults to `admin`; an operator always decides under their own name). Answers with
+/// the action's view; 409 when it was already decided.
 #[utoipa::path(
     post,
     path = "/api/sentinel/actions/{id}/resolve",
@@ -25,7 +29,7 @@ pub const CHANNEL: &str = "web";
     request_body = ResolveBody,
     responses(
         (status = 200, description = "the action, decided", body = ActionView),
-        (status = "default", description = "an error: 400 not JSON or a malformed id, 401, 403 not the admin, 404, 409 `already_decided`, 413, 422 a bad field, 503", body = ErrorBody),
+        (status = "default", description = "an error: 400 not JSON or a malformed id, 401, 403 not the admin or an approver, or a cross-origin console request, 404, 409 `already_decided`, 413, 422 a bad field, 503", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -35,21 +39,21 @@ pub async fn resolve(
     id: Result<Path<String>, PathRejection>,
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Json<ActionView>, ApiError> {
-    who.require_admin("resolving actions")?;
+    who.require_decider("resolving actions")?;
     let id = super::action_id(id)?;
     let body = super::json(&app, raw)?;
-    let resolution = parse(body)?;
+    let resolution = parse(body, &who)?;
     super::visible(&app, &who, id).await?;
     let gateway = app.gateway.clone();
     // Runs to its end even if the client goes away.
     let record = tokio::spawn(async move { gateway.resolve(id, resolution).await })
         .await
         .map_err(|e| ApiError::internal(format!("the decision failed: {e}")))??;
-    tracing::info!(action_id = %id, status = %record.state, "resolved through the web");
+    tracing::info!(action_id = %id, status = %record.state, by = who.name(), "resolved through the web");
     Ok(Json(super::view(&app, &record, &who).await?))
 }
 
-fn parse(body: Value) -> Result<Resolution, ApiError> {
+fn parse(body: Value, who: &Principal) -> Result<Resolution, ApiError> {
     let Value::Object(mut map) = body else {
         return Err(ApiError::invalid_field(
             "decision",
@@ -68,9 +72,24 @@ fn parse(body: Value) -> Result<Resolution, ApiError> {
     let decision = text(&mut map, "decision")?
         .ok_or_else(|| ApiError::invalid_field("decision", "missing field `decision`"))?;
     let reason = text(&mut map, "reason")?.unwrap_or_default();
-    let by = text(&mut map, "by")?
-        .filter(|b| !b.trim().is_empty())
-        .unwrap_or_else(|| "admin".to_owned());
+    let by = text(&mut map, "by")?.filter(|b| !b.trim().is_empty());
+    let (by, channel) = match who {
+        Principal::Operator(staff) => {
+            if let Some(other) = by.filter(|b| *b != staff.name) {
+                return Err(ApiError::forbidden(format!(
+                    "operator `{}` decides under their own name, not `{other}`",
+                    staff.name
+                )));
+            }
+            let channel = if staff.console {
+                CONSOLE_CHANNEL
+            } else {
+                CHANNEL
+            };
+            (staff.name.clone(), channel)
+        }
+        _ => (by.unwrap_or_else(|| "admin".to_owned()), CHANNEL),
+    };
     if let Some(unknown) = map.keys().next() {
         return Err(ApiError::invalid_field(
             unknown.clone(),
@@ -78,8 +97,8 @@ fn parse(body: Value) -> Result<Resolution, ApiError> {
         ));
     }
     let resolution = match decision.to_ascii_lowercase().as_str() {
-        "approve" | "approved" => Resolution::approve(by, CHANNEL),
-        "decline" | "declined" => Resolution::decline(by, CHANNEL),
+        "approve" | "approved" => Resolution::approve(by, channel),
+        "decline" | "declined" => Resolution::decline(by, channel),
         _ => {
             return Err(ApiError::invalid_field(
                 "decision",

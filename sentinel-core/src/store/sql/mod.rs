@@ -4,6 +4,7 @@
 mod attempts;
 #[cfg(feature = "postgres")]
 mod listen;
+mod query;
 mod rows;
 mod schema;
 
@@ -497,6 +498,20 @@ impl Store for SqlStore {
             Ok((u64::try_from(seq).map_err(backend)?, hash))
         })
         .transpose()
+    }
+
+    async fn find_actions(
+        &self,
+        query: &crate::store::ActionQuery,
+    ) -> Result<crate::store::ActionPage, StoreError> {
+        query::find(&self.pool, query).await
+    }
+
+    async fn count_since(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<crate::store::StateCount>, StoreError> {
+        query::count(&self.pool, since).await
     }
 
     async fn records_page(
