@@ -90,6 +90,12 @@ pub(crate) async fn verify(target: Target) -> Result<ExitCode, String> {
 /// (the core refuses the schemes it does not support); a `sqlite:` URL or a plain path names
 /// a SQLite file, which must exist: checking an audit log never creates a database.
 fn database_url(database: &str) -> Result<String, String> {
+    database_url_for(database, "no audit log to verify")
+}
+
+/// [`database_url`] for another use: an in-memory database `has` nothing for it (e.g.
+/// `no actions to replay`).
+pub(crate) fn database_url_for(database: &str, has: &str) -> Result<String, String> {
     let (path, query) = match database.strip_prefix("sqlite:") {
         Some(rest) => {
             let rest = rest.strip_prefix("//").unwrap_or(rest);
@@ -103,7 +109,7 @@ fn database_url(database: &str) -> Result<String, String> {
     };
     if path.is_empty() || path == ":memory:" || query.is_some_and(|q| q.contains("mode=memory")) {
         return Err(format!(
-            "`{database}` is an in-memory database, which has no audit log to verify: give a SQLite file or a postgres:// url"
+            "`{database}` is an in-memory database, which has {has}: give a SQLite file or a postgres:// url"
         ));
     }
     let file = Path::new(&path);

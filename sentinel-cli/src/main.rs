@@ -3,6 +3,7 @@
 mod audit;
 mod config;
 mod lint;
+mod replay;
 mod setup;
 
 use std::io::{BufRead, Write};
@@ -59,6 +60,9 @@ enum Command {
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=100))]
         min_coverage: Option<u8>,
     },
+    /// Re-decide stored actions under a new configuration and show which decisions change
+    /// (action, agent, status and risk before and after, the rules that differ).
+    Replay(Box<replay::ReplayArgs>),
     /// Check, describe or start a configuration file.
     Config {
         #[command(subcommand)]
@@ -128,6 +132,7 @@ fn main() -> ExitCode {
             &gateway,
             (coverage || min_coverage.is_some()).then_some(min_coverage),
         )),
+        Command::Replay(args) => runtime.block_on(replay::run(*args)),
         Command::Config { command } => runtime.block_on(config::run(command)),
         Command::Schema => print_json(&sentinel_core::pack_schema()),
         Command::Audit {

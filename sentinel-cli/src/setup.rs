@@ -7,7 +7,7 @@ use std::sync::Arc;
 use clap::{Args, ValueEnum};
 use sentinel_core::groq::{GroqScorer, ScorerTally};
 use sentinel_core::spec::{ApproverSpec, Env, GatewaySpec, PackSource, ScorerKind, StoreSpec};
-use sentinel_core::{Gateway, Pack};
+use sentinel_core::{Gateway, Pack, RiskScorer};
 
 /// Where the gateway's settings come from.
 #[derive(Args)]
@@ -16,7 +16,7 @@ pub(crate) struct GatewayArgs {
     /// packs, scorer and `[gateway]` settings apply; `eval` and `test` record nothing, so
     /// its store and approver are not used.
     #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
     /// A pack file; repeatable. With `--builtin`, replaces the configuration's packs.
     #[arg(long = "pack", value_name = "PATH")]
     files: Vec<PathBuf>,
@@ -27,11 +27,11 @@ pub(crate) struct GatewayArgs {
     /// API: `[scorer.groq]` in the configuration, else `GROQ_API_KEY`, `GROQ_BASE_URL`,
     /// `GROQ_MODEL`). Default: the configuration's scorer, else offline.
     #[arg(long, value_enum)]
-    scorer: Option<ScorerFlag>,
+    pub(crate) scorer: Option<ScorerFlag>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum ScorerFlag {
+pub(crate) enum ScorerFlag {
     Offline,
     Groq,
 }
@@ -81,13 +81,28 @@ impl GatewayArgs {
 
     /// Builds the gateway and says on stderr which scorer is active (never the key).
     pub(crate) async fn build(&self) -> Result<Setup, String> {
+        self.build_with(None).await
+    }
+
+    /// Like [`build`](Self::build), with `scorer` (named `what` on stderr) in place of the
+    /// configured one when given.
+    pub(crate) async fn build_with(
+        &self,
+        scorer: Option<(Arc<dyn RiskScorer>, &str)>,
+    ) -> Result<Setup, String> {
         let spec = self.spec()?;
-        let components = spec
+        let mut components = spec
             .components(&Env::process())
             .map_err(|e| e.to_string())?;
+        if let Some((scorer, what)) = scorer {
+            components.scorer = Some(scorer);
+            components.groq = None;
+            eprintln!("scorer: {what}");
+        }
         let groq = components.groq.clone();
         match &groq {
             Some(g) => eprintln!("scorer: groq (model `{}` at `{}`)", g.model(), g.base_url()),
+            None if components.scorer.is_some() => {}
             None => eprintln!("scorer: offline (pack base risk, no network)"),
         }
         let gateway = components.build().await.map_err(|e| e.to_string())?;
