@@ -14,12 +14,12 @@ mod gateway;
 pub mod groq;
 pub mod json;
 pub mod lint;
+pub mod metrics;
 pub mod pack;
 mod path;
 mod pipeline;
 mod policy;
 pub mod redact;
-pub mod replay;
 pub mod rule;
 pub mod scorer;
 pub mod spec;
@@ -40,6 +40,7 @@ pub use error::{
 pub use gateway::{Gateway, GatewayBuilder, Permit, Ticket};
 #[cfg(feature = "groq")]
 pub use groq::{GroqError, GroqScorer, GroqScorerBuilder, GroqStats, ScorerTally};
+pub use metrics::{Metrics, MetricsSnapshot};
 pub use pack::Pack;
 pub use pack::format::{Effect, PackDocument};
 pub use pipeline::{OnScorerError, Unmatched};

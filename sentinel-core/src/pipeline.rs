@@ -47,6 +47,8 @@ pub(crate) struct Pipeline {
     pub(crate) on_scorer_error: OnScorerError,
     /// Longest the scorer may take; then it has failed (and the action fails closed).
     pub(crate) score_timeout: std::time::Duration,
+    /// Where each decision is counted.
+    pub(crate) metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// The score's origin, before adjustments.
@@ -125,6 +127,14 @@ impl Pipeline {
             };
         }
 
+        let total_ns = elapsed_ns(start);
+        self.metrics.record_decision(
+            status,
+            &out.packs,
+            &scorer,
+            std::time::Duration::from_nanos(scorer_ns),
+            std::time::Duration::from_nanos(total_ns),
+        );
         Decision {
             action_id,
             status,
@@ -137,7 +147,7 @@ impl Pipeline {
             timings: Timings {
                 rules_ns,
                 scorer_ns,
-                total_ns: elapsed_ns(start),
+                total_ns,
             },
             scorer_failure,
         }

@@ -166,6 +166,7 @@ impl GatewayBuilder {
             None => Pack::seed_packs()?,
         };
         let policy = PolicySet::new(packs)?;
+        let metrics = Arc::new(crate::metrics::Metrics::new(policy.packs(), self.scorer.name()));
         let (events, _) = broadcast::channel(1024);
         let gateway = Gateway {
             inner: Arc::new(Inner {
@@ -175,6 +176,7 @@ impl GatewayBuilder {
                     unmatched: self.unmatched,
                     on_scorer_error: self.on_scorer_error,
                     score_timeout: self.analysis_timeout * 3 / 4,
+                    metrics,
                 },
                 approver: self.approver,
                 store: self.store,

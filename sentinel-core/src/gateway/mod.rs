@@ -127,6 +127,12 @@ impl Gateway {
         self.inner.escalation_timeout
     }
 
+    /// What this gateway has counted (decisions, scorer calls, approvals...), shared by
+    /// its clones; a host adds its own (HTTP requests, webhooks) through it.
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.inner.pipeline.metrics
+    }
+
     /// Decides about an action without recording or running anything.
     pub async fn evaluate(&self, action: &Action) -> Decision {
         self.inner.pipeline.decide(ActionId::new(), action).await
@@ -520,6 +526,9 @@ impl Gateway {
         step: Transition,
     ) -> Result<(ActionRecord, AuditEvent), StoreError> {
         let (record, event) = self.inner.store.transition(id, step).await?;
+        let age = (event.at - record.created_at).to_std().unwrap_or_default();
+        self.metrics()
+            .record_transition(id, event.from, event.to, &event.channel, age);
         self.publish(event.clone());
         if record.state.is_terminal() || record.state.is_pending() {
             self.wake(id);

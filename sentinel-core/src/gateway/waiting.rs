@@ -84,7 +84,9 @@ impl Gateway {
             )
             .await
         {
-            Ok(_) | Err(StoreError::Transition(_)) => {}
+            Ok(_) => {}
+            // Decided meanwhile (perhaps by another process): no longer pending here.
+            Err(StoreError::Transition(_)) => self.metrics().record_settled(id),
             Err(e) => tracing::warn!(action_id = %id, error = %e, "could not expire action"),
         }
     }
@@ -144,6 +146,7 @@ impl Gateway {
         for record in &pending {
             match record.deadline {
                 Some(deadline) if deadline > Utc::now() => {
+                    self.metrics().record_pending(record.id);
                     self.schedule_expiry(record.id, deadline);
                     still += 1;
                 }
