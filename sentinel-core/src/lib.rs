@@ -20,6 +20,7 @@ mod path;
 mod pipeline;
 mod policy;
 pub mod redact;
+pub mod replay;
 pub mod rule;
 pub mod scorer;
 pub mod spec;
