@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of the project: Rust (unit, integration, property, doc tests, benches in
 # test mode), sentinel-core's features one at a time, the shared decision corpus through the
-# CLI, then the Node and Python suites. Installs what it needs (maturin, pytest and npm
-# packages) into the project's own folders.
+# CLI, the console in a real browser, then the Node and Python suites. Installs what it needs
+# (maturin, pytest and npm packages, playwright-core) into the project's own folders, and
+# Debian's chromium with apt-get when run as root.
 #
 # Everything is built once, in the dev profile, for one explicit target and one cargo
 # selection (see scripts/build-env.sh): the CLI run and both bindings reuse what
@@ -34,6 +35,9 @@ done
 
 echo "==> sentinel-server: schemathesis against /openapi.json"
 SENTINEL_SERVER_BIN="$(sentinel_bin sentinel-server)" examples/webhook-server/schemathesis.sh
+
+echo "==> sentinel-server: the console in a real browser (Debian's chromium, playwright-core)"
+SENTINEL_SERVER_BIN="$(sentinel_bin sentinel-server)" examples/webhook-server/console-e2e/run.sh
 
 echo "==> CLI: sentinel test fixtures/decisions.jsonl"
 # The binary `cargo test` built (`cargo run -p sentinel-cli` would resolve features for that
