@@ -42,6 +42,7 @@ mod error;
 mod operators;
 mod scorer;
 mod sections;
+mod telemetry;
 mod units;
 
 use std::path::{Path, PathBuf};
@@ -59,6 +60,7 @@ pub use sections::{
     GatewaySection, LogFormatSpec, OnScorerErrorSpec, PackSource, ServerSpec, StoreKind, StoreSpec,
     StoreTarget, UnmatchedSpec,
 };
+pub use telemetry::TelemetrySpec;
 pub use units::{Count, Seconds, Whole};
 
 use crate::approver::Approver;
@@ -97,6 +99,9 @@ pub struct GatewaySpec {
     /// `sentinel-server`'s own settings.
     #[serde(default)]
     pub server: ServerSpec,
+    /// Traces (OTLP), who may scrape `GET /metrics`, the decision log.
+    #[serde(default)]
+    pub telemetry: TelemetrySpec,
     /// The people who sign in to `sentinel-server`'s console (`[[operators]]`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub operators: Vec<OperatorSpec>,
