@@ -18,6 +18,7 @@ const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const ARTEFACTS = process.env.ARTEFACTS ?? join(tmpdir(), 'console-e2e');
 const ALICE = 'alice-token-0123456789';
 const BOB = 'bob-token-0123456789ab';
+const SESSION_KEY = 'session-agents-key-0123456789';
 const TIMEOUT = 10_000;
 mkdirSync(ARTEFACTS, { recursive: true });
 
@@ -31,7 +32,7 @@ function startServer(corsOrigin) {
   return new Promise((resolve, reject) => {
     const child = spawn(BIN, ['demo', '--keep-running'], {
       cwd: mkdtempSync(join(tmpdir(), 'console-e2e-')),
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, SENTINEL_OPERATORS: `alice=${ALICE},bob=${BOB}`, SENTINEL_CORS_ORIGINS: corsOrigin },
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, SENTINEL_OPERATORS: `alice=${ALICE},bob=${BOB}`, SENTINEL_CORS_ORIGINS: corsOrigin, SENTINEL_AGENT_KEYS: `session_*=${SESSION_KEY}` },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -229,20 +230,22 @@ test('a cross-origin POST with the cookie is refused', async () => {
 });
 
 test('another browser client with its origin allowed renders BLOCKED, APPROVED, DECLINED', async () => {
+  // Like the original React dashboard: /api/sentinel/status with an agent key (session_*).
   const page = await alice.newPage();
   page.setDefaultTimeout(TIMEOUT);
-  const q = `target=${encodeURIComponent(base)}&key=${BOB}`;
+  const q = `target=${encodeURIComponent(base)}&key=${SESSION_KEY}`;
   await page.goto(`http://127.0.0.1:${otherOrigin.port}/dashboard.html?${q}`);
+  await page.locator('#status', { hasText: 'APPROVED' }).waitFor(); // the demo's $10,000 payment
+  const first = await triggerAndSee('vaultkeeper-2', 'VaultKeeper: PAY_INVOICE');
   await page.locator('#status', { hasText: 'BLOCKED' }).waitFor();
-  const pending = alicePage.locator(`#queue > li[data-action-id="${csrfId}"]`);
-  await pending.getByRole('button', { name: 'Approve', exact: true }).click();
+  await first.item.getByRole('button', { name: 'Approve', exact: true }).click();
   await page.locator('#status', { hasText: 'APPROVED' }).waitFor();
-  const { item } = await triggerAndSee('privacyshield-2', 'PrivacyShield: EXPORT_CSV');
+  const second = await triggerAndSee('vaultkeeper-3', 'VaultKeeper: PAY_INVOICE');
   await page.locator('#status', { hasText: 'BLOCKED' }).waitFor();
-  await item.getByRole('button', { name: 'Decline', exact: true }).click();
+  await second.item.getByRole('button', { name: 'Decline', exact: true }).click();
   await page.locator('#status', { hasText: 'DECLINED' }).waitFor();
   await shot(page, '08-other-dashboard');
-  // The same page from an origin not listed: the browser refuses it the answers.
+  // The same page from an origin not listed: the browser keeps the answers from it.
   await page.goto(`http://localhost:${otherOrigin.port}/dashboard.html?${q}`);
   await page.locator('#status', { hasText: 'refused by the browser' }).waitFor();
   await page.close();

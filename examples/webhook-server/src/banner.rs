@@ -97,6 +97,21 @@ pub(crate) fn lines(a: &Active<'_>) -> Vec<String> {
                 "not set (SENTINEL_ADMIN_TOKEN): admin endpoints refuse every request"
             }
         ),
+        if config.operators.is_empty() {
+            "console: /console (no operator can sign in: set SENTINEL_OPERATORS or [[operators]])".to_owned()
+        } else {
+            let names: Vec<String> = config
+                .operators
+                .iter()
+                .map(|o| format!("{} ({})", o.name, o.role.as_str()))
+                .collect();
+            format!("console: /console, operators {}", names.join(", "))
+        },
+        if config.cors_origins.is_empty() {
+            "browser origins allowed (CORS): none".to_owned()
+        } else {
+            format!("browser origins allowed (CORS): {}", config.cors_origins.join(", "))
+        },
         format!(
             "limits: body {} bytes, request timeout {} s, long-poll up to {} s, headers within {} s, body within {} s, {} connections",
             config.max_body_bytes,

@@ -879,3 +879,47 @@ fn operators_come_from_the_file_and_sentinel_operators() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cookies_are_secure_behind_https_and_the_public_origin_is_the_console_s() {
+    let t = TestServer::start_with(|c| {
+        let mut c = c.with_operator("alice", ALICE);
+        c.public_url = Some("https://sentinel.example.com".into());
+        c
+    })
+    .await;
+    let (status, body, headers) = with_cookie(
+        &t,
+        Method::POST,
+        "/console/session",
+        None,
+        Some("https://sentinel.example.com"),
+        Some(json!({"token": ALICE})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let set = headers["set-cookie"].to_str().unwrap();
+    assert!(
+        set.contains("; Secure") && set.contains("HttpOnly"),
+        "{set}"
+    );
+    // Behind a proxy that says https, without a public URL: Secure too.
+    let t = TestServer::start_with(|c| c.with_operator("alice", ALICE)).await;
+    let r = t
+        .http
+        .post(format!("{}/console/session", t.base))
+        .header("origin", &t.base)
+        .header("x-forwarded-proto", "https")
+        .header("content-type", "application/json")
+        .body(json!({"token": ALICE}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(
+        r.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("; Secure")
+    );
+}

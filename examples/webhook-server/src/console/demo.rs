@@ -67,16 +67,24 @@ pub async fn trigger(
             ),
         )
     })?;
+    // The agent's own `GET /api/sentinel/status` shows it, as for its own submissions.
+    let agent_id = action.agent_id.clone();
     let span = tracing::info_span!("demo trigger", module = %module, by = who.name());
     match submission::submit(&app.gateway, action, app.request_timeout, span).await {
-        Ok(Submitted::Decided(ticket)) => Ok(Json(Triggered {
-            action_id: ticket.action_id,
-            status: wire::status(ticket.status).to_owned(),
-        })),
-        Ok(Submitted::Pending(id)) => Ok(Json(Triggered {
-            action_id: id,
-            status: "ANALYZING".to_owned(),
-        })),
+        Ok(Submitted::Decided(ticket)) => {
+            app.remember(&agent_id, ticket.action_id);
+            Ok(Json(Triggered {
+                action_id: ticket.action_id,
+                status: wire::status(ticket.status).to_owned(),
+            }))
+        }
+        Ok(Submitted::Pending(id)) => {
+            app.remember(&agent_id, id);
+            Ok(Json(Triggered {
+                action_id: id,
+                status: "ANALYZING".to_owned(),
+            }))
+        }
         Err(NotSubmitted::Failed(e)) => Err(e.into()),
         Err(NotSubmitted::NotRecorded | NotSubmitted::Lost(_)) => {
             Err(ApiError::internal("the demo action was not recorded"))

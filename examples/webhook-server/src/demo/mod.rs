@@ -90,6 +90,10 @@ pub struct DemoOptions {
     pub operators: Option<Secret>,
     /// `SENTINEL_CORS_ORIGINS` of the environment.
     pub cors_origins: Vec<String>,
+    /// Keys of `SENTINEL_AGENT_KEYS` for the demo's agent ids (`billing-bot`, `ops-bot`,
+    /// `data-bot`, `session_*`), so another browser client can read the API as one of
+    /// them; the others get random keys.
+    pub agent_keys: Vec<crate::config::AgentKey>,
 }
 
 impl DemoOptions {
@@ -103,6 +107,7 @@ impl DemoOptions {
             keep_running: false,
             operators: None,
             cors_origins: Vec::new(),
+            agent_keys: Vec::new(),
         }
     }
 
@@ -127,6 +132,7 @@ impl DemoOptions {
             echo: true,
             operators: config.env.var(OPERATORS_VAR).map(Secret::new),
             cors_origins: config.spec.server.cors_origins.clone().unwrap_or_default(),
+            agent_keys: config.agent_keys.clone(),
             ..Self::simulated()
         };
         if config.spec.approver.kind == ApproverKind::Telnyx {
@@ -268,7 +274,11 @@ pub async fn run(options: DemoOptions) -> Result<DemoReport, DemoError> {
     let agents = ["billing-bot", "ops-bot", "data-bot", "session_*"];
     let mut keys = Vec::new();
     for agent in agents {
-        let key = secret()?;
+        let given = options.agent_keys.iter().find(|k| k.agent == agent);
+        let key = match given {
+            Some(k) => k.key.expose().to_owned(),
+            None => secret()?,
+        };
         config = config.with_agent_key(agent, key.clone());
         keys.push((agent, key));
     }
