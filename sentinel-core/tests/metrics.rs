@@ -9,7 +9,8 @@ use sentinel_core::{Action, Gateway, GuardError, Resolution, State};
 use serde_json::json;
 
 fn pay(amount: u64, vendor: &str) -> Action {
-    Action::new("session_x", "PAY_INVOICE").with_payload(json!({"amount": amount, "vendor": vendor}))
+    Action::new("session_x", "PAY_INVOICE")
+        .with_payload(json!({"amount": amount, "vendor": vendor}))
 }
 
 fn drop_table() -> Action {
@@ -36,19 +37,37 @@ async fn decisions_are_counted_by_status_and_pack() {
     assert_eq!(g.evaluate(&pay(130, "AWS")).await.status, State::Executed);
     assert_eq!(g.evaluate(&drop_table()).await.status, State::Declined);
 
-    assert_eq!(value(&g, "sentinel_decisions_total", &[("status", "EXECUTED")]), 2.0);
-    assert_eq!(value(&g, "sentinel_decisions_total", &[("status", "DECLINED")]), 1.0);
     assert_eq!(
-        value(&g, "sentinel_decisions_total", &[("status", "BLOCKED_AWAITING_AUTH")]),
+        value(&g, "sentinel_decisions_total", &[("status", "EXECUTED")]),
+        2.0
+    );
+    assert_eq!(
+        value(&g, "sentinel_decisions_total", &[("status", "DECLINED")]),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &g,
+            "sentinel_decisions_total",
+            &[("status", "BLOCKED_AWAITING_AUTH")]
+        ),
         0.0
     );
-    let vault = g.packs().iter().find(|p| p.name() == "VaultKeeper").unwrap();
+    let vault = g
+        .packs()
+        .iter()
+        .find(|p| p.name() == "VaultKeeper")
+        .unwrap();
     let ops = g.packs().iter().find(|p| p.name() == "OpsGuard").unwrap();
     assert_eq!(
         value(
             &g,
             "sentinel_pack_decisions_total",
-            &[("pack", "VaultKeeper"), ("version", vault.version()), ("status", "EXECUTED")]
+            &[
+                ("pack", "VaultKeeper"),
+                ("version", vault.version()),
+                ("status", "EXECUTED")
+            ]
         ),
         2.0
     );
@@ -56,22 +75,42 @@ async fn decisions_are_counted_by_status_and_pack() {
         value(
             &g,
             "sentinel_pack_decisions_total",
-            &[("pack", "OpsGuard"), ("version", ops.version()), ("status", "DECLINED")]
+            &[
+                ("pack", "OpsGuard"),
+                ("version", ops.version()),
+                ("status", "DECLINED")
+            ]
         ),
         1.0
     );
     // The deny rule decided: the scorer was not asked.
-    assert_eq!(value(&g, "sentinel_scorer_calls_avoided_total", &[("reason", "deny")]), 1.0);
+    assert_eq!(
+        value(
+            &g,
+            "sentinel_scorer_calls_avoided_total",
+            &[("reason", "deny")]
+        ),
+        1.0
+    );
     let decided = g.metrics().snapshot();
-    let h = decided.histogram("sentinel_decision_duration_seconds", &[]).unwrap();
+    let h = decided
+        .histogram("sentinel_decision_duration_seconds", &[])
+        .unwrap();
     assert_eq!(h.count, 3);
     assert_eq!(h.buckets.last().map(|b| b.1), Some(3));
     let calls = value(
         &g,
         "sentinel_scorer_calls_total",
         &[("scorer", g.scorer_name()), ("result", "assessed")],
-    ) + value(&g, "sentinel_scorer_calls_avoided_total", &[("reason", "allow")])
-        + value(&g, "sentinel_scorer_calls_avoided_total", &[("reason", "set_risk")]);
+    ) + value(
+        &g,
+        "sentinel_scorer_calls_avoided_total",
+        &[("reason", "allow")],
+    ) + value(
+        &g,
+        "sentinel_scorer_calls_avoided_total",
+        &[("reason", "set_risk")],
+    );
     // Each auto-approved payment either asked the scorer or was decided by a rule.
     assert_eq!(calls, 2.0);
 }
@@ -138,7 +177,12 @@ async fn hosts_count_requests_and_refused_webhooks_with_bounded_labels() {
     let m = g.metrics();
     m.record_http_request("/healthz", "GET", 200, Duration::from_millis(2));
     m.record_http_request("/healthz", "GET", 200, Duration::from_millis(3));
-    m.record_http_request("/api/sentinel/execute", "BREW", 405, Duration::from_millis(1));
+    m.record_http_request(
+        "/api/sentinel/execute",
+        "BREW",
+        405,
+        Duration::from_millis(1),
+    );
     m.record_webhook_refused("telnyx", "bad_signature");
     for i in 0..200 {
         m.record_http_request(&format!("/r{i}"), "GET", 404, Duration::ZERO);
@@ -154,7 +198,11 @@ async fn hosts_count_requests_and_refused_webhooks_with_bounded_labels() {
     assert_eq!(
         s.value(
             "sentinel_http_requests_total",
-            &[("route", "/api/sentinel/execute"), ("method", "other"), ("code", "405")]
+            &[
+                ("route", "/api/sentinel/execute"),
+                ("method", "other"),
+                ("code", "405")
+            ]
         ),
         Some(1.0)
     );
@@ -189,11 +237,26 @@ async fn the_text_format_has_help_type_and_samples() {
     let g = Gateway::builder().build().unwrap();
     g.evaluate(&drop_table()).await;
     let text = g.metrics().to_prometheus();
-    assert!(text.contains("# TYPE sentinel_decisions_total counter\n"), "{text}");
-    assert!(text.contains("sentinel_decisions_total{status=\"DECLINED\"} 1\n"), "{text}");
-    assert!(text.contains("# TYPE sentinel_approvals_pending gauge\n"), "{text}");
-    assert!(text.contains("sentinel_decision_duration_seconds_bucket{le=\"+Inf\"} 1\n"), "{text}");
-    assert!(text.contains("sentinel_decision_duration_seconds_count 1\n"), "{text}");
+    assert!(
+        text.contains("# TYPE sentinel_decisions_total counter\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("sentinel_decisions_total{status=\"DECLINED\"} 1\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("# TYPE sentinel_approvals_pending gauge\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("sentinel_decision_duration_seconds_bucket{le=\"+Inf\"} 1\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("sentinel_decision_duration_seconds_count 1\n"),
+        "{text}"
+    );
     for line in text.lines().filter(|l| !l.starts_with('#')) {
         let (_, value) = line.rsplit_once(' ').unwrap();
         assert!(value.parse::<f64>().is_ok() || value == "+Inf", "{line}");

@@ -26,6 +26,7 @@ use crate::wire;
         routes::events::events,
         routes::telnyx::webhook,
         routes::health::healthz,
+        routes::metrics::metrics,
         openapi_json,
     ),
     components(schemas(

@@ -193,6 +193,10 @@ async fn launch(
         stopped.clone(),
     )
     .with_console(console);
+    let state = state.with_metrics_access(
+        routes::metrics::MetricsAccess::from_spec(&config.spec, &config.env)
+            .map_err(|e| config.origin.explain(e))?,
+    );
     let bodies = BodyLimits {
         max_bytes: config.max_body_bytes,
         timeout: config.body_timeout,
@@ -226,6 +230,7 @@ pub(crate) fn router(state: AppState, request_timeout: Duration, bodies: BodyLim
         )
         .route("/api/telnyx/webhook", post(routes::telnyx::webhook))
         .route("/healthz", get(routes::health::healthz))
+        .route("/metrics", get(routes::metrics::metrics))
         .route("/openapi.json", get(openapi::openapi_json))
         .layer(middleware::from_fn_with_state(request_timeout, timeout));
     let untimed = Router::new()
@@ -249,6 +254,11 @@ pub(crate) fn router(state: AppState, request_timeout: Duration, bodies: BodyLim
         .layer(DefaultBodyLimit::max(bodies.max_bytes))
         .layer(middleware::from_fn_with_state(bodies, limits::read_body))
         .layer(middleware::from_fn_with_state(state.clone(), cors::cors))
+        // Outermost: counts every answer, refusals by the layers above included.
+        .layer(middleware::from_fn_with_state(
+            state.gateway.clone(),
+            routes::metrics::count,
+        ))
         .with_state(state)
 }
 

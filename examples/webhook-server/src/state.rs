@@ -34,6 +34,8 @@ pub struct AppState {
     pub shutdown: watch::Receiver<bool>,
     /// The console's sessions and settings, and the CORS origins.
     pub console: Arc<ConsoleState>,
+    /// Who may read `GET /metrics` (`[telemetry]`).
+    pub metrics_access: Arc<crate::routes::metrics::MetricsAccess>,
     /// Each agent id's latest action, for the original `status` endpoint.
     latest: Arc<Mutex<HashMap<String, ActionId>>>,
 }
@@ -60,6 +62,7 @@ impl AppState {
             max_body_bytes,
             shutdown,
             console: Arc::default(),
+            metrics_access: Arc::default(),
             latest: Arc::default(),
         }
     }
@@ -68,6 +71,13 @@ impl AppState {
     #[must_use]
     pub fn with_console(mut self, console: ConsoleState) -> Self {
         self.console = Arc::new(console);
+        self
+    }
+
+    /// Who may read `GET /metrics`.
+    #[must_use]
+    pub fn with_metrics_access(mut self, access: crate::routes::metrics::MetricsAccess) -> Self {
+        self.metrics_access = Arc::new(access);
         self
     }
 

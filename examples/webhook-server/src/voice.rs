@@ -40,12 +40,14 @@ impl Voice {
     }
 
     /// Verifies and handles one webhook. The work runs in its own task, so a client that
-    /// goes away cannot cut a conversation step in half.
+    /// goes away cannot cut a conversation step in half. A refused webhook is counted in
+    /// `metrics` (`sentinel_webhook_verifications_refused_total`).
     pub async fn webhook(
         &self,
         headers: HeaderMap,
         body: axum::body::Bytes,
         notes: Arc<CallNotes>,
+        metrics: &sentinel_core::Metrics,
     ) -> Result<WebhookAnswer, ApiError> {
         let approver = self.approver.clone();
         let outcome = tokio::spawn(async move {
@@ -92,7 +94,10 @@ impl Voice {
                 message: Some(e.to_string()),
                 ..WebhookAnswer::default()
             }),
-            Err(e) => Err(webhook_error(&e)),
+            Err(e) => {
+                crate::routes::metrics::webhook_refused(metrics, &e);
+                Err(webhook_error(&e))
+            }
         }
     }
 

@@ -29,8 +29,8 @@ mod snapshot;
 mod text;
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::collections::HashSet;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -49,11 +49,7 @@ use crate::state::State;
 pub const MAX_LABEL_VALUES: usize = 64;
 
 /// The statuses a decision can have, in the order of the counters.
-const DECIDED: [State; 3] = [
-    State::Executed,
-    State::Declined,
-    State::BlockedAwaitingAuth,
-];
+const DECIDED: [State; 3] = [State::Executed, State::Declined, State::BlockedAwaitingAuth];
 /// Why the scorer was not called, in the order of the counters.
 const AVOIDED: [&str; 4] = ["deny", "allow", "set_risk", "unmatched"];
 
@@ -337,7 +333,10 @@ impl Metrics {
             lock(&self.webhook_refused)
                 .iter()
                 .map(|((p, r), n)| {
-                    sample(vec![("provider", p.clone()), ("reason", r.clone())], *n as f64)
+                    sample(
+                        vec![("provider", p.clone()), ("reason", r.clone())],
+                        *n as f64,
+                    )
                 })
                 .collect(),
         ));

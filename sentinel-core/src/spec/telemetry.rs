@@ -64,15 +64,13 @@ impl TelemetrySpec {
         }
         .read(env, base)?;
         match token {
-            Some(t) if t.expose().len() < MIN_TOKEN_LEN => Err(
-                ConfigError::at(
-                    "telemetry.metrics_token_env",
-                    format!(
-                        "the scrape token must be at least {} characters",
-                        MIN_TOKEN_LEN
-                    ),
+            Some(t) if t.expose().len() < MIN_TOKEN_LEN => Err(ConfigError::at(
+                "telemetry.metrics_token_env",
+                format!(
+                    "the scrape token must be at least {} characters",
+                    MIN_TOKEN_LEN
                 ),
-            ),
+            )),
             other => Ok(other),
         }
     }
@@ -122,7 +120,10 @@ mod tests {
             (OTLP_ENDPOINT_ENV, "http://127.0.0.1:4318"),
             (SERVICE_NAME_ENV, "edge"),
         ]);
-        assert_eq!(spec.otlp_endpoint(&e).as_deref(), Some("http://127.0.0.1:4318"));
+        assert_eq!(
+            spec.otlp_endpoint(&e).as_deref(),
+            Some("http://127.0.0.1:4318")
+        );
         assert_eq!(spec.service_name(&e), "edge");
         assert_eq!(TelemetrySpec::default().otlp_endpoint(&env(&[])), None);
         assert_eq!(TelemetrySpec::default().service_name(&env(&[])), "sentinel");
@@ -151,14 +152,20 @@ mod tests {
         let spec = TelemetrySpec::default();
         assert!(spec.metrics_token(&env(&[]), None).unwrap().is_none());
         let token = spec
-            .metrics_token(&env(&[(DEFAULT_METRICS_TOKEN_ENV, "scrape-token-0123456789")]), None)
+            .metrics_token(
+                &env(&[(DEFAULT_METRICS_TOKEN_ENV, "scrape-token-0123456789")]),
+                None,
+            )
             .unwrap()
             .unwrap();
         assert_eq!(token.expose(), "scrape-token-0123456789");
         let err = spec
             .metrics_token(&env(&[(DEFAULT_METRICS_TOKEN_ENV, "short")]), None)
             .unwrap_err();
-        assert!(err.to_string().contains("telemetry.metrics_token_env"), "{err}");
+        assert!(
+            err.to_string().contains("telemetry.metrics_token_env"),
+            "{err}"
+        );
         assert!(!err.to_string().contains("short"), "{err}");
     }
 }

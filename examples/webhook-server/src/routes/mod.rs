@@ -5,6 +5,7 @@ pub mod actions;
 pub mod events;
 pub mod execute;
 pub mod health;
+pub mod metrics;
 pub mod resolve;
 pub mod telnyx;
 

@@ -38,5 +38,10 @@ pub async fn webhook(
         .with_status(StatusCode::NOT_FOUND));
     };
     let body = super::body(&app, raw)?;
-    Ok(Json(voice.webhook(headers, body, app.notes.clone()).await?))
+    let metrics = app.gateway.metrics();
+    Ok(Json(
+        voice
+            .webhook(headers, body, app.notes.clone(), metrics)
+            .await?,
+    ))
 }
