@@ -68,6 +68,19 @@ pub struct AttemptView {
     pub created_at: DateTime<Utc>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
+    /// When the call was answered, as the approver recorded it.
+    pub answered_at: Option<String>,
+    /// Where the conversation stands (`ringing`, `menu`, `ended`...), as recorded.
+    pub phase: Option<String>,
+    /// How it ended (`approved`, `no_answer`...), as recorded.
+    pub outcome: Option<String>,
+}
+
+/// A text field of an approver's own state blob, if it has one (the format is the
+/// approver's; anything else is left out).
+fn recorded(state: &serde_json::Value, path: &[&str]) -> Option<String> {
+    let value = path.iter().try_fold(state, |v, key| v.get(*key))?;
+    value.as_str().map(str::to_owned)
 }
 
 /// The approval receipt: what exactly was approved, under which packs.
@@ -125,6 +138,9 @@ pub async fn timeline(
                 external_ids: a.external_ids,
                 created_at: a.created_at,
                 updated_at: a.updated_at,
+                answered_at: recorded(&a.state, &["dialed_at"]),
+                phase: recorded(&a.state, &["conversation", "phase"]),
+                outcome: recorded(&a.state, &["conversation", "outcome"]),
             })
             .collect()
     } else {

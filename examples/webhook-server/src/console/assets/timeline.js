@@ -44,7 +44,14 @@ export async function show(id) {
       el('h3', { text: 'Approval call' }),
       t.attempts.length === 0
         ? el('p', { class: 'hint', text: 'No call was placed.' })
-        : el('ul', { class: 'plain' }, t.attempts.map((c) => el('li', { text: `attempt ${c.seq} via ${c.channel}: ${c.status}, started ${when(c.created_at)}, last change ${when(c.updated_at)}${c.external_ids.length ? ` (${c.external_ids.join(', ')})` : ''}` }))),
+        : el('ul', { class: 'plain' }, t.attempts.map((c) => el('li', { text: [
+          `attempt ${c.seq} via ${c.channel}: ${c.status}`,
+          `dialled ${when(c.created_at)}`,
+          c.answered_at ? `answered ${when(c.answered_at)}` : 'not answered',
+          c.phase ? `phase ${c.phase}${c.outcome ? ` (${c.outcome})` : ''}` : null,
+          `last change ${when(c.updated_at)}`,
+          c.external_ids.length ? `ids ${c.external_ids.join(', ')}` : null,
+        ].filter(Boolean).join(', ') }))),
       facts([
         ['Call', a.voice?.call ? `${a.voice.call.phase}${a.voice.call.outcome ? ` (${a.voice.call.outcome})` : ''}` : ''],
         ['Last key', a.voice?.last_digit ?? ''],
