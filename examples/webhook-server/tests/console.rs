@@ -923,3 +923,46 @@ async fn cookies_are_secure_behind_https_and_the_public_origin_is_the_console_s(
             .contains("; Secure")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_in_operators_follow_the_event_stream() {
+    let t = console_server().await;
+    let alice = sign_in(&t, ALICE).await;
+    let mut stream = t
+        .http
+        .get(format!("{}/api/sentinel/events", t.base))
+        .header("cookie", format!("sentinel_session={alice}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status().as_u16(), 200);
+    assert!(
+        stream.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    let id = escalate(&t, "session_5").await;
+    let mut seen = String::new();
+    while !seen.contains("BLOCKED_AWAITING_AUTH") {
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(5), stream.chunk())
+            .await
+            .expect("an event within 5 s")
+            .unwrap()
+            .unwrap();
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(
+        seen.contains("event: lifecycle") && seen.contains(&id),
+        "{seen}"
+    );
+    // Without a session: 401, as without a bearer key.
+    let r = t
+        .http
+        .get(format!("{}/api/sentinel/events", t.base))
+        .header("cookie", "sentinel_session=forged")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+}

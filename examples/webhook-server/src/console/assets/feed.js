@@ -6,6 +6,7 @@ import { el, clear, clock } from './dom.js';
 const MAX_LINES = 500;
 let source = null;
 let modules = [];
+let filtering = false;
 
 function modulesOf(action) {
   return modules.filter((m) => m.applies_to.includes('*') || m.applies_to.includes(action)).map((m) => m.name);
@@ -41,7 +42,8 @@ function line(e) {
 /** Opens the stream; `onEvent` runs for each lifecycle event. */
 export function start(onEvent) {
   stop();
-  document.getElementById('feed-filter').addEventListener('change', applyFilter);
+  if (!filtering) document.getElementById('feed-filter').addEventListener('change', applyFilter);
+  filtering = true;
   const live = document.getElementById('live');
   source = new EventSource('/api/sentinel/events');
   source.addEventListener('open', () => { live.textContent = 'live'; live.className = 'live on'; onEvent(null); });

@@ -8,12 +8,13 @@ const list = () => document.getElementById('queue');
 const cards = new Map();
 let mayDecide = true;
 let openTimeline = () => {};
+let ticking = null;
 
 /** Whether the signed-in operator may approve and decline; who opens timelines. */
 export function setup(options) {
   mayDecide = options.mayDecide;
   openTimeline = options.openTimeline;
-  setInterval(tick, 1000);
+  ticking ??= setInterval(tick, 1000);
 }
 
 function tick() {
