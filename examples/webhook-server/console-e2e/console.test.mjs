@@ -188,6 +188,13 @@ test('history finds the simulated call, and its timeline shows the Q&A', async (
   await alicePage.getByLabel('Action').fill('PAY_INVOICE');
   await alicePage.getByRole('button', { name: 'Search' }).click();
   const rows = alicePage.locator('#history-table tbody tr');
+  // The unfiltered page lists the same action too: wait for the search's answer to replace
+  // it (one row), not for the first matching row.
+  await alicePage.waitForFunction(
+    () => document.querySelectorAll('#history-table tbody tr').length === 1,
+    null,
+    { timeout: 10_000 },
+  ).catch(() => {});
   await rows.filter({ hasText: 'session_7f3a' }).first().waitFor();
   assert.equal(await rows.count(), 1);
   await shot(alicePage, '05-history');
