@@ -36,6 +36,10 @@ fi
 
 SHARED_SELECTION=(--workspace --all-targets)
 
+# The test command builds everything once: incremental compilation would only write (GBs of)
+# caches nobody reads again. A developer's own setting wins.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+
 # The directory cargo builds into (honours CARGO_TARGET_DIR and .cargo/config.toml).
 sentinel_target_dir() {
     cargo metadata --format-version 1 --no-deps --manifest-path "$SENTINEL_ROOT/Cargo.toml" |
