@@ -315,6 +315,13 @@ proptest! {
                 Err(e) => prop_assert!(false, "a well-formed pack did not load: {e}\n{doc:#}"),
             }
         }
+        // The lint runs on any pack that loads, and a rule it says can never match is
+        // cited by no decision.
+        let never: Vec<String> = sentinel_core::lint::lint(&loaded)
+            .into_iter()
+            .filter(|f| f.lint == sentinel_core::lint::Lint::NeverMatches)
+            .map(|f| format!("{}/{}", f.pack, f.rule.unwrap_or_default()))
+            .collect();
         let mut builder = Gateway::builder().packs(loaded);
         if deny_unmatched {
             builder = builder.unmatched(sentinel_core::Unmatched::Deny);
@@ -331,6 +338,10 @@ proptest! {
             let again = rt.block_on(gateway.evaluate(a));
             prop_assert_eq!((d.status, d.risk_score, &d.rules, &d.analysis),
                             (again.status, again.risk_score, &again.rules, &again.analysis));
+            prop_assert!(
+                !d.rules.iter().any(|r| never.contains(r)),
+                "a rule the lint says never matches matched: {:?}", d.rules
+            );
             let effects: Vec<Effect> = d.matched.iter().map(|m| m.effect).collect();
             if effects.contains(&Effect::Deny) {
                 prop_assert_eq!(d.status, State::Declined);
