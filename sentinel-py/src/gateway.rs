@@ -308,6 +308,14 @@ impl Gateway {
             .transpose()
     }
 
+    /// What this gateway has counted, as the core keeps it (the same families
+    /// `sentinel-server` serves at `GET /metrics`): a dict keyed by metric name, each
+    /// `{"type", "help", "samples"}`; a sample is `{"labels", "value"}`, or for a histogram
+    /// `{"labels", "count", "sum", "buckets"}` (`buckets`: upper bound -> cumulative count).
+    fn metrics<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        convert::serialize(py, &self.inner.metrics().snapshot())
+    }
+
     /// Where actions are kept: `"memory"`, `"sqlite"` or `"postgres"`.
     #[getter]
     fn store(&self) -> &'static str {
