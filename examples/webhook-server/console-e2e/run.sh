@@ -19,6 +19,7 @@ say() { printf 'console-e2e: %s\n' "$*"; }
 # shellcheck source=../../../scripts/build-env.sh
 . "$root/scripts/build-env.sh"
 target="$(sentinel_target_dir)"
+mkdir -p "$target"
 bin="${SENTINEL_SERVER_BIN:-$(sentinel_bin sentinel-server)}"
 if [ ! -x "$bin" ]; then
   say "building sentinel-server"
