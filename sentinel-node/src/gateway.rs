@@ -231,7 +231,7 @@ impl NativeGateway {
     }
 
     /// The gateway that decides without recording: either one.
-    fn deciding(&self) -> &Gateway {
+    pub(crate) fn deciding(&self) -> &Gateway {
         self.durable.get().unwrap_or(&self.preview)
     }
 

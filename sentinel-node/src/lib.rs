@@ -17,7 +17,7 @@
 //! the core's errors), [`scorer`] and [`approver`] (JS callbacks behind the core traits),
 //! [`convert`] (actions, ids, resolutions), [`record`] and [`audit`] (action records and
 //! their audit trail), [`store`] (opening the durable store), [`groq`] (the LLM scorer's
-//! counters) and [`telnyx`] (the voice approver's webhook).
+//! counters), [`metrics`] (the core's metrics snapshot) and [`telnyx`] (the voice approver's webhook).
 
 pub mod approver;
 pub mod audit;
@@ -27,6 +27,7 @@ pub mod convert;
 pub mod errors;
 pub mod gateway;
 pub mod groq;
+pub mod metrics;
 pub mod options;
 pub mod record;
 pub mod scorer;

@@ -17,7 +17,7 @@ import { headerMap } from './webhook';
 import type { WebhookHeaders } from './webhook';
 import type {
   ActionInput, ActionStatus, Approver, AuditEvent, CallOptions, ConfigParts, Decision, GatewayConfig, GatewayOptions,
-  GroqStats, QnaOptions, Resolution, RiskScorer, WrapOptions,
+  GroqStats, Metrics, QnaOptions, Resolution, RiskScorer, WrapOptions,
 } from './types';
 
 /** Marks the constructor argument `Gateway.fromConfig` passes (users cannot forge it). */
@@ -194,6 +194,15 @@ export class Gateway {
       await this.#opening;
     }
     return this;
+  }
+
+  /**
+   * What this gateway has counted, as the core keeps it (the families `sentinel-server`
+   * serves at `GET /metrics`): keyed by metric name (`sentinel_decisions_total`...), each
+   * `{type, help, samples}`. With a durable store, the counts of the gateway `ready()` opened.
+   */
+  metrics(): Metrics {
+    return this.#native.metrics() as Metrics;
   }
 
   /** The Groq scorer's counters (calls, retries, cache hits, failures), when it is the scorer. */

@@ -23,7 +23,8 @@ export {
 export type { ErrorDetails, SentinelErrorCode, SentinelErrorOptions } from './errors';
 export type {
   Action, ActionInput, ActionState, ActionStatus, Approval, ApprovalRequest, Approver, Assessment, AuditEvent,
-  CallOptions, ConfigParts, Decision, DecisionStatus, GatewayConfig, GatewayOptions, GroqOptions, GroqStats, PackRef,
+  CallOptions, ConfigParts, Decision, DecisionStatus, GatewayConfig, GatewayOptions, GroqOptions, GroqStats, MetricFamily,
+  MetricSample, Metrics, PackRef,
   PackSpec, QnaOptions, Resolution, RiskScorer, RuleMatch, ScoreContext, ScorerOutcome, TelnyxOptions, Timings,
   WrapOptions,
 } from './types';

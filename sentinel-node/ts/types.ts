@@ -278,6 +278,30 @@ export interface GroqOptions {
 }
 
 /** What the Groq scorer did since the gateway was built ({@link Gateway.groqStats}). */
+/** One labelled value of a metric family, as `gateway.metrics()` returns it. */
+export interface MetricSample {
+  /** Label names and values, e.g. `{ status: 'EXECUTED' }`. */
+  labels: Record<string, string>;
+  /** A counter's or gauge's value (absent for histograms). */
+  value?: number;
+  /** A histogram's number of observations. */
+  count?: number;
+  /** A histogram's sum of observations, in seconds. */
+  sum?: number;
+  /** A histogram's cumulative buckets: upper bound (`'0.005'`, `'+Inf'`) to count. */
+  buckets?: Record<string, number>;
+}
+
+/** One metric family: its Prometheus type, help text and samples. */
+export interface MetricFamily {
+  type: 'counter' | 'gauge' | 'histogram';
+  help: string;
+  samples: MetricSample[];
+}
+
+/** `gateway.metrics()`: every family, keyed by metric name (`sentinel_decisions_total`...). */
+export type Metrics = Record<string, MetricFamily>;
+
 export interface GroqStats {
   /** HTTP requests sent, retries included (what is billed). */
   calls: number;
