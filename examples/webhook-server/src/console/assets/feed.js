@@ -44,11 +44,25 @@ export function start(onEvent) {
   stop();
   if (!filtering) document.getElementById('feed-filter').addEventListener('change', applyFilter);
   filtering = true;
+  open(onEvent);
+}
+
+function open(onEvent) {
   const live = document.getElementById('live');
-  source = new EventSource('/api/sentinel/events');
-  source.addEventListener('open', () => { live.textContent = 'live'; live.className = 'live on'; onEvent(null); });
-  source.addEventListener('error', () => { live.textContent = 'reconnecting'; live.className = 'live off'; });
-  source.addEventListener('lifecycle', (message) => {
+  const mine = new EventSource('/api/sentinel/events');
+  source = mine;
+  mine.addEventListener('open', () => { live.textContent = 'live'; live.className = 'live on'; onEvent(null); });
+  mine.addEventListener('error', () => {
+    live.textContent = 'reconnecting';
+    live.className = 'live off';
+    // A refresh tells whether the session ended (the page then signs out) or the server is
+    // away. A refused stream is not retried by the browser: open it again a little later.
+    onEvent(null);
+    if (mine.readyState === EventSource.CLOSED) {
+      setTimeout(() => { if (source === mine) open(onEvent); }, 5000);
+    }
+  });
+  mine.addEventListener('lifecycle', (message) => {
     let e;
     try { e = JSON.parse(message.data); } catch { return; }
     const feed = document.getElementById('feed');
@@ -59,7 +73,7 @@ export function start(onEvent) {
     li.scrollIntoView?.({ block: 'nearest' });
     onEvent(e);
   });
-  source.addEventListener('lagged', () => onEvent(null));
+  mine.addEventListener('lagged', () => onEvent(null));
 }
 
 /** Closes the stream and empties the feed. */
