@@ -36,6 +36,10 @@ pub(crate) struct ReplayArgs {
     /// date (`2026-12-01`, UTC midnight) or an age (`90s`, `30m`, `24h`, `7d`).
     #[arg(long, value_name = "T")]
     since: Option<String>,
+    /// Replay under the configuration's `[[shadow_packs]]` (each standing in for the pack
+    /// of its name, or added), as the live gateway compares them.
+    #[arg(long, requires = "config", conflicts_with_all = ["files", "builtins"])]
+    shadow: bool,
     /// Only actions named A (e.g. `PAY_INVOICE`).
     #[arg(long = "action", value_name = "A")]
     action: Option<String>,
@@ -61,15 +65,23 @@ pub(crate) async fn run(mut args: ReplayArgs) -> Result<ExitCode, String> {
     if args.gateway.scorer.is_none() || args.reuse_scores {
         args.gateway.scorer = Some(ScorerFlag::Offline);
     }
+    let packs = if args.shadow {
+        Some(shadow_packs(&args)?)
+    } else {
+        None
+    };
     let scores = args.reuse_scores.then(|| Arc::new(StoredScores::default()));
     let setup = args
         .gateway
-        .build_with(scores.as_ref().map(|s| {
-            (
-                Arc::clone(s) as Arc<dyn RiskScorer>,
-                "stored scores (offline where rules decided)",
-            )
-        }))
+        .build_with(
+            scores.as_ref().map(|s| {
+                (
+                    Arc::clone(s) as Arc<dyn RiskScorer>,
+                    "stored scores (offline where rules decided)",
+                )
+            }),
+            packs,
+        )
         .await?;
     let gateway = &setup.gateway;
 
@@ -179,6 +191,22 @@ fn parse_since(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> 
     Err(format!(
         "`{text}` is not a time: give an RFC 3339 time (`2026-12-01T08:00:00Z`), a date (`2026-12-01`) or an age (`90s`, `30m`, `24h`, `7d`)"
     ))
+}
+
+/// `--shadow`: the configuration's packs with its shadow packs in their place.
+fn shadow_packs(args: &ReplayArgs) -> Result<Vec<sentinel_core::Pack>, String> {
+    let file = args
+        .gateway
+        .config
+        .as_ref()
+        .ok_or("`--shadow` needs `--config`")?;
+    let spec = GatewaySpec::from_file(file).map_err(|e| e.to_string())?;
+    let shadow = spec.load_shadow_packs().map_err(|e| e.to_string())?;
+    if shadow.is_empty() {
+        return Err(format!("`{}` names no `[[shadow_packs]]`", file.display()));
+    }
+    let active = spec.load_packs().map_err(|e| e.to_string())?;
+    Ok(sentinel_core::shadow::merge(&active, &shadow))
 }
 
 /// The store to read: `--store`, else the configuration's `[store]`. Never created.

@@ -81,19 +81,26 @@ impl GatewayArgs {
 
     /// Builds the gateway and says on stderr which scorer is active (never the key).
     pub(crate) async fn build(&self) -> Result<Setup, String> {
-        self.build_with(None).await
+        self.build_with(None, None).await
     }
 
     /// Like [`build`](Self::build), with `scorer` (named `what` on stderr) in place of the
     /// configured one when given.
+    /// `packs`, when given, replace the configured packs.
     pub(crate) async fn build_with(
         &self,
         scorer: Option<(Arc<dyn RiskScorer>, &str)>,
+        packs: Option<Vec<Pack>>,
     ) -> Result<Setup, String> {
         let spec = self.spec()?;
         let mut components = spec
             .components(&Env::process())
             .map_err(|e| e.to_string())?;
+        if let Some(packs) = packs {
+            components.packs = packs;
+        }
+        // Deciding records nothing: no shadow to compare with.
+        components.shadow_packs.clear();
         if let Some((scorer, what)) = scorer {
             components.scorer = Some(scorer);
             components.groq = None;

@@ -226,3 +226,37 @@ fn stores_that_hold_nothing_are_refused_without_creating_one() {
     let out = sentinel(&["replay", "--store", "x.db", "--since", "soon"]);
     assert!(text(&out).1.contains("`soon` is not a time"));
 }
+
+#[test]
+fn shadow_replays_under_the_configurations_shadow_packs() {
+    let d = dir("shadow");
+    let db = history(&d);
+    let pack = trusting_acme(&d);
+    let config = d.join("sentinel.toml");
+    std::fs::write(&config, format!("[[shadow_packs]]\npath = {pack:?}\n")).unwrap();
+    let config = config.to_str().unwrap();
+    let out = sentinel(&["replay", "--store", &db, "--config", config, "--shadow"]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.starts_with("replayed 6 decisions under VaultKeeper@1.2.0, PrivacyShield@1.1.0, OpsGuard@1.1.0: 2 change (2 in status)\n"),
+        "{stdout}"
+    );
+    // Without --shadow the configuration's (seed) packs change nothing.
+    let out = sentinel(&["replay", "--store", &db, "--config", config]);
+    assert!(text(&out).0.contains(": 0 change"), "{}", text(&out).0);
+    let out = sentinel(&[
+        "replay",
+        "--store",
+        &db,
+        "--config",
+        "fixtures/sentinel.toml",
+        "--shadow",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out).1.contains("names no `[[shadow_packs]]`"),
+        "{}",
+        text(&out).1
+    );
+}

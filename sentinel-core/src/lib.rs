@@ -23,6 +23,7 @@ pub mod redact;
 pub mod replay;
 pub mod rule;
 pub mod scorer;
+pub mod shadow;
 pub mod spec;
 pub mod state;
 pub mod store;

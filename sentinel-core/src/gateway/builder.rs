@@ -22,6 +22,7 @@ use crate::store::{MemoryStore, Store};
 /// Configures a [`Gateway`].
 pub struct GatewayBuilder {
     packs: Option<Vec<Pack>>,
+    shadow_packs: Vec<Pack>,
     scorer: Arc<dyn RiskScorer>,
     approver: Option<Arc<dyn Approver>>,
     store: Arc<dyn Store>,
@@ -46,6 +47,16 @@ impl GatewayBuilder {
     #[must_use]
     pub fn pack(mut self, pack: Pack) -> Self {
         self.packs.get_or_insert_with(Vec::new).push(pack);
+        self
+    }
+
+    /// Shadow packs (replaces any given before): evaluated beside the enforced packs on
+    /// every submitted action, never enforced; a shadow decision that differs is recorded
+    /// as an audit note and a metric (see [`crate::shadow`]). A shadow pack stands in for
+    /// the enforced pack of the same name, or is added. Default: none.
+    #[must_use]
+    pub fn shadow_packs(mut self, packs: impl IntoIterator<Item = Pack>) -> Self {
+        self.shadow_packs = packs.into_iter().collect();
         self
     }
 
@@ -166,6 +177,16 @@ impl GatewayBuilder {
             None => Pack::seed_packs()?,
         };
         let policy = PolicySet::new(packs)?;
+        let shadow = if self.shadow_packs.is_empty() {
+            None
+        } else {
+            Some(crate::shadow::Shadow::new(
+                policy.packs(),
+                &self.shadow_packs,
+                self.unmatched,
+                self.on_scorer_error,
+            )?)
+        };
         let metrics = Arc::new(crate::metrics::Metrics::new(policy.packs(), self.scorer.name()));
         let (events, _) = broadcast::channel(1024);
         let gateway = Gateway {
@@ -178,6 +199,7 @@ impl GatewayBuilder {
                     score_timeout: self.analysis_timeout * 3 / 4,
                     metrics,
                 },
+                shadow,
                 approver: self.approver,
                 store: self.store,
                 escalation_timeout: self.escalation_timeout,
@@ -205,6 +227,7 @@ impl Gateway {
     pub fn builder() -> GatewayBuilder {
         GatewayBuilder {
             packs: None,
+            shadow_packs: Vec::new(),
             scorer: Arc::new(OfflineScorer),
             approver: None,
             store: Arc::new(MemoryStore::new()),

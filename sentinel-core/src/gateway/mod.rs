@@ -60,6 +60,8 @@ pub struct Gateway {
 
 pub(crate) struct Inner {
     pipeline: Pipeline,
+    /// The shadow packs' side, when there are shadow packs.
+    shadow: Option<crate::shadow::Shadow>,
     approver: Option<Arc<dyn Approver>>,
     store: Arc<dyn Store>,
     escalation_timeout: Duration,
@@ -235,6 +237,9 @@ impl Gateway {
                 }
             }
         }
+        if let Some(shadow) = &inner.shadow {
+            self.shadow_check(shadow, id, &action, &decision).await;
+        }
         Ok(Ticket {
             action_id: id,
             status: record.state,
@@ -243,6 +248,29 @@ impl Gateway {
             replayed: false,
             approver_error,
         })
+    }
+
+    /// Decides `action` under the shadow packs and records a disagreement with the live
+    /// `decision` (a note, a metric). Never changes the action; a note that cannot be
+    /// written is logged.
+    async fn shadow_check(
+        &self,
+        shadow: &crate::shadow::Shadow,
+        id: ActionId,
+        action: &Action,
+        decision: &Decision,
+    ) {
+        let Some(theirs) = shadow.disagreement(action, decision).await else {
+            return;
+        };
+        self.inner
+            .pipeline
+            .metrics
+            .record_shadow_disagreement(theirs.status);
+        let text = shadow.note(decision, &theirs);
+        if let Err(e) = self.note(id, "shadow", "shadow", &text).await {
+            tracing::warn!(error = %e, "cannot record the shadow packs' disagreement");
+        }
     }
 
     /// Runs `f` only when the action is approved (automatically or by a human, waiting up

@@ -17,6 +17,7 @@
 //! | `sentinel_webhook_verifications_refused_total` | counter | `provider`, `reason` | webhooks refused (signature, timestamp...) |
 //! | `sentinel_http_requests_total` | counter | `route`, `method`, `code` | a server's requests |
 //! | `sentinel_http_request_duration_seconds` | histogram | `route`, `method` | a server's request latency |
+//! | `sentinel_shadow_disagreements_total` | counter | `status` (the shadow decision's) | submitted actions the [shadow packs](crate::shadow) decide otherwise |
 //!
 //! Families with free-text labels (channels, routes, reasons) keep at most
 //! [`MAX_LABEL_VALUES`] label sets; a new value past that is counted as `other`. No label
@@ -72,6 +73,7 @@ pub struct Metrics {
     webhook_refused: Mutex<BTreeMap<(String, String), u64>>,
     http_requests: Mutex<BTreeMap<(String, String, u16), u64>>,
     http_seconds: Mutex<BTreeMap<(String, String), Histogram>>,
+    shadow_disagreements: [AtomicU64; 3],
 }
 
 impl Metrics {
@@ -97,6 +99,14 @@ impl Metrics {
             webhook_refused: Mutex::default(),
             http_requests: Mutex::default(),
             http_seconds: Mutex::default(),
+            shadow_disagreements: Default::default(),
+        }
+    }
+
+    /// Counts a submitted action the shadow packs decide otherwise (`status`: theirs).
+    pub(crate) fn record_shadow_disagreement(&self, status: State) {
+        if let Some(s) = DECIDED.iter().position(|&d| d == status) {
+            self.shadow_disagreements[s].fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -222,7 +232,7 @@ impl Metrics {
     /// Every metric as it stands now.
     pub fn snapshot(&self) -> MetricsSnapshot {
         let load = |c: &AtomicU64| c.load(Ordering::Relaxed) as f64;
-        let mut families = Vec::with_capacity(13);
+        let mut families = Vec::with_capacity(14);
         families.push(counter(
             "sentinel_decisions_total",
             "Decisions made, by status (evaluate, submit and recovery).",
@@ -368,6 +378,15 @@ impl Metrics {
                         h.read(),
                     )
                 })
+                .collect(),
+        ));
+        families.push(counter(
+            "sentinel_shadow_disagreements_total",
+            "Submitted actions the shadow packs decide otherwise, by the shadow decision's status.",
+            DECIDED
+                .iter()
+                .zip(&self.shadow_disagreements)
+                .map(|(s, n)| sample(vec![("status", s.as_str().to_owned())], load(n)))
                 .collect(),
         ));
         MetricsSnapshot { families }

@@ -87,6 +87,13 @@ pub struct GatewaySpec {
     /// The packs to enforce, in order. Left out: the three seed packs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub packs: Option<Vec<PackSource>>,
+    /// Shadow packs (`[[shadow_packs]]`, written like `[[packs]]`): evaluated beside the
+    /// enforced packs on every submitted action, never enforced; each disagreement is
+    /// recorded (an audit note on the action, a metric). A shadow pack stands in for the
+    /// enforced pack of the same name, or is added to them. `sentinel replay --shadow`
+    /// replays stored actions under them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shadow_packs: Vec<PackSource>,
     /// Where actions and the audit trail are kept. Default: in memory.
     #[serde(default)]
     pub store: StoreSpec,
@@ -238,6 +245,15 @@ impl GatewaySpec {
         Ok(packs)
     }
 
+    /// Loads the shadow packs, in order (none when `shadow_packs` is left out).
+    pub fn load_shadow_packs(&self) -> Result<Vec<Pack>, ConfigError> {
+        let mut packs = Vec::new();
+        for (i, source) in self.shadow_packs.iter().enumerate() {
+            packs.extend(source.load(self.base_dir(), &format!("shadow_packs[{i}]"))?);
+        }
+        Ok(packs)
+    }
+
     /// Where the store is (reads `store.url_env`/`store.url_file` through `env`).
     pub fn store_target(&self, env: &Env) -> Result<StoreTarget, ConfigError> {
         self.store
@@ -255,9 +271,11 @@ impl GatewaySpec {
     fn components_inner(&self, env: &Env) -> Result<Components, ConfigError> {
         let base = self.base_dir();
         let packs = self.load_packs()?;
+        let shadow_packs = self.load_shadow_packs()?;
         #[allow(unused_mut)] // filled in below when the `groq` or `telnyx` feature is on
         let mut c = Components {
             packs,
+            shadow_packs,
             scorer: None,
             #[cfg(feature = "groq")]
             groq: None,
@@ -336,6 +354,8 @@ impl GatewaySpec {
 pub struct Components {
     /// The packs, in order.
     pub packs: Vec<Pack>,
+    /// The shadow packs, in order (see [`GatewayBuilder::shadow_packs`]).
+    pub shadow_packs: Vec<Pack>,
     /// The scorer; `None`: the offline scorer.
     pub scorer: Option<Arc<dyn RiskScorer>>,
     /// The Groq scorer, when it is the scorer (for its counters).
@@ -378,6 +398,9 @@ impl Components {
     pub fn builder(&self) -> GatewayBuilder {
         let g = &self.gateway;
         let mut b = Gateway::builder().packs(self.packs.iter().cloned());
+        if !self.shadow_packs.is_empty() {
+            b = b.shadow_packs(self.shadow_packs.iter().cloned());
+        }
         if let Some(u) = g.unmatched {
             b = b.unmatched(u.into());
         }
