@@ -36,6 +36,9 @@ pub(crate) struct LintArgs {
     /// `text` or `json`.
     #[arg(long, value_enum, default_value_t)]
     format: Format,
+    /// Exit 1 on warnings too (a CI gate that keeps packs warning-free).
+    #[arg(long)]
+    deny_warnings: bool,
 }
 
 /// Runs the lint and prints its findings.
@@ -132,7 +135,7 @@ pub(crate) fn run(args: &LintArgs) -> Result<ExitCode, String> {
             .map_err(|e| e.to_string())?;
         }
     }
-    Ok(if errors > 0 {
+    Ok(if errors > 0 || (args.deny_warnings && warnings > 0) {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS

@@ -80,6 +80,10 @@ fn errors_fail_warnings_do_not_and_each_finding_is_located() {
         text.ends_with("summary: 0 errors, 1 warning in 1 pack\n"),
         "{text}"
     );
+    let out = sentinel(&["lint", &warn_only, "--deny-warnings"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let out = sentinel(&["lint", "--builtin", "OpsGuard", "--deny-warnings"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
 
     let broken = pack_file(
         "broken",
