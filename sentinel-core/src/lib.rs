@@ -27,6 +27,7 @@ pub mod shadow;
 pub mod spec;
 pub mod state;
 pub mod store;
+pub mod telemetry;
 #[cfg(feature = "telnyx")]
 pub mod telnyx;
 mod template;

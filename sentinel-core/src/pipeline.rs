@@ -235,7 +235,25 @@ impl Pipeline {
             &out.matched,
             &out.matched_at,
         );
-        let mut assessing = std::pin::pin!(self.scorer.assess(action, &context));
+        // An LLM's call is a `chat {model}` span of its own.
+        let llm = self.scorer.model().map(|model| {
+            crate::telemetry::StepSpan::start(
+                None,
+                || format!("chat {model}"),
+                || {
+                    vec![
+                        ("gen_ai.operation.name", "chat".into()),
+                        ("gen_ai.request.model", model.into()),
+                        ("gen_ai.provider.name", self.scorer.name().into()),
+                    ]
+                },
+            )
+        });
+        let assess = self.scorer.assess(action, &context);
+        let mut assessing = std::pin::pin!(match &llm {
+            Some(span) => span.scope(assess),
+            None => crate::telemetry::unscoped(assess),
+        });
         // A scorer that answers at once (the offline one) needs no timer: this also keeps
         // `evaluate` usable outside a tokio runtime with such a scorer.
         let assessed = match poll_once(assessing.as_mut()) {
@@ -249,6 +267,10 @@ impl Pipeline {
                     )))
                 }),
         };
+        if let (Some(span), Err(e)) = (&llm, &assessed) {
+            span.fail("scorer_failed", &e.message);
+        }
+        drop(llm);
         match assessed {
             Ok(a) if a.risk_score <= 100 => Base::Scored(a.risk_score, a.analysis),
             Ok(a) => Base::ScorerFailed(

@@ -66,6 +66,12 @@ pub trait RiskScorer: Send + Sync + 'static {
     /// A short name for logs and decisions, e.g. `offline` or `groq`.
     fn name(&self) -> &str;
 
+    /// The model an LLM scorer asks (`gen_ai.request.model` of its `chat {model}` span);
+    /// `None` for scorers that call no model (the default).
+    fn model(&self) -> Option<&str> {
+        None
+    }
+
     /// True when [`ScoreContext::policy_notes`] should be filled for this scorer (prompt
     /// builders want them; the offline scorer does not, and skips the work).
     fn wants_policy_notes(&self) -> bool {

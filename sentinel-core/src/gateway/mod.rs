@@ -3,6 +3,7 @@
 mod builder;
 mod handle;
 mod resume;
+mod traced;
 mod waiting;
 
 pub use builder::GatewayBuilder;
@@ -137,6 +138,9 @@ impl Gateway {
 
     /// Decides about an action without recording or running anything.
     pub async fn evaluate(&self, action: &Action) -> Decision {
+        if crate::telemetry::enabled() {
+            return self.evaluate_traced(action).await;
+        }
         self.inner.pipeline.decide(ActionId::new(), action).await
     }
 
@@ -160,9 +164,27 @@ impl Gateway {
         action: Action,
         recorded: impl FnOnce(ActionId) + Send,
     ) -> Result<Ticket, SubmitError> {
+        let span = crate::telemetry::ActionSpan::start(&action, "submit");
+        let result = span
+            .scope(self.submit_in(action, recorded, &span))
+            .await;
+        traced::submitted(&span, &result);
+        result
+    }
+
+    async fn submit_in(
+        &self,
+        action: Action,
+        recorded: impl FnOnce(ActionId) + Send,
+        span: &crate::telemetry::ActionSpan,
+    ) -> Result<Ticket, SubmitError> {
         self.start_sweeping();
         let id = ActionId::new();
-        match self.inner.store.create(id, &action).await? {
+        span.set_id(id);
+        let store_step = traced::store_step(id, "create", None);
+        let created = store_step.scope(self.inner.store.create(id, &action)).await;
+        drop(store_step);
+        match created? {
             Created::Existing(record) => {
                 recorded(record.id);
                 return Ok(replayed_ticket(record));
@@ -215,7 +237,13 @@ impl Gateway {
                         gateway: Arc::downgrade(&self.inner),
                     },
                 };
-                if let Err(e) = approver.request(request).await {
+                let asking = traced::approval_step(id, "request", approver.name());
+                let asked = asking.scope(approver.request(request)).await;
+                if let Err(e) = &asked {
+                    asking.fail("approver_failed", &e.to_string());
+                }
+                drop(asking);
+                if let Err(e) = asked {
                     tracing::warn!(approver = approver.name(), error = %e, "approver failed; failing closed");
                     let failed = Transition::new(
                         State::ErrorApprover,
@@ -291,6 +319,13 @@ impl Gateway {
     /// The first half of [`guard`](Self::guard): submits, waits for a decision and claims
     /// the single execution. Bindings use it to run a function in their own language.
     pub async fn authorize(&self, action: Action) -> Result<Permit, GuardError> {
+        let span = crate::telemetry::ActionSpan::start(&action, "guard");
+        let result = span.scope(self.authorize_in(action)).await;
+        traced::authorized(&span, &result);
+        result
+    }
+
+    async fn authorize_in(&self, action: Action) -> Result<Permit, GuardError> {
         let ticket = self.submit(action.clone()).await?;
         if ticket.replayed {
             // An earlier submission: check that this is what it decided on.
@@ -347,7 +382,12 @@ impl Gateway {
                 if let Some(action) = action {
                     self.check_receipt(&record, action)?;
                 }
-                match self.inner.store.claim_execution(id).await? {
+                let store_step = traced::store_step(id, "claim_execution", None);
+                let claimed = store_step
+                    .scope(self.inner.store.claim_execution(id))
+                    .await;
+                drop(store_step);
+                match claimed? {
                     Some(event) => {
                         self.publish(event);
                         Ok(Permit {
@@ -448,7 +488,8 @@ impl Gateway {
         };
         let step =
             Transition::new(to, resolution.by, resolution.channel, reason).with_approval(approval);
-        let (record, _) = self.transition(id, step).await?;
+        let deciding = traced::decision_step(id, &step);
+        let (record, _) = deciding.scope(self.transition(id, step)).await?;
         Ok(record)
     }
 
@@ -465,8 +506,9 @@ impl Gateway {
         } else {
             State::BlockedAwaitingAuth
         };
-        let (record, _) = self
-            .transition(id, Transition::new(to, actor, channel, ""))
+        let qna = traced::approval_step(id, if on { "qna" } else { "qna_end" }, channel);
+        let (record, _) = qna
+            .scope(self.transition(id, Transition::new(to, actor, channel, "")))
             .await?;
         Ok(record)
     }
@@ -506,10 +548,9 @@ impl Gateway {
         channel: &str,
         text: &str,
     ) -> Result<AuditEvent, StoreError> {
-        let event = self
-            .inner
-            .store
-            .append_note(id, actor, channel, text)
+        let noting = traced::approval_step(id, "note", channel);
+        let event = noting
+            .scope(self.inner.store.append_note(id, actor, channel, text))
             .await?;
         self.publish(event.clone());
         Ok(event)
@@ -553,7 +594,16 @@ impl Gateway {
         id: ActionId,
         step: Transition,
     ) -> Result<(ActionRecord, AuditEvent), StoreError> {
-        let (record, event) = self.inner.store.transition(id, step).await?;
+        let store_step = traced::store_step(id, "transition", Some(step.to));
+        let written = store_step.scope(self.inner.store.transition(id, step)).await;
+        if let Err(e) = &written {
+            store_step.fail("store_unavailable", &e.to_string());
+        }
+        drop(store_step);
+        let (record, event) = written?;
+        if record.state.is_terminal() {
+            crate::telemetry::forget(id);
+        }
         let age = (event.at - record.created_at).to_std().unwrap_or_default();
         self.metrics()
             .record_transition(id, event.from, event.to, &event.channel, age);

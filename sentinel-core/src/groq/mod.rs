@@ -160,6 +160,10 @@ impl RiskScorer for GroqScorer {
         "groq"
     }
 
+    fn model(&self) -> Option<&str> {
+        Some(GroqScorer::model(self))
+    }
+
     async fn assess(
         &self,
         action: &Action,

@@ -264,6 +264,10 @@ impl GatewaySpec {
     /// Everything the gateway is made of, built and checked: packs, scorer, approver,
     /// settings and where the store is (not opened yet). Secrets are read through `env`.
     pub fn components(&self, env: &Env) -> Result<Components, ConfigError> {
+        // Traces are process-wide: the first spec that names an endpoint starts them.
+        crate::telemetry::init(&self.telemetry, env).map_err(|e| {
+            ConfigError::at("telemetry.otlp_endpoint", e.to_string()).in_file(self.file())
+        })?;
         self.components_inner(env)
             .map_err(|e| e.in_file(self.file()))
     }
