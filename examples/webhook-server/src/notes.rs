@@ -93,6 +93,10 @@ impl RiskScorer for NoteTakingScorer {
         self.inner.name()
     }
 
+    fn model(&self) -> Option<&str> {
+        self.inner.model()
+    }
+
     async fn assess(
         &self,
         action: &Action,

@@ -90,6 +90,8 @@ impl Server {
             Ok(result) => result,
             Err(e) => Err(std::io::Error::other(e.to_string())),
         };
+        // The spans of the last actions reach the collector before the process ends.
+        sentinel_core::telemetry::flush();
         // Pin the audit chain where this process leaves it (signed with the audit key).
         match self.gateway.checkpoint().await {
             Ok(Some(c)) => tracing::info!(

@@ -41,6 +41,18 @@ pub async fn submit(
     within: Duration,
     span: tracing::Span,
 ) -> Result<Submitted, NotSubmitted> {
+    submit_traced(gateway, action, within, span, None).await
+}
+
+/// [`submit`] as part of the caller's trace: the W3C `traceparent` the request carried
+/// (the action's span becomes a child of the caller's).
+pub async fn submit_traced(
+    gateway: &Gateway,
+    action: Action,
+    within: Duration,
+    span: tracing::Span,
+    traceparent: Option<String>,
+) -> Result<Submitted, NotSubmitted> {
     let (sender, mut recorded) = oneshot::channel();
     let gateway = gateway.clone();
     let mut task: JoinHandle<Result<Ticket, SubmitError>> = tokio::spawn(
@@ -48,7 +60,8 @@ pub async fn submit(
             let report = move |id| {
                 let _ = sender.send(id);
             };
-            gateway.submit_reporting(action, report).await
+            let submitting = gateway.submit_reporting(action, report);
+            sentinel_core::telemetry::with_traceparent(traceparent.as_deref(), submitting).await
         }
         .instrument(span.clone()),
     );

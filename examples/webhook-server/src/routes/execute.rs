@@ -40,6 +40,7 @@ use crate::wire::{self, ActionBody, ErrorBody, Submission};
 pub async fn execute(
     State(app): State<AppState>,
     who: Principal,
+    headers: axum::http::HeaderMap,
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let agent = who.require_agent("submitting actions")?.to_owned();
@@ -53,7 +54,19 @@ pub async fn execute(
     }
     let agent_id = action.agent_id.clone();
     let span = tracing::info_span!("action", action_id = Empty, agent = %action.agent_id, action = %action.action, risk = Empty, status = Empty);
-    match submission::submit(&app.gateway, action, app.request_timeout, span.clone()).await {
+    // A W3C `traceparent`: the action's span joins the agent's trace.
+    let traceparent = headers
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let submitted = submission::submit_traced(
+        &app.gateway,
+        action,
+        app.request_timeout,
+        span.clone(),
+        traceparent,
+    );
+    match submitted.await {
         Ok(Submitted::Decided(ticket)) => {
             let status = wire::status(ticket.status);
             span.record("action_id", tracing::field::display(ticket.action_id));
