@@ -33,6 +33,7 @@ pub struct GatewayBuilder {
     on_scorer_error: OnScorerError,
     audit_key: Option<AuditKey>,
     checkpoint_interval: Duration,
+    decision_log: Option<Arc<crate::telemetry::DecisionLog>>,
 }
 
 impl GatewayBuilder {
@@ -158,6 +159,20 @@ impl GatewayBuilder {
         self
     }
 
+    /// Writes a JSON line per decision and per escalation's outcome (see
+    /// [`DecisionLog`](crate::telemetry::DecisionLog)). Default: none.
+    #[must_use]
+    pub fn decision_log(self, log: crate::telemetry::DecisionLog) -> Self {
+        self.decision_log_arc(Arc::new(log))
+    }
+
+    /// [`decision_log`](Self::decision_log), shared.
+    #[must_use]
+    pub fn decision_log_arc(mut self, log: Arc<crate::telemetry::DecisionLog>) -> Self {
+        self.decision_log = Some(log);
+        self
+    }
+
     /// Checks the configuration and builds the gateway.
     pub fn build(self) -> Result<Gateway, BuildError> {
         if self.escalation_timeout.is_zero() {
@@ -210,6 +225,7 @@ impl GatewayBuilder {
                 listening: std::sync::OnceLock::new(),
                 sweeping: std::sync::OnceLock::new(),
                 audit_key: self.audit_key,
+                decision_log: self.decision_log,
                 checkpoint_interval: self.checkpoint_interval.max(Duration::from_millis(10)),
             }),
         };
@@ -238,6 +254,7 @@ impl Gateway {
             on_scorer_error: OnScorerError::default(),
             audit_key: None,
             checkpoint_interval: Duration::from_secs(60),
+            decision_log: None,
         }
     }
 }

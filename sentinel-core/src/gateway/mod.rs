@@ -78,6 +78,8 @@ pub(crate) struct Inner {
     audit_key: Option<crate::store::checkpoint::AuditKey>,
     /// How often the sweep writes a checkpoint.
     checkpoint_interval: Duration,
+    /// One JSON line per decision and per escalation's outcome, when configured.
+    decision_log: Option<Arc<crate::telemetry::DecisionLog>>,
 }
 
 /// What [`Gateway::submit`] returns: the action's id and where it stands.
@@ -217,6 +219,11 @@ impl Gateway {
             step = step.with_deadline(deadline);
         }
         let (mut record, _) = self.transition(id, step).await?;
+        if let Some(log) = &inner.decision_log {
+            let redact = inner.pipeline.explain_context(&action, &decision.packs);
+            let approver = inner.approver.as_deref().map(Approver::name);
+            log.decision(&action, &decision, &redact.redact_paths, approver, deadline);
+        }
         let mut approver_error = None;
 
         if let Some(deadline) = deadline {
@@ -603,6 +610,12 @@ impl Gateway {
         let (record, event) = written?;
         if record.state.is_terminal() {
             crate::telemetry::forget(id);
+            if let (Some(log), true) = (
+                &self.inner.decision_log,
+                event.from.is_some_and(State::is_pending),
+            ) {
+                log.resolution(&record, &event);
+            }
         }
         let age = (event.at - record.created_at).to_std().unwrap_or_default();
         self.metrics()

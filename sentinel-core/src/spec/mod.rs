@@ -293,6 +293,7 @@ impl GatewaySpec {
                 .map_err(|e| e.in_file(self.file()))?,
             checkpoint_interval: self.store.checkpoint_interval_s,
             gateway: self.gateway.clone(),
+            decision_log: self.telemetry.decision_log(base)?.map(Arc::new),
         };
         match self.scorer.kind {
             ScorerKind::Offline => {}
@@ -378,6 +379,8 @@ pub struct Components {
     pub checkpoint_interval: Option<Seconds>,
     /// The `[gateway]` settings.
     pub gateway: GatewaySection,
+    /// The decision log (`telemetry.decision_log`), when configured.
+    pub decision_log: Option<Arc<crate::telemetry::DecisionLog>>,
 }
 
 impl std::fmt::Debug for Components {
@@ -428,6 +431,9 @@ impl Components {
         }
         if let Some(t) = self.checkpoint_interval {
             b = b.checkpoint_interval(t.duration());
+        }
+        if let Some(log) = &self.decision_log {
+            b = b.decision_log_arc(Arc::clone(log));
         }
         b
     }

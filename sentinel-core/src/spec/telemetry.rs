@@ -44,6 +44,15 @@ pub struct TelemetrySpec {
     /// A file holding the scrape token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics_token_file: Option<PathBuf>,
+    /// The decision log: `stdout`, `stderr` or a file path (relative to this file),
+    /// appended to. One JSON line per decision on a recorded action and per outcome of
+    /// an escalation. Unset: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision_log: Option<String>,
+    /// Payload paths the decision log masks besides the packs' `redact` paths, e.g.
+    /// `["payload.iban", "payload.customer.name"]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision_log_mask: Option<Vec<String>>,
 }
 
 impl TelemetrySpec {
@@ -73,6 +82,47 @@ impl TelemetrySpec {
             )),
             other => Ok(other),
         }
+    }
+
+    /// The decision log `decision_log` names, opened (a file relative to `base`), with the
+    /// `decision_log_mask` paths.
+    pub fn decision_log(
+        &self,
+        base: Option<&Path>,
+    ) -> Result<Option<crate::telemetry::DecisionLog>, ConfigError> {
+        let mask = self.decision_log_mask.clone().unwrap_or_default();
+        for path in &mask {
+            let ok = ["payload.", "context."]
+                .iter()
+                .any(|p| path.strip_prefix(p).is_some_and(|rest| !rest.is_empty()));
+            if !ok {
+                return Err(ConfigError::at(
+                    "telemetry.decision_log_mask",
+                    format!("`{path}` is not a path under `payload.` or `context.`"),
+                ));
+            }
+        }
+        let log = match self.decision_log.as_deref().map(str::trim) {
+            None => return Ok(None),
+            Some("stdout") => crate::telemetry::DecisionLog::stdout(),
+            Some("stderr") => crate::telemetry::DecisionLog::stderr(),
+            Some("") => {
+                return Err(ConfigError::at(
+                    "telemetry.decision_log",
+                    "name `stdout`, `stderr` or a file",
+                ));
+            }
+            Some(file) => {
+                let path = super::env::resolve(base, Path::new(file));
+                crate::telemetry::DecisionLog::file(&path).map_err(|e| {
+                    ConfigError::at(
+                        "telemetry.decision_log",
+                        format!("cannot open `{}`: {e}", path.display()),
+                    )
+                })?
+            }
+        };
+        Ok(Some(log.with_mask(mask)))
     }
 
     /// The OTLP endpoint in force: `OTEL_EXPORTER_OTLP_ENDPOINT`, else `otlp_endpoint`.

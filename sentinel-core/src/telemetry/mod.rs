@@ -16,9 +16,12 @@
 //! `store transition`, `store claim_execution`). Failures set the span status to error
 //! with `error.type`. Payloads, reasoning, notes and analyses are never attributes.
 //!
+//! The decision log ([`DecisionLog`]) is here too: JSON lines for a SIEM, masked.
+//!
 //! A caller joins its own trace with [`with_traceparent`] (a W3C `traceparent` value):
 //! the server reads the request header, the bindings take a `traceparent` argument.
 
+pub mod decision_log;
 #[cfg(not(feature = "otel"))]
 mod noop;
 #[cfg(feature = "otel")]
@@ -30,6 +33,8 @@ pub(crate) use noop::*;
 pub(crate) use otel::*;
 
 use std::future::Future;
+
+pub use decision_log::DecisionLog;
 
 use thiserror::Error;
 
