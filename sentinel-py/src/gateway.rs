@@ -19,7 +19,8 @@ use crate::config;
 use crate::decision::Decision;
 use crate::errors;
 use crate::groq;
-use crate::{convert, runtime, telnyx};
+use crate::{convert, runtime, telnyx, trace};
+use sentinel_core::telemetry;
 
 /// The safety gateway: decides about actions and runs guarded functions only when allowed.
 ///
@@ -138,23 +139,39 @@ impl Gateway {
     /// Decides about an action (a dict in the wire form) without recording or running
     /// anything. Raises `InvalidActionError`/`ActionTypeError` on bad input and
     /// `ScorerError` when the risk scorer failed (the decision then fails closed).
-    fn evaluate(&self, py: Python<'_>, action: &Bound<'_, PyAny>) -> PyResult<Decision> {
+    /// `traceparent`: a W3C trace context the decision's span joins (default: the current
+    /// OpenTelemetry context, when the `opentelemetry` package is in use).
+    #[pyo3(signature = (action, *, traceparent = None))]
+    fn evaluate(
+        &self,
+        py: Python<'_>,
+        action: &Bound<'_, PyAny>,
+        traceparent: Option<String>,
+    ) -> PyResult<Decision> {
         let action = convert::action(action)?;
         let gateway = self.inner.clone();
-        let decision = runtime::block_on(py, async move { gateway.evaluate(&action).await })?;
+        let tp = trace::traceparent(py, traceparent);
+        let decision = runtime::block_on(py, async move {
+            telemetry::with_traceparent(tp.as_deref(), gateway.evaluate(&action)).await
+        })?;
         checked(py, Decision::from(decision))
     }
 
     /// `evaluate` as an asyncio future (use `await gw.aevaluate(action)`).
+    #[pyo3(signature = (action, traceparent = None))]
     fn _aevaluate<'py>(
         &self,
         py: Python<'py>,
         action: &Bound<'py, PyAny>,
+        traceparent: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let action = convert::action(action)?;
         let gateway = self.inner.clone();
+        let tp = trace::traceparent(py, traceparent);
         aio::spawn(py, async move {
-            let decision = Decision::from(gateway.evaluate(&action).await);
+            let deciding = gateway.evaluate(&action);
+            let decision =
+                Decision::from(telemetry::with_traceparent(tp.as_deref(), deciding).await);
             Box::new(move |py: Python<'_>| {
                 Ok(Bound::new(py, checked(py, decision)?)?.into_any().unbind())
             }) as Outcome
@@ -165,13 +182,15 @@ impl Gateway {
     /// auto-approves, after a human approves (waiting up to `escalation_timeout`, with the
     /// GIL released), never when declined. Returns what `func` returns. Raises `Denied`,
     /// `ApprovalTimeout`, `ApproverError` or `AlreadyExecuted` (then `func` did not run).
-    #[pyo3(signature = (action, func, /, *args, **kwargs))]
+    /// The keyword `traceparent` is Sentinel's, not `func`'s: as in `evaluate`.
+    #[pyo3(signature = (action, func, /, *args, traceparent = None, **kwargs))]
     fn guard(
         &self,
         py: Python<'_>,
         action: &Bound<'_, PyAny>,
         func: &Bound<'_, PyAny>,
         args: &Bound<'_, PyTuple>,
+        traceparent: Option<String>,
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Py<PyAny>> {
         if is_coroutine_function(py, func)? {
@@ -181,22 +200,29 @@ impl Gateway {
         }
         let action = convert::action(action)?;
         let gateway = self.inner.clone();
-        let permit = runtime::block_on(py, async move { gateway.authorize(action).await })?;
+        let tp = trace::traceparent(py, traceparent);
+        let permit = runtime::block_on(py, async move {
+            telemetry::with_traceparent(tp.as_deref(), gateway.authorize(action)).await
+        })?;
         permitted(py, permit)?;
         Ok(func.call(args, kwargs)?.unbind())
     }
 
     /// The waiting half of `aguard` as an asyncio future: resolves to the action id once
     /// the action may run, or raises like `guard`.
+    #[pyo3(signature = (action, traceparent = None))]
     fn _aauthorize<'py>(
         &self,
         py: Python<'py>,
         action: &Bound<'py, PyAny>,
+        traceparent: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let action = convert::action(action)?;
         let gateway = self.inner.clone();
+        let tp = trace::traceparent(py, traceparent);
         aio::spawn(py, async move {
-            let permit = gateway.authorize(action).await;
+            let authorizing = gateway.authorize(action);
+            let permit = telemetry::with_traceparent(tp.as_deref(), authorizing).await;
             Box::new(move |py: Python<'_>| permitted(py, permit)) as Outcome
         })
     }

@@ -17,6 +17,7 @@ mod groq;
 mod runtime;
 mod scorer;
 mod telnyx;
+mod trace;
 
 use pyo3::prelude::*;
 
@@ -35,6 +36,7 @@ fn native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<ApprovalHandle>()?;
     module.add_class::<GroqScorer>()?;
     module.add_class::<TelnyxApprover>()?;
+    module.add_function(wrap_pyfunction!(trace::flush_telemetry, module)?)?;
     errors::register(module)?;
     runtime::install_hooks(module)?;
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -88,6 +88,8 @@ where
 /// `atexit` hook: stops the runtime and waits (GIL released) for its threads to finish.
 #[pyfunction]
 pub(crate) fn _shutdown(py: Python<'_>) {
+    // The last spans reach the collector before the runtime goes.
+    py.detach(sentinel_core::telemetry::shutdown);
     let taken = {
         let mut slot = RUNTIME.lock().unwrap_or_else(|p| p.into_inner());
         std::mem::replace(&mut *slot, Slot::ShutDown)

@@ -32,6 +32,7 @@ from ._native import (
     TelnyxApprover,
     UnknownActionError,
     __version__,
+    flush_telemetry,
 )
 
 __all__ = [
@@ -54,4 +55,5 @@ __all__ = [
     "TelnyxApprover",
     "UnknownActionError",
     "__version__",
+    "flush_telemetry",
 ]

@@ -48,14 +48,17 @@ class Gateway(_native.Gateway):
     loop. One gateway may be shared by many threads and tasks.
     """
 
-    async def aevaluate(self, action: Mapping[str, Any]) -> _native.Decision:
+    async def aevaluate(self, action: Mapping[str, Any], *, traceparent: Optional[str] = None) -> _native.Decision:
         """``evaluate`` for asyncio: decides without recording or running anything."""
-        return await self._aevaluate(action)
+        return await self._aevaluate(action, traceparent)
 
-    async def aguard(self, action: Mapping[str, Any], func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    async def aguard(
+        self, action: Mapping[str, Any], func: Callable[..., Any], /, *args: Any, traceparent: Optional[str] = None, **kwargs: Any
+    ) -> Any:
         """``guard`` for asyncio: awaits approval without blocking the loop, then calls
-        ``func(*args, **kwargs)`` and awaits its result when it is awaitable."""
-        await self._aauthorize(action)
+        ``func(*args, **kwargs)`` and awaits its result when it is awaitable. The keyword
+        ``traceparent`` (a W3C trace context) is Sentinel's, as in ``guard``."""
+        await self._aauthorize(action, traceparent)
         result = func(*args, **kwargs)
         if inspect.isawaitable(result):
             result = await result
