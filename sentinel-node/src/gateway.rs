@@ -16,6 +16,7 @@ use napi::bindgen_prelude::Promise;
 use napi::threadsafe_function::ThreadsafeFunction;
 use napi::{Env, JsString, Status};
 use napi_derive::napi;
+use sentinel_core::telemetry::with_traceparent;
 use sentinel_core::spec::{ApproverSpec, Components, Env as SpecEnv, GatewaySpec, ScorerSpec};
 use sentinel_core::{ConfigError, Decision, ErrorCode, Gateway};
 use serde_json::Value;
@@ -237,11 +238,21 @@ impl NativeGateway {
 
     /// Decides about a wire-form action (JSON text) without recording or running anything.
     /// `aliases`: the camelCase keys to read as snake_case (see `convert::parse_action`).
-    /// Resolves to the decision encoded by `codec.rs`.
+    /// Resolves to the decision encoded by `codec.rs`. `traceparent`: a W3C trace context
+    /// the decision's span joins.
     #[napi(ts_return_type = "Promise<string>")]
-    pub async fn evaluate(&self, action: String, aliases: Option<u32>) -> Reply<String> {
+    pub async fn evaluate(
+        &self,
+        action: String,
+        aliases: Option<u32>,
+        traceparent: Option<String>,
+    ) -> Reply<String> {
         Reply(match parse_action(&action, aliases.unwrap_or(0)) {
-            Ok(action) => Ok(encode_decision(&self.deciding().evaluate(&action).await)),
+            Ok(action) => {
+                let deciding = self.deciding().evaluate(&action);
+                let decision = with_traceparent(traceparent.as_deref(), deciding).await;
+                Ok(encode_decision(&decision))
+            }
             Err(f) => Err(f),
         })
     }
@@ -255,8 +266,9 @@ impl NativeGateway {
         env: &'env Env,
         action: String,
         aliases: Option<u32>,
+        traceparent: Option<String>,
     ) -> napi::Result<JsString<'env>> {
-        match self.decide_now(&action, aliases.unwrap_or(0)) {
+        match self.decide_now(&action, aliases.unwrap_or(0), traceparent.as_deref()) {
             // Straight from the encoder's buffer; ASCII as a one-byte string V8 need not
             // decode.
             Ok(decision) => with_encoded(&decision, |text| {
@@ -270,7 +282,12 @@ impl NativeGateway {
         }
     }
 
-    fn decide_now(&self, action: &str, aliases: u32) -> Result<Decision, Failure> {
+    fn decide_now(
+        &self,
+        action: &str,
+        aliases: u32,
+        traceparent: Option<&str>,
+    ) -> Result<Decision, Failure> {
         if !self.sync_ok {
             return Err(Failure::new(
                 ErrorCode::Unsupported,
@@ -280,7 +297,7 @@ impl NativeGateway {
         let action = parse_action(action, aliases)?;
         // The built-in scorer answers at once: the core then arms no timer, and one poll
         // decides, outside any runtime.
-        poll_once(self.deciding().evaluate(&action)).ok_or_else(|| {
+        poll_once(with_traceparent(traceparent, self.deciding().evaluate(&action))).ok_or_else(|| {
             Failure::new(
                 ErrorCode::Unsupported,
                 "evaluation did not complete synchronously; use `evaluate`",
@@ -295,8 +312,14 @@ impl NativeGateway {
     /// id, its decision and the cause id of what a JS scorer or approver threw.
     /// `aliases`: as in `evaluate`.
     #[napi(ts_return_type = "Promise<void>")]
-    pub async fn authorize(&self, action: String, aliases: Option<u32>) -> Reply<()> {
-        Reply(self.authorize_inner(&action, aliases.unwrap_or(0)).await)
+    pub async fn authorize(
+        &self,
+        action: String,
+        aliases: Option<u32>,
+        traceparent: Option<String>,
+    ) -> Reply<()> {
+        let authorizing = self.authorize_inner(&action, aliases.unwrap_or(0));
+        Reply(with_traceparent(traceparent.as_deref(), authorizing).await)
     }
 
     async fn authorize_inner(&self, action: &str, aliases: u32) -> Result<(), Failure> {

@@ -17,7 +17,7 @@
 //! the core's errors), [`scorer`] and [`approver`] (JS callbacks behind the core traits),
 //! [`convert`] (actions, ids, resolutions), [`record`] and [`audit`] (action records and
 //! their audit trail), [`store`] (opening the durable store), [`groq`] (the LLM scorer's
-//! counters), [`metrics`] (the core's metrics snapshot) and [`telnyx`] (the voice approver's webhook).
+//! counters), [`metrics`] (the core's metrics snapshot), [`trace`] (flushing spans) and [`telnyx`] (the voice approver's webhook).
 
 pub mod approver;
 pub mod audit;
@@ -33,3 +33,4 @@ pub mod record;
 pub mod scorer;
 pub mod store;
 pub mod telnyx;
+pub mod trace;

@@ -205,6 +205,14 @@ export class Gateway {
     return this.#native.metrics() as Metrics;
   }
 
+  /**
+   * Exports the spans ended so far to the OTLP collector (`[telemetry] otlp_endpoint`),
+   * waiting for it a few seconds at most: call it before the process exits.
+   */
+  static flushTelemetry(): void {
+    NativeGateway.flushTelemetry();
+  }
+
   /** The Groq scorer's counters (calls, retries, cache hits, failures), when it is the scorer. */
   groqStats(): GroqStats | undefined {
     return this.#native.groqStats() ?? undefined;
@@ -264,7 +272,7 @@ export class Gateway {
     const wire = toWire(action, options?.strict, aliases);
     let encoded: string;
     try {
-      encoded = await this.#native.evaluate(wire, aliases);
+      encoded = await this.#native.evaluate(wire, aliases, options?.traceparent);
     } catch (err) {
       throw this.#fail(err);
     }
@@ -283,7 +291,7 @@ export class Gateway {
     const wire = toWire(action, options?.strict, aliases);
     let encoded: string;
     try {
-      encoded = this.#native.evaluateSync(wire, aliases);
+      encoded = this.#native.evaluateSync(wire, aliases, options?.traceparent);
     } catch (err) {
       throw this.#fail(err);
     }
@@ -312,7 +320,7 @@ export class Gateway {
     const wire = toWire(action, options?.strict, aliases);
     if (this.#durable) await this.ready();
     try {
-      await this.#native.authorize(wire, aliases);
+      await this.#native.authorize(wire, aliases, options?.traceparent);
     } catch (err) {
       throw this.#fail(err);
     }

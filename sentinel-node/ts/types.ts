@@ -453,6 +453,11 @@ export interface CallOptions {
    * it): `agentId` is then an unknown field. Default `false`.
    */
   strict?: boolean;
+  /**
+   * A W3C trace context (`00-{trace id}-{span id}-{flags}`): Sentinel's span of this call
+   * becomes a child of that span when traces are exported (`[telemetry] otlp_endpoint`).
+   */
+  traceparent?: string;
 }
 
 /** Options of {@link Gateway.wrap}. */

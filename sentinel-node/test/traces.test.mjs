@@ -1,0 +1,51 @@
+// Traces from Node: `[telemetry] otlp_endpoint` in fromConfig turns on OTLP export (done by
+// the Rust core); guard/evaluate join the caller's trace through `traceparent`. The fake
+// collector checks the protobuf body carries the trace and parent ids (bytes fields) and
+// the span names (strings), which protobuf writes verbatim.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { Gateway } from 'sentinel-guard';
+import { dropTable, smallPayment } from './helpers.mjs';
+
+const TRACE_ID = '6bf92f3577b34da6a3ce929d0e0e4736';
+const PARENT_ID = '20f067aa0ba902b7';
+
+test('guard and evaluate spans reach the collector inside the caller\'s trace', async () => {
+  const bodies = [];
+  const server = createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      bodies.push({ path: req.url, type: req.headers['content-type'], body: Buffer.concat(chunks) });
+      res.writeHead(200, { 'content-type': 'application/x-protobuf' });
+      res.end();
+    });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const url = `http://127.0.0.1:${server.address().port}`;
+    const gw = await Gateway.fromConfig({ telemetry: { otlp_endpoint: url } });
+    const traceparent = `00-${TRACE_ID}-${PARENT_ID}-01`;
+    assert.equal(await gw.guard(smallPayment(), () => 'paid', { traceparent }), 'paid');
+    const d = gw.evaluateSync(dropTable(), { traceparent });
+    assert.equal(d.status, 'DECLINED');
+
+    const all = () => Buffer.concat(bodies.map((b) => b.body));
+    for (let i = 0; i < 100 && !all().includes('execute_tool DROP_TABLE'); i += 1) {
+      await new Promise((r) => setTimeout(r, 50));
+      Gateway.flushTelemetry();
+    }
+    assert.ok(bodies.length > 0, 'no export reached the collector');
+    assert.ok(bodies.every((b) => b.path === '/v1/traces' && b.type === 'application/x-protobuf'));
+    const body = all();
+    assert.ok(body.includes('execute_tool PAY_INVOICE'));
+    assert.ok(body.includes('execute_tool DROP_TABLE'));
+    assert.ok(body.includes(Buffer.from(TRACE_ID, 'hex')), 'the caller\'s trace id');
+    assert.ok(body.includes(Buffer.from(PARENT_ID, 'hex')), 'the caller\'s span as parent');
+    assert.ok(body.includes(d.actionId), 'gen_ai.tool.call.id');
+    assert.ok(!body.includes('monthly bill'), 'the reasoning is never exported');
+  } finally {
+    server.close();
+  }
+});
