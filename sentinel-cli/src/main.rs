@@ -153,6 +153,8 @@ fn main() -> ExitCode {
         })),
         Command::Builtin { name } => builtin_source(&name).and_then(|text| print_text(&text)),
     };
+    // The run's spans reach the collector (`[telemetry] otlp_endpoint`) before exit.
+    sentinel_core::telemetry::shutdown();
     match result {
         Ok(code) => code,
         Err(message) => fail(&message),
