@@ -24,7 +24,7 @@ cargo check -p sentinel-core --no-default-features
 features="$(cargo metadata --format-version 1 --no-deps |
     "$PYO3_PYTHON" -c 'import json, sys
 print(" ".join(next(p for p in json.load(sys.stdin)["packages"] if p["name"] == "sentinel-core")["features"]))')"
-for feature in groq telnyx sqlite postgres; do
+for feature in groq telnyx sqlite postgres otel; do
     if [[ " $features " == *" $feature "* ]]; then
         echo "    cargo check -p sentinel-core --no-default-features --features $feature"
         cargo check --quiet -p sentinel-core --no-default-features --features "$feature"
