@@ -5,6 +5,7 @@ use regex::{Regex, RegexBuilder};
 use serde_json::Value;
 
 use crate::action::{Action, json_type};
+use crate::budget::Figures;
 use crate::error::PackErrorKind;
 use crate::pack::format::{Comparison, ConditionSpec};
 use crate::path::{Found, Path};
@@ -16,7 +17,12 @@ pub(crate) enum Condition {
     Any(Vec<Condition>),
     Not(Box<Condition>),
     Exists(Path),
-    Compare { path: Path, test: Test },
+    Compare {
+        path: Path,
+        test: Test,
+    },
+    /// A `budget` or `rate` over a window of past actions.
+    Window(Box<crate::budget::Budget>),
 }
 
 /// The comparison a path's value must pass.
@@ -122,6 +128,12 @@ impl Condition {
             ConditionSpec::Exists(e) => {
                 Condition::Exists(compile_path(&e.path, &format!("{pointer}/exists/path"))?)
             }
+            ConditionSpec::Budget(b) => {
+                Condition::Window(Box::new(crate::budget::Budget::budget(b, pointer)?))
+            }
+            ConditionSpec::Rate(r) => {
+                Condition::Window(Box::new(crate::budget::Budget::rate(r, pointer)?))
+            }
             ConditionSpec::Eq(c) => compare(c, "eq", pointer, |v, ic| {
                 not_null(v, "eq").map(|v| Test::Eq(Expected::new(v, ic)))
             })?,
@@ -170,17 +182,49 @@ impl Condition {
         })
     }
 
-    /// Evaluates against an action. Never fails: absent or ill-typed values make a
-    /// comparison false.
+    /// Evaluates against an action, without budget figures (budgets hold).
+    #[cfg(test)]
     pub(crate) fn eval(&self, action: &Action) -> bool {
+        self.eval_with(action, &Figures::default())
+    }
+
+    /// Evaluates against an action, budgets with the ledger's `figures`. Never fails:
+    /// absent or ill-typed values make a comparison false; a budget without figures holds
+    /// (fail closed).
+    pub(crate) fn eval_with(&self, action: &Action, figures: &Figures) -> bool {
         match self {
-            Condition::All(items) => items.iter().all(|c| c.eval(action)),
-            Condition::Any(items) => items.iter().any(|c| c.eval(action)),
-            Condition::Not(inner) => !inner.eval(action),
+            Condition::All(items) => items.iter().all(|c| c.eval_with(action, figures)),
+            Condition::Any(items) => items.iter().any(|c| c.eval_with(action, figures)),
+            Condition::Not(inner) => !inner.eval_with(action, figures),
             Condition::Exists(path) => path.resolve(action).is_some(),
             Condition::Compare { path, test } => {
                 path.resolve(action).is_some_and(|found| test.eval(found))
             }
+            Condition::Window(budget) => budget.holds(figures),
+        }
+    }
+
+    /// Every budget of the condition, in order.
+    pub(crate) fn budgets<'a>(&'a self, out: &mut Vec<&'a crate::budget::Budget>) {
+        match self {
+            Condition::All(items) | Condition::Any(items) => {
+                items.iter().for_each(|c| c.budgets(out));
+            }
+            Condition::Not(inner) => inner.budgets(out),
+            Condition::Window(budget) => out.push(budget),
+            Condition::Exists(_) | Condition::Compare { .. } => {}
+        }
+    }
+
+    /// Applies `f` to every budget of the condition.
+    pub(crate) fn budgets_mut(&mut self, f: &mut impl FnMut(&mut crate::budget::Budget)) {
+        match self {
+            Condition::All(items) | Condition::Any(items) => {
+                items.iter_mut().for_each(|c| c.budgets_mut(f));
+            }
+            Condition::Not(inner) => inner.budgets_mut(f),
+            Condition::Window(budget) => f(budget),
+            Condition::Exists(_) | Condition::Compare { .. } => {}
         }
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod action;
 pub mod approver;
+mod budget;
 mod canonical;
 pub mod code;
 mod condition;
@@ -13,7 +14,6 @@ mod gateway;
 #[cfg(feature = "groq")]
 pub mod groq;
 pub mod json;
-pub mod ladder;
 pub mod lint;
 pub mod metrics;
 pub mod pack;
@@ -34,7 +34,7 @@ pub mod telnyx;
 mod template;
 
 pub use action::{Action, ActionId};
-pub use approver::{ApprovalHandle, ApprovalRequest, Approver, CallbackApprover, Resolution, Vote};
+pub use approver::{ApprovalHandle, ApprovalRequest, Approver, CallbackApprover, Resolution};
 pub use code::{Coded, ErrorCode};
 pub use decision::{Decision, PackRef, ScorerUse, Timings};
 pub use error::{

@@ -4,12 +4,16 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use chrono::Utc;
+
 use crate::action::{Action, ActionId};
+use crate::budget::{Figures, Outcome};
 use crate::decision::{Decision, PackRef, ScorerUse, Timings};
 use crate::error::ScorerError;
 use crate::policy::{PolicySet, RuleOutcome};
 use crate::scorer::{RiskScorer, ScoreContext};
 use crate::state::State;
+use crate::store::Store;
 
 /// What to do with actions that no pack applies to.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -49,6 +53,9 @@ pub(crate) struct Pipeline {
     pub(crate) score_timeout: std::time::Duration,
     /// Where each decision is counted.
     pub(crate) metrics: Arc<crate::metrics::Metrics>,
+    /// The store keeping the budget ledger (`budget` and `rate` conditions); without one,
+    /// budgets fail closed.
+    pub(crate) budgets: Option<Arc<dyn Store>>,
 }
 
 /// The score's origin, before adjustments.
@@ -59,10 +66,22 @@ enum Base {
 }
 
 impl Pipeline {
-    /// Decides about an action. Never fails: a failing scorer fails closed.
+    /// Decides about an action, reading budget figures without reserving anything (the
+    /// action's own entries, if any, left out). Never fails: a failing scorer fails closed.
     pub(crate) async fn decide(&self, action_id: ActionId, action: &Action) -> Decision {
+        self.decide_in(action_id, action, false).await
+    }
+
+    /// Decides about a recorded action, reserving its share of every budget it counts
+    /// towards (released by the gateway if the action ends without running).
+    pub(crate) async fn decide_reserving(&self, action_id: ActionId, action: &Action) -> Decision {
+        self.decide_in(action_id, action, true).await
+    }
+
+    async fn decide_in(&self, action_id: ActionId, action: &Action, reserve: bool) -> Decision {
         let start = Instant::now();
-        let out = self.policy.evaluate(action);
+        let figures = self.figures(action_id, action, reserve).await;
+        let out = self.policy.evaluate(action, &figures);
         let rules_ns = elapsed_ns(start);
         let reasons = unique_reasons(&out);
 
@@ -106,7 +125,20 @@ impl Pipeline {
             }
         };
         let risk_score = adjust(base_score, &out);
-        let status = self.status(&out, risk_score, &scorer);
+        let mut status = self.status(&out, risk_score, &scorer);
+        let mut head = head;
+        if let Some(failure) = &figures.failure {
+            // Fail closed: without the window's figures nothing is auto-approved.
+            if status == State::Executed {
+                status = State::BlockedAwaitingAuth;
+            }
+            let note =
+                format!("budget ledger unavailable ({failure}): budgets are taken as exceeded.");
+            head = Some(match head {
+                Some(h) => format!("{note} {h}"),
+                None => note,
+            });
+        }
 
         let mut analysis = head.unwrap_or_default();
         for reason in &reasons {
@@ -151,6 +183,61 @@ impl Pipeline {
             },
             scorer_failure,
         }
+    }
+
+    /// What the ledger says about the budgets the action counts towards; reserving its
+    /// share when `reserve`. Unmeasurable shares and a failing store leave figures
+    /// unknown (budgets then hold).
+    async fn figures(&self, id: ActionId, action: &Action, reserve: bool) -> Figures {
+        let mut figures = Figures::default();
+        let budgets = self.policy.budgets_for(action);
+        if budgets.is_empty() {
+            return figures;
+        }
+        let mut demands = Vec::with_capacity(budgets.len());
+        let mut asked = Vec::with_capacity(budgets.len());
+        for budget in budgets {
+            match budget.demand(action) {
+                Ok(demand) => {
+                    demands.push(demand);
+                    asked.push(Arc::clone(&budget.id));
+                }
+                Err(why) => figures.insert(Arc::clone(&budget.id), Outcome::Unknown(why)),
+            }
+        }
+        if demands.is_empty() {
+            return figures;
+        }
+        let answer = match &self.budgets {
+            Some(store) if reserve => store.reserve_budgets(id, &demands, Utc::now()).await,
+            Some(store) => store.budget_figures(id, &demands, Utc::now()).await,
+            None => Err(crate::error::StoreError::Backend(
+                "no store keeps the budget ledger".to_owned(),
+            )),
+        };
+        match answer {
+            Ok(list) if list.len() == demands.len() => {
+                for ((id, demand), before) in asked.into_iter().zip(&demands).zip(list) {
+                    let share = demand.amount;
+                    figures.insert(id, Outcome::Known { before, share });
+                }
+            }
+            answer => {
+                let why = match answer {
+                    Err(e) => e.to_string(),
+                    Ok(_) => "the store answered for other budgets than asked".to_owned(),
+                };
+                tracing::warn!(action = %action.action, error = %why, "budget ledger unavailable; failing closed");
+                for id in asked {
+                    figures.insert(
+                        id,
+                        Outcome::Unknown(format!("the store did not answer: {why}")),
+                    );
+                }
+                figures.failure = Some(why);
+            }
+        }
+        figures
     }
 
     /// The base score when the rules already decided (the scorer is then not called).

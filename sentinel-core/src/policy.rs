@@ -4,6 +4,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::action::Action;
+use crate::budget::{Budget, Figures};
 use crate::decision::PackRef;
 use crate::error::{PackError, PackErrorKind};
 use crate::pack::Pack;
@@ -18,6 +19,8 @@ pub(crate) struct PolicySet {
     by_action: HashMap<String, Vec<usize>>,
     /// Packs that apply to every action (`"*"`).
     wildcard: Vec<usize>,
+    /// True when some rule has a `budget` or `rate` condition.
+    budgeted: bool,
 }
 
 /// What the rules of the applying packs say about an action, before any scoring.
@@ -72,10 +75,14 @@ impl PolicySet {
             list.sort_unstable();
             list.dedup();
         }
+        let budgeted = packs
+            .iter()
+            .any(|p| p.rules.iter().any(|r| !r.budgets().is_empty()));
         Ok(Self {
             packs,
             by_action,
             wildcard,
+            budgeted,
         })
     }
 
@@ -120,8 +127,35 @@ impl PolicySet {
             .collect()
     }
 
-    /// Evaluates every applying pack's rules against the action.
-    pub(crate) fn evaluate(&self, action: &Action) -> RuleOutcome {
+    /// True when some rule has a `budget` or `rate` condition (decisions then ask the
+    /// store for figures, and actions that end without running release their entries).
+    pub(crate) fn has_budgets(&self) -> bool {
+        self.budgeted
+    }
+
+    /// The budgets an action counts towards: those of every rule that applies to it (the
+    /// packs' `applies_to` and the rules' `actions`), in pack and rule order; none of a
+    /// pack whose `payload_schema` the action violates (its rules do not apply).
+    pub(crate) fn budgets_for(&self, action: &Action) -> Vec<&Budget> {
+        if !self.budgeted {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for &p in self.applying(&action.action) {
+            let pack = &self.packs[p];
+            if !pack.schema.is_empty() && pack.schema.violation(action).is_some() {
+                continue;
+            }
+            for &r in pack.rules_for(&action.action) {
+                out.extend(pack.rules[r].budgets());
+            }
+        }
+        out
+    }
+
+    /// Evaluates every applying pack's rules against the action, budgets with the
+    /// ledger's `figures`.
+    pub(crate) fn evaluate(&self, action: &Action, figures: &Figures) -> RuleOutcome {
         let packs = self.applying(&action.action);
         let mut out = RuleOutcome {
             packs: packs.to_vec(),
@@ -161,7 +195,7 @@ impl PolicySet {
             }
             for &r in pack.rules_for(&action.action) {
                 let rule = &pack.rules[r];
-                if !rule.matches(action) {
+                if !rule.matches(action, figures) {
                     continue;
                 }
                 match rule.effect {
@@ -176,7 +210,8 @@ impl PolicySet {
                         out.ceiling = Some(out.ceiling.map_or(n, |c| c.min(n)));
                     }
                 }
-                out.matched.push(rule.matched(pack.version_arc(), action));
+                out.matched
+                    .push(rule.matched(pack.version_arc(), action, figures));
                 out.matched_at.push((p, Some(r)));
             }
             if out.matched.len() == before {
@@ -231,10 +266,10 @@ mod tests {
             ),
         ])
         .unwrap();
-        let x = set.evaluate(&Action::new("a", "X"));
+        let x = set.evaluate(&Action::new("a", "X"), &Figures::default());
         assert_eq!(x.packs, [0, 1]);
         assert_eq!(x.floor, Some(20));
-        let y = set.evaluate(&Action::new("a", "Y"));
+        let y = set.evaluate(&Action::new("a", "Y"), &Figures::default());
         assert_eq!(y.packs, [1]);
         assert_eq!(y.matched.len(), 1);
     }
@@ -254,7 +289,7 @@ mod tests {
             ]),
         )])
         .unwrap();
-        let out = set.evaluate(&Action::new("a", "X"));
+        let out = set.evaluate(&Action::new("a", "X"), &Figures::default());
         assert_eq!(
             (out.set_risk, out.floor, out.ceiling),
             (Some(30), Some(45), Some(70))

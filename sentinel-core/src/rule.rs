@@ -5,6 +5,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::action::Action;
+use crate::budget::{Budget, Figures};
 use crate::condition::{CompileError, Condition};
 use crate::error::PackErrorKind;
 use crate::pack::format::{Effect, RuleSpec};
@@ -32,11 +33,14 @@ impl Rule {
                 PackErrorKind::Range("rule id must not be empty".to_owned()),
             ));
         }
-        let when = spec
+        let mut when = spec
             .when
             .as_ref()
             .map(|c| Condition::compile(c, &format!("{here}/when")))
             .transpose()?;
+        if let Some(when) = &mut when {
+            when.budgets_mut(&mut |b| b.id = Arc::from(format!("{pack}/{}{}", spec.id, b.pointer)));
+        }
         let effect = spec.effect;
         if let Effect::RiskFloor(n) | Effect::RiskCeiling(n) | Effect::SetRisk(n) = effect
             && n > 100
@@ -55,9 +59,20 @@ impl Rule {
         })
     }
 
-    /// True when the rule's condition holds for the action.
-    pub(crate) fn matches(&self, action: &Action) -> bool {
-        self.when.as_ref().is_none_or(|c| c.eval(action))
+    /// True when the rule's condition holds for the action (budgets with `figures`).
+    pub(crate) fn matches(&self, action: &Action, figures: &Figures) -> bool {
+        self.when
+            .as_ref()
+            .is_none_or(|c| c.eval_with(action, figures))
+    }
+
+    /// The rule's budgets, in order.
+    pub(crate) fn budgets(&self) -> Vec<&Budget> {
+        let mut out = Vec::new();
+        if let Some(when) = &self.when {
+            when.budgets(&mut out);
+        }
+        out
     }
 
     /// The rule's reason for a prompt, agent values fenced (see `Template::render_fenced`).
@@ -65,13 +80,28 @@ impl Rule {
         self.reason.render_fenced(action)
     }
 
-    /// The record of this rule matching `action`.
-    pub(crate) fn matched(&self, version: &Arc<str>, action: &Action) -> RuleMatch {
+    /// The record of this rule matching `action`: its reason, followed by the figures of
+    /// its budgets' windows, if any.
+    pub(crate) fn matched(
+        &self,
+        version: &Arc<str>,
+        action: &Action,
+        figures: &Figures,
+    ) -> RuleMatch {
+        let mut reason = self.reason.render(action);
+        let budgets = self.budgets();
+        if !budgets.is_empty() {
+            let described: Vec<String> = budgets
+                .iter()
+                .map(|b| b.describe(action, figures))
+                .collect();
+            reason = format!("{reason} ({})", described.join("; "));
+        }
         RuleMatch {
             rule: Arc::clone(&self.cite),
             pack_version: Arc::clone(version),
             effect: self.effect,
-            reason: self.reason.render(action),
+            reason,
         }
     }
 }

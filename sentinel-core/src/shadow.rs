@@ -87,6 +87,7 @@ impl Shadow {
         shadow: &[Pack],
         unmatched: Unmatched,
         on_scorer_error: OnScorerError,
+        budgets: Option<Arc<dyn crate::store::Store>>,
     ) -> Result<Self, PackError> {
         let label = shadow
             .iter()
@@ -104,6 +105,7 @@ impl Shadow {
                 on_scorer_error,
                 score_timeout: std::time::Duration::from_secs(5),
                 metrics,
+                budgets,
             },
             label,
         })

@@ -200,6 +200,7 @@ impl GatewayBuilder {
                 &self.shadow_packs,
                 self.unmatched,
                 self.on_scorer_error,
+                Some(Arc::clone(&self.store)),
             )?)
         };
         let metrics = Arc::new(crate::metrics::Metrics::new(policy.packs(), self.scorer.name()));
@@ -213,6 +214,7 @@ impl GatewayBuilder {
                     on_scorer_error: self.on_scorer_error,
                     score_timeout: self.analysis_timeout * 3 / 4,
                     metrics,
+                    budgets: Some(Arc::clone(&self.store)),
                 },
                 shadow,
                 approver: self.approver,

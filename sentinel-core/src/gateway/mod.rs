@@ -1,5 +1,6 @@
 //! The [`Gateway`]: evaluate, submit, guard, resolve.
 
+mod budgets;
 mod builder;
 mod handle;
 mod resume;
@@ -204,7 +205,7 @@ impl Gateway {
     /// the approver.
     async fn settle(&self, id: ActionId, action: Action) -> Result<Ticket, SubmitError> {
         let inner = &self.inner;
-        let decision = inner.pipeline.decide(id, &action).await;
+        let decision = inner.pipeline.decide_reserving(id, &action).await;
         tracing::info!(risk = decision.risk_score, status = %decision.status, rules = ?decision.rules, "decided");
 
         let mut step =
@@ -473,11 +474,6 @@ impl Gateway {
         id: ActionId,
         resolution: Resolution,
     ) -> Result<ActionRecord, ResolveError> {
-        let resolution = match self.screen(id, resolution).await? {
-            Ok(resolution) => resolution,
-            // One vote of several the approver needs: still pending.
-            Err(record) => return Ok(record),
-        };
         let (to, verb) = if resolution.approved {
             (State::Approved, "approved")
         } else {
@@ -613,6 +609,7 @@ impl Gateway {
         }
         drop(store_step);
         let (record, event) = written?;
+        self.release_budgets(&record).await;
         if record.state.is_terminal() {
             crate::telemetry::forget(id);
             if let (Some(log), true) = (

@@ -148,7 +148,7 @@ fn leaves<'a>(
         ConditionSpec::All(items) => return list(items, "all", out),
         ConditionSpec::Any(items) => return list(items, "any", out),
         ConditionSpec::Not(inner) => return leaves(inner, format!("{pointer}/not"), out),
-        ConditionSpec::Exists(_) => return,
+        ConditionSpec::Exists(_) | ConditionSpec::Budget(_) | ConditionSpec::Rate(_) => return,
         ConditionSpec::Eq(c) => ("eq", c),
         ConditionSpec::Ne(c) => ("ne", c),
         ConditionSpec::Lt(c) => ("lt", c),

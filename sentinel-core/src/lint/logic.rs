@@ -287,6 +287,18 @@ fn leaf_dnf(spec: &ConditionSpec, pointer: &str, positive: bool) -> Vec<Cube> {
         ConditionSpec::Exists(e) => {
             return vec![vec![lit(positive, Atom::Exists(e.path.clone()), "exists")]];
         }
+        // A budget or rate depends on past actions: an atom of its own, which nothing else
+        // implies or contradicts. Named by its pointer, as each is a budget of its own
+        // (even when two are written alike); not a path, so no comparison reads it.
+        ConditionSpec::Budget(_) | ConditionSpec::Rate(_) => {
+            let op = if matches!(spec, ConditionSpec::Budget(_)) {
+                "budget"
+            } else {
+                "rate"
+            };
+            let atom = Atom::Opaque(format!("{op} at {pointer}"), "holds".to_owned());
+            return vec![vec![lit(positive, atom, op)]];
+        }
         ConditionSpec::Eq(c) => ("eq", c),
         ConditionSpec::Ne(c) => ("ne", c),
         ConditionSpec::Lt(c) => ("lt", c),

@@ -267,6 +267,19 @@ pub enum ConditionSpec {
     Matches(Comparison),
     /// The path holds a value other than `null`.
     Exists(ExistsSpec),
+    /// A spending budget over a window of past actions: holds when the `sum` path of the
+    /// actions that ran in the last `window_s` seconds (with the same `per` values), plus
+    /// this action's, is above `above`. Kept in the store (see `docs/policy-toolchain.md`).
+    ///
+    /// Example: `{"budget": {"sum": "payload.amount", "per": ["agent_id"], "window_s":
+    /// 86400, "above": 20000}}`
+    Budget(BudgetSpec),
+    /// A rate limit over a window of past actions: holds when the actions that ran in the
+    /// last `window_s` seconds (with the same `per` values), plus this one, are more than
+    /// `above`.
+    ///
+    /// Example: `{"rate": {"per": ["agent_id", "action"], "window_s": 60, "above": 30}}`
+    Rate(RateSpec),
 }
 
 /// A path compared with a value. A comparison on an absent path is false, for every
@@ -290,4 +303,43 @@ pub struct Comparison {
 pub struct ExistsSpec {
     /// The path that must hold a value.
     pub path: String,
+}
+
+/// The operand of `budget`: a sum over a window of past actions.
+///
+/// Every action the rule applies to (the pack's `applies_to`, the rule's `actions`) that
+/// runs is counted: auto-approved ones at once, escalated ones while they wait (released
+/// when declined or expired, kept when approved). Declined ones are not counted. An action
+/// whose `sum` value is absent, not a number or negative makes the condition hold (fail
+/// closed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetSpec {
+    /// The path summed, e.g. `payload.amount` (numbers, or strings holding one).
+    pub sum: String,
+    /// Paths whose values key the budget, e.g. `["agent_id"]`: one budget per agent. Empty:
+    /// one budget for all actions of the rule.
+    #[serde(default)]
+    pub per: Vec<String>,
+    /// The window's length in seconds (at least 1), ending now.
+    #[schemars(range(min = 1))]
+    pub window_s: u64,
+    /// The condition holds when the window's sum with this action is above this.
+    pub above: f64,
+}
+
+/// The operand of `rate`: a count over a window of past actions (counted like a
+/// [`BudgetSpec`]: only actions that run).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RateSpec {
+    /// Paths whose values key the count, e.g. `["agent_id", "action"]`. Empty: one count
+    /// for all actions of the rule.
+    #[serde(default)]
+    pub per: Vec<String>,
+    /// The window's length in seconds (at least 1), ending now.
+    #[schemars(range(min = 1))]
+    pub window_s: u64,
+    /// The condition holds when the window's count with this action is above this.
+    pub above: u64,
 }

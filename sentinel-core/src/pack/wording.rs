@@ -56,7 +56,7 @@ pub(super) fn format_message(pointer: &str, message: &str) -> String {
 }
 
 /// Every operator, as serde lists them.
-const OPERATORS: &str = "`all`, `any`, `not`, `eq`, `ne`, `lt`, `lte`, `gt`, `gte`, `in`, `not_in`, `contains`, `starts_with`, `ends_with`, `matches`, `exists`";
+const OPERATORS: &str = "`all`, `any`, `not`, `eq`, `ne`, `lt`, `lte`, `gt`, `gte`, `in`, `not_in`, `contains`, `starts_with`, `ends_with`, `matches`, `exists`, `budget`, `rate`";
 
 /// How an operator's operand is written.
 fn operand(op: &str) -> &'static str {
@@ -64,6 +64,8 @@ fn operand(op: &str) -> &'static str {
         "all" | "any" => "[{...}, ...]",
         "not" => "{...}",
         "exists" => "{\"path\": ...}",
+        "budget" => "{\"sum\": ..., \"per\": [...], \"window_s\": ..., \"above\": ...}",
+        "rate" => "{\"per\": [...], \"window_s\": ..., \"above\": ...}",
         _ => "{\"path\": ..., \"value\": ...}",
     }
 }
@@ -104,7 +106,15 @@ fn unknown_variant(message: &str) -> Option<(&str, &str)> {
 
 /// Replaces the Rust type names serde quotes with what a pack author writes.
 fn without_type_names(message: &str) -> String {
-    const NAMES: [(&str, &str); 11] = [
+    const NAMES: [(&str, &str); 13] = [
+        (
+            "struct BudgetSpec",
+            "an object with `sum`, `per`, `window_s` and `above`",
+        ),
+        (
+            "struct RateSpec",
+            "an object with `per`, `window_s` and `above`",
+        ),
         (
             "struct Comparison",
             "an object `{\"path\": ..., \"value\": ...}`",

@@ -33,6 +33,7 @@ const EVENTS_PER_ACTION: usize = 8;
 #[derive(Debug)]
 pub struct MemoryStore {
     inner: Mutex<Inner>,
+    budgets: super::budget::MemoryLedger,
 }
 
 #[derive(Debug)]
@@ -84,6 +85,7 @@ impl MemoryStore {
                 latest: None,
                 attempts: AttemptBook::default(),
             }),
+            budgets: super::budget::MemoryLedger::default(),
         }
     }
 
@@ -394,6 +396,28 @@ impl Store for MemoryStore {
         external_id: &str,
     ) -> Result<Option<ApprovalAttempt>, StoreError> {
         Ok(self.lock()?.attempts.find(channel, external_id))
+    }
+
+    async fn reserve_budgets(
+        &self,
+        id: ActionId,
+        demands: &[super::BudgetDemand],
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<super::WindowFigure>, StoreError> {
+        self.budgets.reserve(id, demands, at)
+    }
+
+    async fn budget_figures(
+        &self,
+        id: ActionId,
+        demands: &[super::BudgetDemand],
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<super::WindowFigure>, StoreError> {
+        self.budgets.figures(id, demands, at)
+    }
+
+    async fn release_budgets(&self, id: ActionId) -> Result<(), StoreError> {
+        self.budgets.release(id)
     }
 }
 

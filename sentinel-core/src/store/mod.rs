@@ -2,6 +2,7 @@
 //! its records. [`MemoryStore`] is the in-process implementation.
 
 pub mod attempt;
+pub mod budget;
 pub mod chain;
 pub mod checkpoint;
 mod memory;
@@ -10,6 +11,7 @@ pub mod query;
 mod sql;
 
 pub use attempt::{ApprovalAttempt, AttemptStatus};
+pub use budget::{BudgetDemand, WindowFigure};
 pub use memory::{DEFAULT_CAPACITY as DEFAULT_MEMORY_CAPACITY, MemoryStore};
 pub use query::{ActionPage, ActionQuery, StateCount};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -408,6 +410,40 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<ApprovalAttempt>, StoreError> {
         let _ = (channel, external_id);
         Err(no_attempts())
+    }
+
+    /// Reserves `id`'s share of each budget it counts towards and returns, per demand in
+    /// order, what the window (ending at `at`) held before: the other actions' entries.
+    /// Atomic over all demands, also across processes sharing the store, so that two
+    /// actions never both see room that only one of them fits. Reserving again for the same
+    /// action adds nothing. Stores that keep no [budget ledger](budget) fail, and budget
+    /// conditions then fail closed.
+    async fn reserve_budgets(
+        &self,
+        id: ActionId,
+        demands: &[BudgetDemand],
+        at: DateTime<Utc>,
+    ) -> Result<Vec<WindowFigure>, StoreError> {
+        let _ = (id, demands, at);
+        Err(budget::no_budgets())
+    }
+
+    /// What each budget's window (ending at `at`) holds besides `id`'s entries, without
+    /// reserving anything (for decisions that record nothing, such as `evaluate`).
+    async fn budget_figures(
+        &self,
+        id: ActionId,
+        demands: &[BudgetDemand],
+        at: DateTime<Utc>,
+    ) -> Result<Vec<WindowFigure>, StoreError> {
+        let _ = (id, demands, at);
+        Err(budget::no_budgets())
+    }
+
+    /// Removes `id`'s budget entries: the action ended without running.
+    async fn release_budgets(&self, id: ActionId) -> Result<(), StoreError> {
+        let _ = id;
+        Err(budget::no_budgets())
     }
 }
 

@@ -2,6 +2,7 @@
 //! hosts), through sqlx. Migrations run when the store connects.
 
 mod attempts;
+mod budget;
 #[cfg(feature = "postgres")]
 mod listen;
 mod query;
@@ -70,6 +71,11 @@ fn migrator() -> Migrator {
                 3,
                 "approval attempts",
                 include_str!("../../../migrations/0003_approval_attempts.sql"),
+            ),
+            migration(
+                4,
+                "budget ledger",
+                include_str!("../../../migrations/0004_budget_ledger.sql"),
             ),
         ]),
         ..Migrator::DEFAULT
@@ -596,5 +602,27 @@ impl Store for SqlStore {
         external_id: &str,
     ) -> Result<Option<ApprovalAttempt>, StoreError> {
         self.find_attempt_row(channel, external_id).await
+    }
+
+    async fn reserve_budgets(
+        &self,
+        id: ActionId,
+        demands: &[crate::store::BudgetDemand],
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<crate::store::WindowFigure>, StoreError> {
+        self.budget_window(id, demands, at, true).await
+    }
+
+    async fn budget_figures(
+        &self,
+        id: ActionId,
+        demands: &[crate::store::BudgetDemand],
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<crate::store::WindowFigure>, StoreError> {
+        self.budget_window(id, demands, at, false).await
+    }
+
+    async fn release_budgets(&self, id: ActionId) -> Result<(), StoreError> {
+        self.release_budget_rows(id).await
     }
 }
