@@ -49,6 +49,29 @@ pub trait Approver: Send + Sync + 'static {
         let _ = request;
         Ok(())
     }
+
+    /// Called by [`Gateway::resolve`](crate::Gateway::resolve) with a person's decision
+    /// about a pending action before it is recorded: an approver that needs several
+    /// people (a quorum) records the vote and answers [`Vote::Counted`] until enough
+    /// approved. Default: [`Vote::Decide`] with the resolution as given.
+    async fn vote(
+        &self,
+        action_id: ActionId,
+        resolution: &Resolution,
+    ) -> Result<Vote, crate::error::StoreError> {
+        let _ = action_id;
+        Ok(Vote::Decide(resolution.clone()))
+    }
+}
+
+/// What [`Approver::vote`] makes of a person's decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Vote {
+    /// Record this decision now.
+    Decide(Resolution),
+    /// The vote is recorded; the action stays pending (more approvers are needed).
+    Counted,
 }
 
 /// What an approver can reach of the gateway it serves (see [`Approver::attach`]), without

@@ -14,6 +14,7 @@ mod gateway;
 #[cfg(feature = "groq")]
 pub mod groq;
 pub mod json;
+pub mod ladder;
 pub mod lint;
 pub mod metrics;
 pub mod pack;
@@ -34,7 +35,7 @@ pub mod telnyx;
 mod template;
 
 pub use action::{Action, ActionId};
-pub use approver::{ApprovalHandle, ApprovalRequest, Approver, CallbackApprover, Resolution};
+pub use approver::{ApprovalHandle, ApprovalRequest, Approver, CallbackApprover, Resolution, Vote};
 pub use code::{Coded, ErrorCode};
 pub use decision::{Decision, PackRef, ScorerUse, Timings};
 pub use error::{

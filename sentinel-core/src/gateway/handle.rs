@@ -3,10 +3,12 @@
 
 use std::sync::Arc;
 
-use super::Gateway;
-use crate::approver::{ApprovalHandle, ApproverLink, Resolution};
+use super::{Gateway, SYSTEM};
+use crate::action::ActionId;
+use crate::approver::{ApprovalHandle, ApproverLink, Resolution, Vote};
 use crate::error::{ResolveError, StoreError};
-use crate::store::{ActionRecord, AuditEvent, Store};
+use crate::state::State;
+use crate::store::{ActionRecord, AuditEvent, Store, Transition};
 
 impl ApproverLink {
     /// The gateway's store; `None` once the gateway is dropped.
@@ -64,5 +66,43 @@ impl ApprovalHandle {
         let text = format!("asked: \"{question}\"; answered: \"{answer}\"");
         gateway.note(self.action_id, by, channel, &text).await?;
         Ok(answer)
+    }
+}
+
+impl ApprovalHandle {
+    /// Ends the wait at once: the action expires undecided (fail closed), with `reason`
+    /// in its audit trail, recorded through `channel`. For approvers that give up before
+    /// the escalation deadline (every step of a ladder ended). Fails when the action is no
+    /// longer pending.
+    pub async fn expire(&self, channel: &str, reason: &str) -> Result<ActionRecord, ResolveError> {
+        let step = Transition::new(State::Expired, SYSTEM, channel, reason);
+        let (record, _) = self.gateway()?.transition(self.action_id, step).await?;
+        Ok(record)
+    }
+
+    /// No human could be reached: the action fails closed (`ERROR_APPROVER`), with
+    /// `reason` in its audit trail. Fails when the action is no longer pending.
+    pub async fn fail(&self, channel: &str, reason: &str) -> Result<ActionRecord, ResolveError> {
+        let step = Transition::new(State::ErrorApprover, SYSTEM, channel, reason);
+        let (record, _) = self.gateway()?.transition(self.action_id, step).await?;
+        Ok(record)
+    }
+}
+
+impl Gateway {
+    /// Hands a person's decision to the approver's [`vote`](crate::Approver::vote) first:
+    /// the resolution to record, or the record as it stands when the vote was only counted.
+    pub(super) async fn screen(
+        &self,
+        id: ActionId,
+        resolution: Resolution,
+    ) -> Result<Result<Resolution, ActionRecord>, ResolveError> {
+        let Some(approver) = &self.inner.approver else {
+            return Ok(Ok(resolution));
+        };
+        match approver.vote(id, &resolution).await? {
+            Vote::Decide(r) => Ok(Ok(r)),
+            Vote::Counted => Ok(Err(self.inner.store.get(id).await?)),
+        }
     }
 }

@@ -474,6 +474,11 @@ impl Gateway {
         id: ActionId,
         resolution: Resolution,
     ) -> Result<ActionRecord, ResolveError> {
+        let resolution = match self.screen(id, resolution).await? {
+            Ok(resolution) => resolution,
+            // One vote of several the approver needs: still pending.
+            Err(record) => return Ok(record),
+        };
         let (to, verb) = if resolution.approved {
             (State::Approved, "approved")
         } else {

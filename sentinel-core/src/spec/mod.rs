@@ -40,6 +40,7 @@ mod approver;
 mod env;
 mod error;
 mod operators;
+mod routes;
 mod scorer;
 mod sections;
 mod telemetry;
@@ -55,6 +56,7 @@ pub use approver::{ApproverKind, ApproverSpec, TelnyxSecrets, TelnyxSpec};
 pub use env::{Env, SecretValue};
 pub use error::ConfigError;
 pub use operators::{OperatorRole, OperatorSpec};
+pub use routes::{ChannelsSpec, RouteSpec, RouteWhenSpec, SlackSpec, StepSpec};
 pub use scorer::{GroqSpec, ScorerKind, ScorerSpec};
 pub use sections::{
     GatewaySection, LogFormatSpec, OnScorerErrorSpec, PackSource, ServerSpec, StoreKind, StoreSpec,
@@ -112,6 +114,13 @@ pub struct GatewaySpec {
     /// The people who sign in to `sentinel-server`'s console (`[[operators]]`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub operators: Vec<OperatorSpec>,
+    /// The approval ladder (`[[routes]]`): for escalated actions, the channels asked one
+    /// after the other, the first matching route's. None: the approver alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<RouteSpec>,
+    /// Settings of the channels the routes use (`[channels.slack]`).
+    #[serde(default)]
+    pub channels: ChannelsSpec,
     /// The file the spec was read from: relative paths are relative to its folder.
     #[serde(skip)]
     #[schemars(skip)]
@@ -328,6 +337,9 @@ impl GatewaySpec {
                     return Err(missing_feature("approver.kind", "telnyx"));
                 }
             }
+        }
+        if !self.routes.is_empty() {
+            c.approver = Some(routes::ladder(self, c.approver.take())?);
         }
         // The settings are checked by building once, here, so a bad one is a config error
         // (two packs with one name: a pack error).
