@@ -157,6 +157,15 @@ async fn actions_are_traced_to_an_otlp_collector() {
         // A human decides a little later, from another task (no trace context there).
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(20)).await;
+            req.handle
+                .set_qna_mode(true, "alice", "voice")
+                .await
+                .unwrap();
+            req.handle.explain("who is Unknown Corp?").await.unwrap();
+            req.handle
+                .set_qna_mode(false, "alice", "voice")
+                .await
+                .unwrap();
             let ok = Resolution::approve("alice", "web").with_reason("vendor verified");
             req.handle.resolve(ok).await.unwrap();
         });
@@ -258,10 +267,17 @@ async fn actions_are_traced_to_an_otlp_collector() {
     assert_eq!(a["sentinel.decided_by"], "alice");
     assert_eq!(a["sentinel.approver.channel"], "web");
     let child_names = names(&children);
-    assert!(
-        child_names.contains(&"approval request scripted".to_owned()),
-        "{child_names:?}"
-    );
+    for step in [
+        "approval request scripted",
+        "approval qna",
+        "approval qna_end",
+        "approval question",
+    ] {
+        assert!(
+            child_names.contains(&step.to_owned()),
+            "{step}: {child_names:?}"
+        );
+    }
     let decision = children
         .iter()
         .find(|s| s.name == "approval decision")
@@ -292,7 +308,13 @@ async fn actions_are_traced_to_an_otlp_collector() {
     // Never a payload value or the reasoning in any attribute.
     for span in &spans {
         for (k, v) in attrs(span) {
-            for secret in ["Unknown Corp", "secret ledger", "x@example.com", "users"] {
+            for secret in [
+                "Unknown Corp",
+                "secret ledger",
+                "x@example.com",
+                "users",
+                "who is",
+            ] {
                 assert!(
                     !v.contains(secret),
                     "`{k}` of `{}` holds `{secret}`",

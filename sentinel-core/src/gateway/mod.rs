@@ -543,13 +543,16 @@ impl Gateway {
         let decided = record.decision.as_ref().map_or(&[][..], |d| &d.packs[..]);
         let context = self.inner.pipeline.explain_context(&record.action, decided);
         let scorer = &self.inner.pipeline.scorer;
-        Ok(scorer
-            .explain(&record.action, &assessment, question, &context)
-            .await
-            .unwrap_or_else(|e| {
-                tracing::warn!(scorer = scorer.name(), error = %e, "explain failed");
-                crate::scorer::EXPLAIN_FALLBACK.to_owned()
-            }))
+        // A human's question: a step of the action's trace (never the question's text).
+        let asking = traced::question_step(id, scorer.name());
+        let answered = asking
+            .scope(scorer.explain(&record.action, &assessment, question, &context))
+            .await;
+        Ok(answered.unwrap_or_else(|e| {
+            asking.fail("scorer_failed", &e.to_string());
+            tracing::warn!(scorer = scorer.name(), error = %e, "explain failed");
+            crate::scorer::EXPLAIN_FALLBACK.to_owned()
+        }))
     }
 
     /// Adds a note to the action's audit trail without changing its state: what an

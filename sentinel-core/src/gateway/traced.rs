@@ -107,6 +107,20 @@ pub(super) fn approval_step(id: ActionId, step: &'static str, channel: &str) -> 
     )
 }
 
+/// A human's question, answered by the scorer: `approval question` (never its text).
+pub(super) fn question_step(id: ActionId, scorer: &str) -> StepSpan {
+    StepSpan::start(
+        Some(id),
+        || "approval question".to_owned(),
+        || {
+            vec![
+                ("sentinel.approval.step", "question".into()),
+                ("sentinel.scorer.name", scorer.into()),
+            ]
+        },
+    )
+}
+
 /// A human's decision: `approval decision`.
 pub(super) fn decision_step(id: ActionId, step: &Transition) -> StepSpan {
     StepSpan::start(
