@@ -337,6 +337,9 @@ async fn run_case(
     tally: &mut ScorerTally,
     coverage: &mut Coverage,
 ) -> Vec<String> {
+    if let Err(e) = case.submit_history(gateway).await {
+        return vec![e];
+    }
     match Action::from_json(case.action.clone()) {
         Err(e) => case.check_error(&e.to_string()),
         Ok(action) => {

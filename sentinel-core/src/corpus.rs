@@ -10,6 +10,11 @@
 //! `expect` holds `status`, `risk_score` and `rules` (each optional; `rules` must match
 //! exactly and in order) and optionally `analysis_contains`; or, for malformed actions,
 //! `error` with the exact message.
+//!
+//! A case may carry a `history`: actions submitted (recorded and decided, as by
+//! `Gateway::submit`) before its own action is evaluated, for conditions over past actions
+//! (`budget`, `rate`). The gateway, and so its store, is shared by the cases of a run: give
+//! each case's history an agent of its own.
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -28,6 +33,9 @@ pub struct Case {
     pub name: String,
     /// The action as JSON (possibly malformed on purpose).
     pub action: Value,
+    /// Actions submitted before `action` is evaluated, in order (well-formed ones).
+    #[serde(default)]
+    pub history: Vec<Value>,
     /// The expected outcome.
     pub expect: Expect,
 }
@@ -67,10 +75,27 @@ impl Case {
     /// Evaluates the case on `gateway` and lists every difference from the expectation
     /// (empty when the case passes).
     pub async fn run(&self, gateway: &Gateway) -> Vec<String> {
+        if let Err(e) = self.submit_history(gateway).await {
+            return vec![e];
+        }
         match Action::from_json(self.action.clone()) {
             Err(e) => self.check_error(&e.to_string()),
             Ok(action) => self.check(&gateway.evaluate(&action).await),
         }
+    }
+
+    /// Submits the case's `history` on `gateway`, in order: they are recorded and decided
+    /// (and count towards budgets when they run). Fails on a malformed or refused action.
+    pub async fn submit_history(&self, gateway: &Gateway) -> Result<(), String> {
+        for (i, past) in self.history.iter().enumerate() {
+            let action = Action::from_json(past.clone())
+                .map_err(|e| format!("history/{i}: not an action: {e}"))?;
+            gateway
+                .submit(action)
+                .await
+                .map_err(|e| format!("history/{i}: cannot submit: {e}"))?;
+        }
+        Ok(())
     }
 
     /// Compares a decision with the expectation.

@@ -38,3 +38,30 @@ async fn a_wrong_expectation_is_reported() {
     assert_eq!(problems.len(), 3, "{problems:?}");
     assert_eq!(problems[0], "status: expected EXECUTED, got DECLINED");
 }
+
+#[tokio::test]
+async fn the_budget_corpus_with_its_history() {
+    // fixtures/budgets.jsonl: cases whose `history` is submitted first (budgets, rates).
+    let pack = sentinel_core::Pack::from_json_str(include_str!("../../fixtures/budget-pack.json"))
+        .unwrap();
+    let gateway = Gateway::builder().packs([pack]).build().unwrap();
+    let cases = Case::parse_all(include_str!("../../fixtures/budgets.jsonl")).unwrap();
+    assert!(cases.len() >= 10, "corpus too small: {}", cases.len());
+    let mut failures = Vec::new();
+    for case in &cases {
+        for problem in case.run(&gateway).await {
+            failures.push(format!("{}: {problem}", case.name));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // A history that is not an action is the case's failure, not a silent skip.
+    let bad = Case::parse(
+        r#"{"name": "x", "history": [{"agent_id": "a"}], "action": {"agent_id": "a", "action": "PAY_INVOICE"}, "expect": {}}"#,
+    )
+    .unwrap();
+    let problems = bad.run(&gateway).await;
+    assert!(
+        problems[0].starts_with("history/0: not an action"),
+        "{problems:?}"
+    );
+}
