@@ -55,4 +55,6 @@ for suite in sentinel-node sentinel-py; do
 done
 echo "==> cross-host: the shared corpus through the CLI, the server, Python and Node, from fixtures/sentinel.toml"
 sentinel-py/.venv/bin/python scripts/cross_host_corpus.py "$(sentinel_bin sentinel)" "$(sentinel_bin sentinel-server)"
+echo "==> MCP proxy: the official MCP Python SDK's client and a FastMCP server through sentinel mcp-proxy"
+sentinel-cli/tests/mcp/run.sh "$(sentinel_bin sentinel)" "$(sentinel_bin sentinel-server)"
 echo "==> all test suites passed"

@@ -3,6 +3,7 @@
 mod audit;
 mod config;
 mod lint;
+mod mcp;
 mod replay;
 mod setup;
 
@@ -75,6 +76,10 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Stand in front of an MCP server (stdio): every `tools/call` is decided first;
+    /// allowed calls are forwarded, declined ones answered with an error result, escalated
+    /// ones wait for a human. Everything else passes through unchanged.
+    McpProxy(mcp::McpProxyArgs),
     /// Print a built-in pack's JSON, to copy and edit.
     Builtin {
         /// `VaultKeeper`, `PrivacyShield` or `OpsGuard`.
@@ -151,6 +156,7 @@ fn main() -> ExitCode {
             key_env,
             key_file,
         })),
+        Command::McpProxy(args) => runtime.block_on(mcp::run(args)),
         Command::Builtin { name } => builtin_source(&name).and_then(|text| print_text(&text)),
     };
     // The run's spans reach the collector (`[telemetry] otlp_endpoint`) before exit.

@@ -33,6 +33,7 @@ pub mod telemetry;
 #[cfg(feature = "telnyx")]
 pub mod telnyx;
 mod template;
+pub mod tool_call;
 
 pub use action::{Action, ActionId};
 pub use approver::{ApprovalHandle, ApprovalRequest, Approver, CallbackApprover, Resolution, Vote};

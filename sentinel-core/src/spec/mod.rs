@@ -39,6 +39,7 @@
 mod approver;
 mod env;
 mod error;
+mod mcp;
 mod operators;
 mod routes;
 mod scorer;
@@ -55,6 +56,7 @@ use serde::{Deserialize, Serialize};
 pub use approver::{ApproverKind, ApproverSpec, TelnyxSecrets, TelnyxSpec};
 pub use env::{Env, SecretValue};
 pub use error::ConfigError;
+pub use mcp::{DEFAULT_PROGRESS_INTERVAL_S, McpSpec, McpToolSpec};
 pub use operators::{OperatorRole, OperatorSpec};
 pub use routes::{ChannelsSpec, RouteSpec, RouteWhenSpec, SlackSpec, StepSpec};
 pub use scorer::{GroqSpec, ScorerKind, ScorerSpec};
@@ -121,6 +123,9 @@ pub struct GatewaySpec {
     /// Settings of the channels the routes use (`[channels.slack]`).
     #[serde(default)]
     pub channels: ChannelsSpec,
+    /// `sentinel mcp-proxy`: the agent id of MCP tool calls and the action each tool is.
+    #[serde(default)]
+    pub mcp: McpSpec,
     /// The file the spec was read from: relative paths are relative to its folder.
     #[serde(skip)]
     #[schemars(skip)]
