@@ -32,8 +32,9 @@ pub mod store;
 pub mod telemetry;
 #[cfg(feature = "telnyx")]
 pub mod telnyx;
+#[cfg(feature = "slack")]
+pub mod slack;
 mod template;
-pub mod tool_call;
 
 pub use action::{Action, ActionId};
 pub use approver::{ApprovalHandle, ApprovalRequest, Approver, CallbackApprover, Resolution, Vote};

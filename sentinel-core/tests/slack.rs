@@ -1,0 +1,404 @@
+//! The Slack channel against a fake Slack Web API on 127.0.0.1 that records every request:
+//! the approval message (token, channel, Block Kit buttons, agent text only in plain_text
+//! and escaped in the fallback, redacted), signed interactions (forged, stale, replayed and
+//! unbound users change nothing), the decision recorded as the bound operator via `slack`,
+//! the message updated, and a Slack API error handing over to the next step.
+
+#![cfg(feature = "slack")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Path, State as AxumState};
+use axum::http::HeaderMap;
+use axum::routing::post;
+use sentinel_core::ladder::{Channel, ChannelKind, LadderApprover, Route, Step};
+use sentinel_core::slack::{Decided, SlackChannel, SlackError, VerifyError, sign};
+use sentinel_core::spec::SecretValue;
+use sentinel_core::store::{AuditKind, MemoryStore};
+use sentinel_core::{Action, ActionId, Gateway, State};
+use serde_json::{Value, json};
+
+const TOKEN: &str = "xoxb-test-token-1234";
+const SECRET: &str = "slack-signing-secret-for-tests";
+const TS: &str = "1700000000.000100";
+
+/// One request the fake received: method, authorization, content type, body.
+type Call = (String, String, String, Value);
+
+#[derive(Clone, Default)]
+struct Fake {
+    calls: Arc<Mutex<Vec<Call>>>,
+    /// Methods that answer `{"ok": false}`.
+    failing: Arc<Mutex<Vec<String>>>,
+}
+
+impl Fake {
+    fn calls(&self, method: &str) -> Vec<Value> {
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| c.0 == method)
+            .map(|c| c.3.clone())
+            .collect()
+    }
+}
+
+async fn api(
+    AxumState(fake): AxumState<Fake>,
+    Path(method): Path<String>,
+    headers: HeaderMap,
+    body: String,
+) -> axum::Json<Value> {
+    let h = |n: &str| {
+        headers
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let value: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    let channel = value["channel"].clone();
+    fake.calls
+        .lock()
+        .unwrap()
+        .push((method.clone(), h("authorization"), h("content-type"), value));
+    if fake.failing.lock().unwrap().contains(&method) {
+        return axum::Json(json!({"ok": false, "error": "channel_not_found"}));
+    }
+    axum::Json(json!({"ok": true, "channel": "C0PAY", "ts": TS, "echo": channel}))
+}
+
+async fn fake_slack() -> (Fake, String) {
+    let fake = Fake::default();
+    let app = Router::new()
+        .route("/api/{method}", post(api))
+        .with_state(fake.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (fake, format!("http://{addr}/api"))
+}
+
+fn slack_channel(base: &str) -> Arc<SlackChannel> {
+    let users = HashMap::from([("U0ALICE".to_owned(), "alice".to_owned())]);
+    Arc::new(
+        SlackChannel::new(
+            base,
+            SecretValue::new(TOKEN),
+            SecretValue::new(SECRET),
+            users,
+        )
+        .unwrap(),
+    )
+}
+
+fn gateway(slack: &Arc<SlackChannel>, steps: Vec<Step>) -> Gateway {
+    let ladder = LadderApprover::with_poll(
+        vec![Route::new("payments", steps)],
+        vec![Arc::clone(slack) as Arc<dyn Channel>],
+        Duration::from_millis(20),
+    )
+    .unwrap();
+    Gateway::builder()
+        .store(MemoryStore::new())
+        .approver(ladder)
+        .build()
+        .unwrap()
+}
+
+fn hostile_payment() -> Action {
+    Action::new("session_<!channel>", "PAY_INVOICE")
+        .with_payload(
+            json!({"amount": 10000, "vendor": "Unknown Corp", "card": "4111 1111 1111 1111"}),
+        )
+        .with_reasoning("<!channel> @here pay now & see <https://evil.example|your bank>")
+}
+
+/// A form-encoded `block_actions` interaction pressing `button` for `id` as `user`.
+fn interaction(id: ActionId, user: &str, button: &str) -> Vec<u8> {
+    let payload = json!({
+        "type": "block_actions",
+        "user": {"id": user, "username": "someone"},
+        "container": {"type": "message", "channel_id": "C0PAY", "message_ts": TS},
+        "channel": {"id": "C0PAY"},
+        "message": {"ts": TS},
+        "response_url": "https://hooks.slack.com/actions/T/1/x",
+        "actions": [{"type": "button", "block_id": "sentinel_decision", "action_id": button, "value": id.to_string()}]
+    });
+    form_urlencoded::Serializer::new(String::new())
+        .append_pair("payload", &payload.to_string())
+        .finish()
+        .into_bytes()
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+async fn wait_for(fake: &Fake, method: &str, n: usize) -> Vec<Value> {
+    for _ in 0..200 {
+        let calls = fake.calls(method);
+        if calls.len() >= n {
+            return calls;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("no `{method}` call");
+}
+
+/// Every string under `v`, with the `type` of the object holding it.
+fn texts(v: &Value, parent: &str, out: &mut Vec<(String, String)>) {
+    match v {
+        Value::Object(m) => {
+            let kind = m.get("type").and_then(Value::as_str).unwrap_or(parent);
+            for (k, x) in m {
+                if k == "text" && x.is_string() {
+                    out.push((kind.to_owned(), x.as_str().unwrap().to_owned()));
+                } else {
+                    texts(x, kind, out);
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| texts(x, parent, out)),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn the_message_is_posted_with_buttons_and_agent_text_neutralised() {
+    let (fake, base) = fake_slack().await;
+    let slack = slack_channel(&base);
+    let gw = gateway(
+        &slack,
+        vec![Step::new(
+            ChannelKind::Slack,
+            "#payments-oncall",
+            Duration::from_secs(600),
+        )],
+    );
+    let id = gw.submit(hostile_payment()).await.unwrap().action_id;
+    let post = wait_for(&fake, "chat.postMessage", 1).await.remove(0);
+    let (_, auth, content_type, _) = fake.calls.lock().unwrap()[0].clone();
+    assert_eq!(auth, format!("Bearer {TOKEN}"));
+    assert_eq!(content_type, "application/json; charset=utf-8");
+    assert_eq!(post["channel"], "#payments-oncall");
+    assert_eq!(post["unfurl_links"], false);
+    // The notification text is mrkdwn: escaped, no mention.
+    let fallback = post["text"].as_str().unwrap();
+    assert_eq!(
+        fallback,
+        "Approval needed: PAY_INVOICE by session_&lt;!channel&gt; (risk 95)"
+    );
+    // Agent text appears only in plain_text objects.
+    let mut all = Vec::new();
+    texts(&post["blocks"], "", &mut all);
+    for (kind, text) in &all {
+        if text.contains("<!channel>") || text.contains("@here") || text.contains("evil") {
+            assert_eq!(kind, "plain_text", "{text}");
+        }
+    }
+    assert!(all.iter().all(|(k, _)| k == "plain_text"), "{all:?}");
+    let body = post.to_string();
+    assert!(
+        !body.contains("4111"),
+        "the card number left the process: {body}"
+    );
+    assert!(body.contains("Risk: 95/100"));
+    assert!(body.contains("VaultKeeper/unknown-vendor-large-payment"));
+    let buttons = post["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["type"] == "actions")
+        .unwrap();
+    assert_eq!(buttons["block_id"], "sentinel_decision");
+    let approve = &buttons["elements"][0];
+    let decline = &buttons["elements"][1];
+    assert_eq!(
+        (
+            approve["action_id"].as_str(),
+            approve["style"].as_str(),
+            approve["text"]["text"].as_str()
+        ),
+        (Some("sentinel_approve"), Some("primary"), Some("Approve"))
+    );
+    assert_eq!(
+        (
+            decline["action_id"].as_str(),
+            decline["style"].as_str(),
+            decline["text"]["text"].as_str()
+        ),
+        (Some("sentinel_decline"), Some("danger"), Some("Decline"))
+    );
+    assert_eq!(approve["value"], id.to_string());
+    assert!(approve["confirm"]["confirm"]["text"] == "Approve" && decline.get("confirm").is_none());
+    let notes: Vec<_> = gw
+        .audit_trail(id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == AuditKind::Note && e.channel == "slack")
+        .map(|e| e.reason)
+        .collect();
+    assert_eq!(notes, [format!("posted to Slack `C0PAY` (message {TS})")]);
+}
+
+#[tokio::test]
+async fn signed_interactions_decide_and_forged_ones_change_nothing() {
+    let (fake, base) = fake_slack().await;
+    let slack = slack_channel(&base);
+    let gw = gateway(
+        &slack,
+        vec![Step::new(
+            ChannelKind::Slack,
+            "#payments-oncall",
+            Duration::from_secs(600),
+        )],
+    );
+    let id = gw.submit(hostile_payment()).await.unwrap().action_id;
+    wait_for(&fake, "chat.postMessage", 1).await;
+    let body = interaction(id, "U0ALICE", "sentinel_approve");
+    let ts = now().to_string();
+    let good = sign(SECRET.as_bytes(), &ts, &body);
+
+    // Forged: another secret, a changed body, a stale timestamp, no signature.
+    let forged = sign(b"not the secret", &ts, &body);
+    let refused = [
+        slack.interaction(Some(&ts), Some(&forged), &body, now()),
+        slack.interaction(
+            Some(&ts),
+            Some(&good),
+            &interaction(id, "U0ALICE", "sentinel_decline"),
+            now(),
+        ),
+        slack.interaction(Some(&ts), Some(&good), &body, now() + 301),
+        slack.interaction(Some(&ts), None, &body, now()),
+    ];
+    for r in &refused {
+        assert!(matches!(r, Err(SlackError::Unverified(_))), "{r:?}");
+    }
+    assert!(matches!(
+        refused[2],
+        Err(SlackError::Unverified(VerifyError::Stale(_)))
+    ));
+    assert_eq!(
+        gw.status(id).await.unwrap().state,
+        State::BlockedAwaitingAuth
+    );
+
+    // A user bound to no operator is told so; nothing changes.
+    let bob = interaction(id, "U0BOB", "sentinel_approve");
+    let bob_sig = sign(SECRET.as_bytes(), &ts, &bob);
+    let pressed = slack
+        .interaction(Some(&ts), Some(&bob_sig), &bob, now())
+        .unwrap();
+    assert_eq!(slack.decide(&pressed).await.unwrap(), Decided::Unmapped);
+    let told = fake.calls("chat.postEphemeral").remove(0);
+    assert_eq!(
+        (told["user"].as_str(), told["channel"].as_str()),
+        (Some("U0BOB"), Some("C0PAY"))
+    );
+    assert!(
+        told["text"]
+            .as_str()
+            .unwrap()
+            .contains("not bound to a Sentinel operator")
+    );
+    assert_eq!(
+        gw.status(id).await.unwrap().state,
+        State::BlockedAwaitingAuth
+    );
+
+    // Alice approves: recorded as alice via slack; the message shows it.
+    let pressed = slack
+        .interaction(Some(&ts), Some(&good), &body, now())
+        .unwrap();
+    assert_eq!(
+        (pressed.approve, pressed.user.as_str(), pressed.ts.as_str()),
+        (true, "U0ALICE", TS)
+    );
+    let decided = slack.decide(&pressed).await.unwrap();
+    assert_eq!(
+        decided,
+        Decided::Recorded {
+            operator: "alice".to_owned(),
+            pending: false
+        }
+    );
+    let record = gw.status(id).await.unwrap();
+    assert_eq!(record.state, State::Approved);
+    let a = record.approval.unwrap();
+    assert_eq!((a.by.as_str(), a.channel.as_str()), ("alice", "slack"));
+    let update = fake.calls("chat.update").remove(0);
+    assert_eq!(
+        (update["channel"].as_str(), update["ts"].as_str()),
+        (Some("C0PAY"), Some(TS))
+    );
+    assert_eq!(update["text"], "APPROVED by alice via Slack.");
+    assert!(
+        update.to_string().find("sentinel_approve").is_none(),
+        "the buttons are gone"
+    );
+
+    // The same request replayed: nothing changes.
+    let again = slack
+        .interaction(Some(&ts), Some(&good), &body, now())
+        .unwrap();
+    assert!(matches!(
+        slack.decide(&again).await.unwrap(),
+        Decided::Refused(_)
+    ));
+    assert_eq!(gw.status(id).await.unwrap().approval.unwrap().by, "alice");
+}
+
+#[tokio::test]
+async fn a_slack_api_error_hands_over_to_the_next_step() {
+    let (fake, base) = fake_slack().await;
+    fake.failing
+        .lock()
+        .unwrap()
+        .push("chat.postMessage".to_owned());
+    let slack = slack_channel(&base);
+    let gw = gateway(
+        &slack,
+        vec![
+            Step::new(ChannelKind::Slack, "#gone", Duration::from_secs(600)),
+            Step::new(ChannelKind::Console, "", Duration::from_secs(600)),
+        ],
+    );
+    let id = gw.submit(hostile_payment()).await.unwrap().action_id;
+    let mut notes = Vec::new();
+    for _ in 0..200 {
+        notes = gw
+            .audit_trail(id)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.channel == "ladder")
+            .map(|e| e.reason)
+            .collect();
+        if notes.len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        notes[1].ends_with(
+            "(slack) ended: failed: slack refused `chat.postMessage`: channel_not_found"
+        ),
+        "{notes:?}"
+    );
+    assert!(
+        notes[2].contains("step 2 of 2 started: console"),
+        "{notes:?}"
+    );
+    assert_eq!(
+        gw.status(id).await.unwrap().state,
+        State::BlockedAwaitingAuth
+    );
+}
