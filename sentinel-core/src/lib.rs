@@ -35,6 +35,7 @@ pub mod telnyx;
 #[cfg(feature = "slack")]
 pub mod slack;
 mod template;
+pub mod tool_call;
 
 pub use action::{Action, ActionId};
 pub use approver::{ApprovalHandle, ApprovalRequest, Approver, CallbackApprover, Resolution, Vote};
