@@ -26,6 +26,10 @@ use sentinel_core::{
 };
 use serde_json::json;
 
+#[cfg(feature = "groq")]
+#[allow(dead_code)]
+mod fake_llm;
+
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const PARENT_ID: &str = "00f067aa0ba902b7";
 
@@ -206,6 +210,25 @@ async fn actions_are_traced_to_an_otlp_collector() {
     let tool = Action::new("crm-bot", "SEND_EMAIL").with_payload(json!({"to": "x@example.com"}));
     let evaluated = scored.evaluate(&tool).await.action_id.to_string();
 
+    // The Groq scorer's call, with the token usage its reply reports.
+    #[cfg(feature = "groq")]
+    let groq_evaluated = {
+        let llm = fake_llm::FakeLlm::start(vec![fake_llm::Reply::score(json!(30), "fine")]).await;
+        let groq = sentinel_core::GroqScorer::builder()
+            .api_key(fake_llm::KEY)
+            .base_url(&llm.base_url)
+            .model("llama-fake-70b")
+            .build()
+            .unwrap();
+        let g = Gateway::builder()
+            .scorer(groq)
+            .unmatched(Unmatched::Score)
+            .build()
+            .unwrap();
+        let tool = Action::new("crm-bot", "SEND_SMS").with_payload(json!({"to": "+15550100"}));
+        g.evaluate(&tool).await.action_id.to_string()
+    };
+
     let spans = spans_until(&got, |spans| {
         [&paid, &dropped, &approved, &evaluated].iter().all(|id| {
             spans
@@ -304,6 +327,27 @@ async fn actions_are_traced_to_an_otlp_collector() {
     assert_eq!(c["gen_ai.request.model"], "llama-test");
     assert_eq!(c["gen_ai.provider.name"], "fake-llm");
     assert!(chat.end_time_unix_nano - chat.start_time_unix_nano >= 5_000_000);
+
+    #[cfg(feature = "groq")]
+    {
+        let spans = spans_until(&got, |spans| {
+            spans.iter().any(|s| s.name == "chat llama-fake-70b")
+                && spans
+                    .iter()
+                    .any(|s| attrs(s).get("gen_ai.tool.call.id") == Some(&groq_evaluated))
+        })
+        .await;
+        let (_, children) = action(&spans, &groq_evaluated);
+        let chat = children
+            .iter()
+            .find(|s| s.name == "chat llama-fake-70b")
+            .unwrap_or_else(|| panic!("no chat span: {:?}", names(&children)));
+        let c = attrs(chat);
+        assert_eq!(c["gen_ai.provider.name"], "groq");
+        assert_eq!(c["gen_ai.request.model"], "llama-fake-70b");
+        assert_eq!(c["gen_ai.usage.input_tokens"], "321");
+        assert_eq!(c["gen_ai.usage.output_tokens"], "17");
+    }
 
     // Never a payload value or the reasoning in any attribute.
     for span in &spans {

@@ -11,6 +11,7 @@ use crate::scorer::Assessment;
 pub(crate) fn message_content(body: &[u8]) -> Result<String, GroqError> {
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| GroqError::BadReply(format!("the response body is not JSON ({e})")))?;
+    crate::telemetry::annotate(|| usage(&value));
     let content = value.pointer("/choices/0/message/content").ok_or_else(|| {
         GroqError::BadReply("the response has no `choices[0].message.content`".into())
     })?;
@@ -21,6 +22,26 @@ pub(crate) fn message_content(body: &[u8]) -> Result<String, GroqError> {
             "`choices[0].message.content` is not text".into(),
         )),
     }
+}
+
+/// The reply's model and token usage, as GenAI span attributes (those it gives).
+fn usage(value: &Value) -> crate::telemetry::Attrs {
+    let mut attrs = crate::telemetry::Attrs::new();
+    if let Some(model) = value.get("model").and_then(Value::as_str) {
+        attrs.push(("gen_ai.response.model", model.into()));
+    }
+    for (key, attr) in [
+        ("prompt_tokens", "gen_ai.usage.input_tokens"),
+        ("completion_tokens", "gen_ai.usage.output_tokens"),
+    ] {
+        if let Some(n) = value
+            .pointer(&format!("/usage/{key}"))
+            .and_then(Value::as_i64)
+        {
+            attrs.push((attr, n.into()));
+        }
+    }
+    attrs
 }
 
 /// Removes a surrounding Markdown code fence (```` ```json ... ``` ````), if any.

@@ -32,6 +32,10 @@ pub(crate) fn unscoped<F: Future>(f: F) -> Scoped<F> {
     f
 }
 
+/// Nothing to annotate.
+#[cfg_attr(not(feature = "groq"), allow(dead_code))]
+pub(crate) fn annotate(_attrs: impl FnOnce() -> Attrs) {}
+
 /// No span.
 pub(crate) struct ActionSpan;
 

@@ -126,6 +126,19 @@ pub(crate) fn unscoped<F: Future>(f: F) -> Scoped<F> {
     }
 }
 
+/// Adds attributes to the current span (an LLM's reply adds its token usage to its
+/// `chat` span), when there is one.
+#[cfg_attr(not(feature = "groq"), allow(dead_code))]
+pub(crate) fn annotate(attrs: impl FnOnce() -> Attrs) {
+    if !is_on() {
+        return;
+    }
+    let cx = Context::current();
+    if cx.has_active_span() {
+        cx.span().set_attributes(key_values(attrs()));
+    }
+}
+
 /// The span of one action: `execute_tool {action}`. When the caller already runs inside
 /// an action's span (`guard` → `submit`), the handle adds to that span and leaves ending
 /// it to its owner.

@@ -31,7 +31,8 @@ impl Reply {
         let body = json!({
             "id": "chatcmpl-1", "object": "chat.completion", "model": "m",
             "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": content}}]
+                         "message": {"role": "assistant", "content": content}}],
+            "usage": {"prompt_tokens": 321, "completion_tokens": 17, "total_tokens": 338}
         });
         Self {
             status: 200,
