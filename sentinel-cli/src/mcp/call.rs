@@ -13,6 +13,7 @@ use sentinel_core::tool_call::{ToolCall, ToolMapping};
 use sentinel_core::{Action, ActionId, Decision, Gateway, GuardError, State};
 use serde_json::{Map, Value, json};
 
+use super::Upstream;
 use super::stdio::Outbox;
 
 /// What the proxy needs to guard calls; shared by every call in flight.
@@ -21,7 +22,7 @@ pub(crate) struct Guard {
     pub(crate) mapping: ToolMapping,
     pub(crate) progress_interval: Duration,
     pub(crate) client: Outbox,
-    pub(crate) upstream: Outbox,
+    pub(crate) upstream: Upstream,
 }
 
 /// What to do with a call.

@@ -8,6 +8,7 @@
 //! notifications meanwhile.
 
 mod call;
+mod http;
 mod relay;
 mod stdio;
 
@@ -30,8 +31,35 @@ pub(crate) struct McpProxyArgs {
     config: Option<PathBuf>,
     /// The upstream MCP server's command and arguments, after `--`, e.g.
     /// `-- python server.py`.
-    #[arg(last = true, required = true, value_name = "UPSTREAM")]
+    #[arg(
+        last = true,
+        required_unless_present = "upstream_url",
+        value_name = "UPSTREAM"
+    )]
     command: Vec<String>,
+    /// An upstream MCP server already running, reached over Streamable HTTP (e.g.
+    /// `http://127.0.0.1:8000/mcp`), instead of a command.
+    #[arg(long, value_name = "URL", conflicts_with = "command")]
+    upstream_url: Option<String>,
+}
+
+/// Where the upstream server is.
+#[derive(Clone)]
+pub(crate) enum Upstream {
+    /// A child process, over stdio.
+    Stdio(stdio::Outbox),
+    /// An endpoint, over Streamable HTTP.
+    Http(http::HttpUpstream),
+}
+
+impl Upstream {
+    /// Sends one message to the upstream server.
+    pub(crate) fn send(&self, message: Vec<u8>) {
+        match self {
+            Self::Stdio(outbox) => outbox.send(message),
+            Self::Http(endpoint) => endpoint.send(message),
+        }
+    }
 }
 
 /// How long the upstream server may take to exit once its input is closed.
@@ -45,7 +73,24 @@ pub(crate) async fn run(args: McpProxyArgs) -> Result<ExitCode, String> {
     };
     let gateway = spec.build().await.map_err(|e| e.to_string())?;
     let (events_tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+    if let Some(url) = &args.upstream_url {
+        let endpoint = http::HttpUpstream::new(url, events_tx.clone())?;
+        let client = stdio::client(events_tx);
+        let guard = Guard {
+            gateway,
+            mapping: spec.mcp.mapping(),
+            progress_interval: spec.mcp.progress_interval(),
+            client: client.clone(),
+            upstream: Upstream::Http(endpoint.clone()),
+        };
+        Relay::new(guard).run(&mut events).await;
+        endpoint.close().await;
+        drop(client);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        return Ok(ExitCode::SUCCESS);
+    }
     let (mut child, upstream) = stdio::upstream(&args.command, events_tx.clone())?;
+    let upstream = Upstream::Stdio(upstream);
     let client = stdio::client(events_tx);
     let guard = Guard {
         gateway,

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value, json};
 use tokio::task::AbortHandle;
 
+use super::Upstream;
 use super::call::Guard;
 use super::stdio::{Event, Outbox};
 
@@ -20,7 +21,7 @@ use super::stdio::{Event, Outbox};
 pub(crate) struct Relay {
     guard: Arc<Guard>,
     client: Outbox,
-    upstream: Outbox,
+    upstream: Upstream,
     /// Guarded calls in flight, by request id (its JSON text), for `notifications/cancelled`.
     in_flight: HashMap<String, AbortHandle>,
 }

@@ -9,6 +9,7 @@ import asyncio
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import tempfile
@@ -271,6 +272,58 @@ class McpProxyTest(unittest.IsolatedAsyncioTestCase):
             self.assertGreaterEqual(time.monotonic() - started, 0.9)
             self.assertTrue(progress.seen)
             self.assertEqual(self.upstream.calls(), [])
+
+    async def test_a_streamable_http_upstream(self) -> None:
+        async with AsyncExitStack() as stack:
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = probe.getsockname()[1]
+            upstream = subprocess.Popen(
+                [sys.executable, str(HERE / "upstream.py"), "http", str(port)],
+                env=self.upstream.env(),
+            )
+            stack.callback(upstream.wait, 10)
+            stack.callback(upstream.terminate)
+            url = f"http://127.0.0.1:{port}/mcp"
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    self.assertLess(time.monotonic(), deadline, "the HTTP upstream did not start")
+                    await asyncio.sleep(0.1)
+            plain = await connect(stack, direct(self.upstream))
+            guarded = await connect(
+                stack,
+                StdioServerParameters(
+                    command=SENTINEL,
+                    args=["mcp-proxy", "--config", str(self.cfg), "--upstream-url", url],
+                    env=self.upstream.env(),
+                ),
+            )
+            self.assertEqual(
+                (await guarded.list_tools()).model_dump(), (await plain.list_tools()).model_dump()
+            )
+            ok = await guarded.call_tool("pay_invoice", {"amount": 120, "vendor": "AWS"})
+            self.assertFalse(ok.isError, text(ok))
+            self.assertEqual(text(ok), "paid 120 to AWS")
+            no = await guarded.call_tool("drop_table", {"table": "users"})
+            self.assertTrue(no.isError)
+            self.assertIn("OpsGuard/drop-table-forbidden", text(no))
+            progress = ProgressLog()
+            call = asyncio.create_task(
+                guarded.call_tool("wire_money", {"amount": 10000, "vendor": "Unknown Corp"},
+                                  progress_callback=progress)
+            )
+            await asyncio.wait_for(progress.first.wait(), 20)
+            self.server.request(
+                "POST", f"/api/sentinel/actions/{progress.action_id()}/resolve",
+                {"decision": "approve", "by": "alice"},
+            )
+            wired = await asyncio.wait_for(call, 20)
+            self.assertEqual(text(wired), "wired 10000 to Unknown Corp")
+            self.assertEqual([c["tool"] for c in self.upstream.calls()], ["pay_invoice", "wire_money"])
 
     async def test_overhead_per_call(self) -> None:
         async with AsyncExitStack() as stack:

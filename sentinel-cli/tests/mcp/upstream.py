@@ -4,10 +4,18 @@ named by MCP_UPSTREAM_LOG, so a test can tell which calls reached it."""
 
 import json
 import os
+import sys
 
 from mcp.server.fastmcp import FastMCP
 
-server = FastMCP("sentinel-test-upstream", log_level="WARNING")
+# `upstream.py http PORT`: Streamable HTTP on 127.0.0.1:PORT/mcp; otherwise stdio.
+HTTP = len(sys.argv) == 3 and sys.argv[1] == "http"
+server = FastMCP(
+    "sentinel-test-upstream",
+    log_level="WARNING",
+    host="127.0.0.1",
+    port=int(sys.argv[2]) if HTTP else 8000,
+)
 
 
 def record(tool: str, arguments: dict) -> None:
@@ -49,4 +57,4 @@ def summarize(text: str) -> str:
 
 
 if __name__ == "__main__":
-    server.run("stdio")
+    server.run("streamable-http" if HTTP else "stdio")
