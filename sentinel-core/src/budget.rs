@@ -41,7 +41,7 @@ enum Kind {
 
 impl Budget {
     /// Compiles `{"budget": ...}` found at `pointer` (the condition, without `/budget`).
-    pub(crate) fn budget(spec: &BudgetSpec, pointer: &str) -> Result<Self, CompileError> {
+    pub(crate) fn of_budget(spec: &BudgetSpec, pointer: &str) -> Result<Self, CompileError> {
         let here = format!("{pointer}/budget");
         let sum = compile_path(&spec.sum, &format!("{here}/sum"))?;
         if !spec.above.is_finite() {
@@ -63,7 +63,7 @@ impl Budget {
     }
 
     /// Compiles `{"rate": ...}` found at `pointer` (the condition, without `/rate`).
-    pub(crate) fn rate(spec: &RateSpec, pointer: &str) -> Result<Self, CompileError> {
+    pub(crate) fn of_rate(spec: &RateSpec, pointer: &str) -> Result<Self, CompileError> {
         // Counts are whole numbers far below 2^53: exact as f64.
         let above = spec.above as f64;
         Self::new(

@@ -129,10 +129,10 @@ impl Condition {
                 Condition::Exists(compile_path(&e.path, &format!("{pointer}/exists/path"))?)
             }
             ConditionSpec::Budget(b) => {
-                Condition::Window(Box::new(crate::budget::Budget::budget(b, pointer)?))
+                Condition::Window(Box::new(crate::budget::Budget::of_budget(b, pointer)?))
             }
             ConditionSpec::Rate(r) => {
-                Condition::Window(Box::new(crate::budget::Budget::rate(r, pointer)?))
+                Condition::Window(Box::new(crate::budget::Budget::of_rate(r, pointer)?))
             }
             ConditionSpec::Eq(c) => compare(c, "eq", pointer, |v, ic| {
                 not_null(v, "eq").map(|v| Test::Eq(Expected::new(v, ic)))

@@ -276,3 +276,29 @@ fn bad_budgets_are_refused_with_a_pointer() {
     let e = with(json!({"budget": {"per": [], "window_s": 5, "above": 1}}));
     assert!(e.contains("sum"), "{e}");
 }
+
+#[test]
+fn lint_reasons_soundly_about_budgets() {
+    let b = json!({"budget": {"sum": "payload.amount", "per": ["agent_id"], "window_s": 60, "above": 10}});
+    let doc = json!({"name": "L", "version": "1.0.0", "applies_to": ["PAY_INVOICE"],
+    "rules": [
+        {"id": "one", "when": b, "effect": "deny", "reason": "r"},
+        // Written alike, but a budget of its own: not shadowed by `one`.
+        {"id": "two", "when": b, "effect": "deny", "reason": "r"},
+        // Two budgets: one may hold while the other does not.
+        {"id": "both", "when": {"all": [b, {"not": b}]}, "effect": "escalate", "reason": "r"},
+        // A contradiction beside a budget is still found.
+        {"id": "never", "when": {"all": [b,
+            {"gt": {"path": "payload.amount", "value": 10}},
+            {"lt": {"path": "payload.amount", "value": 5}}]}, "effect": "escalate", "reason": "r"},
+        {"id": "rate", "when": {"not": {"rate": {"window_s": 5, "above": 1}}}, "effect": {"set_risk": 5}, "reason": "r"}
+    ]});
+    let pack = sentinel_core::Pack::from_json_str(&doc.to_string()).unwrap();
+    let findings = sentinel_core::lint::lint(&[pack]);
+    let rules: Vec<_> = findings
+        .iter()
+        .map(|f| f.rule.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(rules, ["never"], "{findings:#?}");
+    assert_eq!(findings[0].lint.as_str(), "never-matches");
+}

@@ -118,29 +118,38 @@ impl MemoryLedger {
         let mut out = Vec::with_capacity(demands.len());
         for demand in demands {
             let since = now.saturating_sub(demand.window_ms);
-            let figure = match keys.get_mut(&demand.key) {
-                Some(entries) => {
-                    if reserve {
-                        entries.retain(|e| e.at_ms > since);
-                    }
-                    entries
-                        .iter()
-                        .filter(|e| e.at_ms > since && e.action != id)
-                        .fold(WindowFigure::default(), |f, e| {
-                            WindowFigure::new(f.total + e.amount, f.count + 1)
-                        })
+            if reserve && !keys.contains_key(&demand.key) {
+                keys.insert(demand.key.clone(), Vec::new());
+            }
+            let Some(entries) = keys.get_mut(&demand.key) else {
+                out.push(WindowFigure::default());
+                continue;
+            };
+            // One pass: the window's figure, whether `id` is in it, and (when reserving)
+            // forgetting what has left the window.
+            let mut figure = WindowFigure::default();
+            let mut present = false;
+            let mut count = |e: &Entry| {
+                if e.action == id {
+                    present = true;
+                } else if e.at_ms > since {
+                    figure = WindowFigure::new(figure.total + e.amount, figure.count + 1);
                 }
-                None => WindowFigure::default(),
             };
             if reserve {
-                let entries = keys.entry(demand.key.clone()).or_default();
-                if !entries.iter().any(|e| e.action == id) {
+                entries.retain(|e| {
+                    count(e);
+                    e.at_ms > since || e.action == id
+                });
+                if !present {
                     entries.push(Entry {
                         action: id,
                         amount: demand.amount,
                         at_ms: now,
                     });
                 }
+            } else {
+                entries.iter().for_each(count);
             }
             out.push(figure);
         }
