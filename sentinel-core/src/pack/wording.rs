@@ -168,7 +168,7 @@ mod tests {
             "when": {"all": [{"greater": {"path": "payload.amount", "value": 1}}]}}));
         assert_eq!(
             m,
-            "in pack `T`, rule `r`, at `/rules/0/when/all/0`: unknown operator `greater`; operators are `all`, `any`, `not`, `eq`, `ne`, `lt`, `lte`, `gt`, `gte`, `in`, `not_in`, `contains`, `starts_with`, `ends_with`, `matches`, `exists`"
+            "in pack `T`, rule `r`, at `/rules/0/when/all/0`: unknown operator `greater`; operators are `all`, `any`, `not`, `eq`, `ne`, `lt`, `lte`, `gt`, `gte`, `in`, `not_in`, `contains`, `starts_with`, `ends_with`, `matches`, `exists`, `budget`, `rate`"
         );
         let m = message(json!({"id": "r", "effect": "block", "reason": "x"}));
         assert_eq!(
