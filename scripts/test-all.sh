@@ -24,7 +24,7 @@ cargo check -p sentinel-core --no-default-features
 features="$(cargo metadata --format-version 1 --no-deps |
     "$PYO3_PYTHON" -c 'import json, sys
 print(" ".join(next(p for p in json.load(sys.stdin)["packages"] if p["name"] == "sentinel-core")["features"]))')"
-for feature in groq telnyx sqlite postgres otel; do
+for feature in groq telnyx sqlite postgres otel slack; do
     if [[ " $features " == *" $feature "* ]]; then
         echo "    cargo check -p sentinel-core --no-default-features --features $feature"
         cargo check --quiet -p sentinel-core --no-default-features --features "$feature"
@@ -55,6 +55,8 @@ for suite in sentinel-node sentinel-py; do
 done
 echo "==> cross-host: the shared corpus through the CLI, the server, Python and Node, from fixtures/sentinel.toml"
 sentinel-py/.venv/bin/python scripts/cross_host_corpus.py "$(sentinel_bin sentinel)" "$(sentinel_bin sentinel-server)"
+echo "==> Slack signatures: the official slack_sdk's SignatureVerifier on the vectors tests/slack_vectors.rs checks Sentinel with"
+sentinel-core/tests/slack_sdk/run.sh
 echo "==> MCP proxy: the official MCP Python SDK's client and a FastMCP server through sentinel mcp-proxy"
 sentinel-cli/tests/mcp/run.sh "$(sentinel_bin sentinel)" "$(sentinel_bin sentinel-server)"
 echo "==> all test suites passed"
