@@ -13,4 +13,11 @@ impl NativeGateway {
     pub fn flush_telemetry() {
         sentinel_core::telemetry::flush();
     }
+
+    /// True when spans are exported (then the TypeScript layer looks up the caller's
+    /// OpenTelemetry context).
+    #[napi]
+    pub fn telemetry_enabled() -> bool {
+        sentinel_core::telemetry::enabled()
+    }
 }

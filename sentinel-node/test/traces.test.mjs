@@ -5,11 +5,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
+import * as otel from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { Gateway } from 'sentinel-guard';
 import { dropTable, smallPayment } from './helpers.mjs';
 
 const TRACE_ID = '6bf92f3577b34da6a3ce929d0e0e4736';
 const PARENT_ID = '20f067aa0ba902b7';
+// The host's own OpenTelemetry context, picked up without a traceparent option.
+const HOST_TRACE_ID = '7bf92f3577b34da6a3ce929d0e0e4736';
+const HOST_SPAN_ID = '30f067aa0ba902b7';
 
 test('guard and evaluate spans reach the collector inside the caller\'s trace', async () => {
   const bodies = [];
@@ -30,9 +36,15 @@ test('guard and evaluate spans reach the collector inside the caller\'s trace', 
     assert.equal(await gw.guard(smallPayment(), () => 'paid', { traceparent }), 'paid');
     const d = gw.evaluateSync(dropTable(), { traceparent });
     assert.equal(d.status, 'DECLINED');
+    otel.propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    otel.context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    const host = otel.trace.setSpanContext(otel.ROOT_CONTEXT,
+      { traceId: HOST_TRACE_ID, spanId: HOST_SPAN_ID, traceFlags: 1, isRemote: true });
+    const inHost = await otel.context.with(host, () => gw.evaluate(smallPayment()));
 
     const all = () => Buffer.concat(bodies.map((b) => b.body));
-    for (let i = 0; i < 100 && !all().includes('execute_tool DROP_TABLE'); i += 1) {
+    const done = () => all().includes('execute_tool DROP_TABLE') && all().includes(inHost.actionId);
+    for (let i = 0; i < 100 && !done(); i += 1) {
       await new Promise((r) => setTimeout(r, 50));
       Gateway.flushTelemetry();
     }
@@ -44,6 +56,9 @@ test('guard and evaluate spans reach the collector inside the caller\'s trace', 
     assert.ok(body.includes(Buffer.from(TRACE_ID, 'hex')), 'the caller\'s trace id');
     assert.ok(body.includes(Buffer.from(PARENT_ID, 'hex')), 'the caller\'s span as parent');
     assert.ok(body.includes(d.actionId), 'gen_ai.tool.call.id');
+    assert.ok(body.includes(inHost.actionId), 'the evaluation inside the host\'s context');
+    assert.ok(body.includes(Buffer.from(HOST_TRACE_ID, 'hex')), 'the host\'s active trace');
+    assert.ok(body.includes(Buffer.from(HOST_SPAN_ID, 'hex')), 'the host\'s active span as parent');
     assert.ok(!body.includes('monthly bill'), 'the reasoning is never exported');
   } finally {
     server.close();

@@ -13,6 +13,7 @@ import { decodeDecision } from './codec';
 import type { ScorerErrorFactory } from './codec';
 import { ConfigError, InputError, ScorerError, SentinelError, messageOf, sentinelError } from './errors';
 import type { ErrorDetails, SentinelErrorCode } from './errors';
+import { activeTraceparent } from './trace';
 import { headerMap } from './webhook';
 import type { WebhookHeaders } from './webhook';
 import type {
@@ -64,6 +65,8 @@ export class Gateway {
   readonly #native: NativeGateway;
   readonly #causes = new CauseTable();
   readonly #durable: boolean;
+  /** Spans are exported: calls carry the caller's OpenTelemetry context. */
+  readonly #traced: boolean;
   #opening: Promise<void> | undefined;
   /** Makes `decision.scorerError`, with what a custom scorer threw as `cause`. */
   readonly #scorerError: ScorerErrorFactory = (message, causeId) =>
@@ -151,6 +154,12 @@ export class Gateway {
       throw this.#fail(err);
     }
     this.#durable = this.#native.durable;
+    this.#traced = NativeGateway.telemetryEnabled();
+  }
+
+  /** The `traceparent` a call runs under: the caller's, else the active OpenTelemetry one. */
+  #traceparent(options: CallOptions | undefined): string | undefined {
+    return options?.traceparent ?? (this.#traced ? activeTraceparent() : undefined);
   }
 
   /** The names of the packs this gateway enforces. */
@@ -272,7 +281,7 @@ export class Gateway {
     const wire = toWire(action, options?.strict, aliases);
     let encoded: string;
     try {
-      encoded = await this.#native.evaluate(wire, aliases, options?.traceparent);
+      encoded = await this.#native.evaluate(wire, aliases, this.#traceparent(options));
     } catch (err) {
       throw this.#fail(err);
     }
@@ -291,7 +300,7 @@ export class Gateway {
     const wire = toWire(action, options?.strict, aliases);
     let encoded: string;
     try {
-      encoded = this.#native.evaluateSync(wire, aliases, options?.traceparent);
+      encoded = this.#native.evaluateSync(wire, aliases, this.#traceparent(options));
     } catch (err) {
       throw this.#fail(err);
     }
@@ -320,7 +329,7 @@ export class Gateway {
     const wire = toWire(action, options?.strict, aliases);
     if (this.#durable) await this.ready();
     try {
-      await this.#native.authorize(wire, aliases, options?.traceparent);
+      await this.#native.authorize(wire, aliases, this.#traceparent(options));
     } catch (err) {
       throw this.#fail(err);
     }

@@ -456,6 +456,7 @@ export interface CallOptions {
   /**
    * A W3C trace context (`00-{trace id}-{span id}-{flags}`): Sentinel's span of this call
    * becomes a child of that span when traces are exported (`[telemetry] otlp_endpoint`).
+   * Default: the active context of the host's `@opentelemetry/api`, when it has one.
    */
   traceparent?: string;
 }
