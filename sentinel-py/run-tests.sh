@@ -22,7 +22,8 @@ fi
 # Pinned test tools (pip is quiet when they are already there); maturin for release builds.
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
     "maturin==1.16.0" "pytest==9.2.0" "mypy==2.4.1" "cryptography==50.0.2" \
-    "prometheus_client==0.26.0" "opentelemetry-proto==1.45.2"
+    "prometheus_client==0.26.0" "opentelemetry-proto==1.45.2" \
+    "opentelemetry-api==1.45.2"
 
 echo "building sentinel-guard (dev profile, shared with cargo test)"
 # `pyo3/extension-module` (as maturin sets it, see pyproject.toml): the module must not link

@@ -21,6 +21,9 @@ from conftest import FORBIDDEN, SAFE
 
 TRACE_ID = "5bf92f3577b34da6a3ce929d0e0e4736"
 PARENT_ID = "10f067aa0ba902b7"
+# The host's own OpenTelemetry context, picked up without a traceparent argument.
+HOST_TRACE_ID = "8bf92f3577b34da6a3ce929d0e0e4736"
+HOST_SPAN_ID = "40f067aa0ba902b7"
 
 
 @pytest.fixture
@@ -68,10 +71,23 @@ def test_guard_and_evaluate_join_the_callers_trace(collector: tuple[str, List[An
     assert gw.guard(SAFE, lambda: "paid", traceparent=traceparent) == "paid"
     decision = gw.evaluate(FORBIDDEN, traceparent=traceparent)
 
+    from opentelemetry import context, propagate, trace  # noqa: F401 (propagate: what Sentinel looks for)
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+
+    host = SpanContext(trace_id=int(HOST_TRACE_ID, 16), span_id=int(HOST_SPAN_ID, 16), is_remote=True,
+                       trace_flags=TraceFlags(TraceFlags.SAMPLED))
+    token = context.attach(trace.set_span_in_context(NonRecordingSpan(host)))
+    try:
+        in_host = gw.evaluate(SAFE)
+    finally:
+        context.detach(token)
+
     deadline = time.monotonic() + 10
     def found() -> List[Any]:
         return [s for s in spans if s.name.startswith("execute_tool ") and s.trace_id.hex() == TRACE_ID]
-    while len(found()) < 2:
+    def in_host_span() -> List[Any]:
+        return [s for s in spans if s.trace_id.hex() == HOST_TRACE_ID]
+    while len(found()) < 2 or not in_host_span():
         assert time.monotonic() < deadline, f"spans received: {[s.name for s in spans]}"
         sentinel_guard.flush_telemetry()
         time.sleep(0.05)
@@ -89,3 +105,7 @@ def test_guard_and_evaluate_join_the_callers_trace(collector: tuple[str, List[An
     assert d["sentinel.mode"] == "evaluate" and d["sentinel.status"] == "DECLINED"
     assert d["gen_ai.tool.call.id"] == decision.action_id
     assert d["sentinel.rules"] == ["OpsGuard/drop-table-forbidden"]
+
+    (hosted,) = in_host_span()
+    assert hosted.parent_span_id.hex() == HOST_SPAN_ID
+    assert attrs(hosted)["gen_ai.tool.call.id"] == in_host.action_id
