@@ -28,15 +28,16 @@ SERVER = os.environ.get("SENTINEL_SERVER_BIN", "")
 ADMIN = "mcp-test-admin-token-0123456789"
 
 
-def config(work: Path, timeout_s: float) -> Path:
-    path = work / f"sentinel-{timeout_s:g}.toml"
+def config(work: Path, timeout_s: float, store: str = "") -> Path:
+    store = store or f"sqlite://{work / 'sentinel.db'}"
+    path = work / f"sentinel-{timeout_s:g}-{store.split(':')[0]}.toml"
     path.write_text(
         f"""
 [gateway]
 escalation_timeout_s = {timeout_s}
 
 [store]
-url = "sqlite://{work / 'sentinel.db'}"
+url = "{store}"
 
 [mcp]
 agent_id = "session_mcp"
@@ -152,14 +153,14 @@ class ProgressLog:
 
 
 class McpProxyTest(unittest.IsolatedAsyncioTestCase):
-    async def asyncSetUp(self) -> None:
+    def setUp(self) -> None:
         self.tmp = tempfile.TemporaryDirectory()
         self.work = Path(self.tmp.name)
         self.upstream = Upstream(self.work)
         self.cfg = config(self.work, 30)
         self.server = Server(self.cfg, self.work)
 
-    async def asyncTearDown(self) -> None:
+    def tearDown(self) -> None:
         self.server.stop()
         self.tmp.cleanup()
 
@@ -329,9 +330,12 @@ class McpProxyTest(unittest.IsolatedAsyncioTestCase):
         async with AsyncExitStack() as stack:
             plain = await connect(stack, direct(self.upstream))
             guarded = await connect(stack, proxied(self.upstream, self.cfg))
+            in_memory = await connect(
+                stack, proxied(self.upstream, config(self.work, 30, "memory"))
+            )
             n = 100
             timings = {}
-            for name, session in (("direct", plain), ("proxied", guarded)):
+            for name, session in (("direct", plain), ("proxied", guarded), ("memory", in_memory)):
                 await session.call_tool("pay_invoice", {"amount": 1, "vendor": "AWS"})
                 start = time.perf_counter()
                 for _ in range(n):
@@ -341,7 +345,8 @@ class McpProxyTest(unittest.IsolatedAsyncioTestCase):
             print(
                 f"\n    tools/call round trip: direct {timings['direct']:.2f} ms, through "
                 f"sentinel mcp-proxy {timings['proxied']:.2f} ms "
-                f"(+{timings['proxied'] - timings['direct']:.2f} ms; SQLite store, dev build)",
+                f"(+{timings['proxied'] - timings['direct']:.2f} ms with the SQLite store; "
+                f"+{timings['memory'] - timings['direct']:.2f} ms with the in-memory store; dev build)",
                 file=sys.stderr,
             )
 
