@@ -46,7 +46,7 @@ fn an_unknown_operator_lists_the_operators() {
     );
     validate_fails_with(
         &path,
-        "in pack `Bad`, rule `r`, at `/rules/0/when`: unknown operator `greater`; operators are `all`, `any`, `not`, `eq`, `ne`, `lt`, `lte`, `gt`, `gte`, `in`, `not_in`, `contains`, `starts_with`, `ends_with`, `matches`, `exists`",
+        "in pack `Bad`, rule `r`, at `/rules/0/when`: unknown operator `greater`; operators are `all`, `any`, `not`, `eq`, `ne`, `lt`, `lte`, `gt`, `gte`, `in`, `not_in`, `contains`, `starts_with`, `ends_with`, `matches`, `exists`, `budget`, `rate`",
     );
 }
 
