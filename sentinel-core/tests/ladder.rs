@@ -540,15 +540,20 @@ async fn the_configuration_builds_a_ladder() {
     );
     assert_eq!(settled(&gw, id).await.state, State::Expired);
 
-    // A voice step needs the phone approver; Slack is not built in yet.
+    // A voice step needs the phone approver; a Slack step its feature and its secrets.
     for (text, key) in [
         (
             "[[routes]]\nname = \"v\"\nsteps = [{ channel = \"voice\", to = \"+1\", timeout_s = 5 }]\n",
             "routes[0].steps[0].channel",
         ),
         (
-            "[channels.slack]\n[[routes]]\nname = \"s\"\nsteps = [{ channel = \"slack\", to = \"#x\", timeout_s = 5 }]\n",
-            "routes[0].steps[0].channel",
+            "[channels.slack]\nbot_token_env = \"SENTINEL_TEST_UNSET_SLACK_TOKEN\"\n[[routes]]\nname = \"s\"\nsteps = [{ channel = \"slack\", to = \"#x\", timeout_s = 5 }]\n",
+            // Without the feature, the channel is refused; with it, the token is missing.
+            if cfg!(feature = "slack") {
+                "channels.slack.bot_token_env"
+            } else {
+                "routes[0].steps[0].channel"
+            },
         ),
     ] {
         let e = GatewaySpec::from_toml_str(text)

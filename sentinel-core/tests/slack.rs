@@ -402,3 +402,70 @@ async fn a_slack_api_error_hands_over_to_the_next_step() {
         State::BlockedAwaitingAuth
     );
 }
+
+#[tokio::test]
+async fn the_configuration_builds_the_slack_channel() {
+    let (fake, base) = fake_slack().await;
+    let text = format!(
+        r##"
+        [[routes]]
+        name = "payments"
+        when = {{ modules = ["VaultKeeper"] }}
+        steps = [{{ channel = "slack", to = "#payments-oncall", timeout_s = 600 }}]
+        [channels.slack]
+        api_base = "{base}"
+        users = {{ U0ALICE = "alice" }}
+        "##
+    );
+    let spec = sentinel_core::GatewaySpec::from_toml_str(&text).unwrap();
+    let env = sentinel_core::spec::Env::from_map(HashMap::from([
+        ("SLACK_BOT_TOKEN".to_owned(), TOKEN.to_owned()),
+        ("SLACK_SIGNING_SECRET".to_owned(), SECRET.to_owned()),
+    ]));
+    let parts = spec.components(&env).unwrap();
+    let slack = parts.slack.clone().expect("the slack channel");
+    let gw = parts.build().await.unwrap();
+    let id = gw.submit(hostile_payment()).await.unwrap().action_id;
+    let post = wait_for(&fake, "chat.postMessage", 1).await.remove(0);
+    assert_eq!(post["channel"], "#payments-oncall");
+    let body = interaction(id, "U0ALICE", "sentinel_decline");
+    let ts = now().to_string();
+    let pressed = slack
+        .interaction(
+            Some(&ts),
+            Some(&sign(SECRET.as_bytes(), &ts, &body)),
+            &body,
+            now(),
+        )
+        .unwrap();
+    slack.decide(&pressed).await.unwrap();
+    let record = gw.status(id).await.unwrap();
+    assert_eq!(record.state, State::Declined);
+    assert_eq!(record.approval.unwrap().by, "alice");
+
+    // Bad settings are named.
+    for (extra, key) in [
+        (
+            "users = { alice = \"alice\" }",
+            "channels.slack.users.alice",
+        ),
+        ("users = { U1 = \"a b\" }", "channels.slack.users.U1"),
+        ("api_base = \"ftp://x\"", "channels.slack.api_base"),
+    ] {
+        let text = format!(
+            "[[routes]]\nname = \"r\"\nsteps = [{{ channel = \"slack\", to = \"#x\", timeout_s = 5 }}]\n[channels.slack]\n{extra}\n"
+        );
+        let e = sentinel_core::GatewaySpec::from_toml_str(&text)
+            .unwrap()
+            .components(&env)
+            .unwrap_err();
+        assert_eq!(e.key, key, "{e}");
+    }
+    let missing = sentinel_core::spec::Env::from_map(HashMap::new());
+    let e = sentinel_core::GatewaySpec::from_toml_str(&text)
+        .unwrap()
+        .components(&missing)
+        .unwrap_err();
+    assert_eq!(e.key, "channels.slack.bot_token_env");
+    assert!(!e.to_string().contains(TOKEN));
+}

@@ -300,6 +300,8 @@ impl GatewaySpec {
             approver: None,
             #[cfg(feature = "telnyx")]
             telnyx: None,
+            #[cfg(feature = "slack")]
+            slack: None,
             store: self.store_target(env)?,
             audit_key: self
                 .store
@@ -344,7 +346,12 @@ impl GatewaySpec {
             }
         }
         if !self.routes.is_empty() {
-            c.approver = Some(routes::ladder(self, c.approver.take())?);
+            let ladder = routes::ladder(self, env, c.approver.take())?;
+            c.approver = Some(ladder.approver);
+            #[cfg(feature = "slack")]
+            {
+                c.slack = ladder.slack;
+            }
         }
         // The settings are checked by building once, here, so a bad one is a config error
         // (two packs with one name: a pack error).
@@ -398,6 +405,10 @@ pub struct Components {
     pub gateway: GatewaySection,
     /// The decision log (`telemetry.decision_log`), when configured.
     pub decision_log: Option<Arc<crate::telemetry::DecisionLog>>,
+    /// The Slack channel of the ladder, when a route has a `slack` step (for the host's
+    /// interaction endpoint: [`SlackChannel::interaction`](crate::slack::SlackChannel::interaction)).
+    #[cfg(feature = "slack")]
+    pub slack: Option<Arc<crate::slack::SlackChannel>>,
 }
 
 impl std::fmt::Debug for Components {

@@ -101,6 +101,12 @@ pub struct SlackSpec {
     /// Slack's Web API. Default: `https://slack.com/api` (overridable for tests).
     #[serde(default = "default_api_base")]
     pub api_base: String,
+    /// Who may decide from Slack: Slack user ids (`U0123ABCD`) and the operator each is
+    /// (`{ U0123ABCD = "alice" }`). A decision is recorded under the operator's name, so
+    /// the same person through Slack and the console counts once towards a quorum. Users
+    /// not listed cannot decide.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub users: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for SlackSpec {
@@ -109,6 +115,7 @@ impl Default for SlackSpec {
             bot_token_env: default_bot_token_env(),
             signing_secret_env: default_signing_secret_env(),
             api_base: default_api_base(),
+            users: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -130,6 +137,9 @@ pub(crate) fn compile_routes(
     routes: &[RouteSpec],
     channels: &ChannelsSpec,
 ) -> Result<Vec<Route>, ConfigError> {
+    if let Some(slack) = &channels.slack {
+        check_slack(slack)?;
+    }
     let mut names = std::collections::BTreeSet::new();
     let mut compiled = Vec::with_capacity(routes.len());
     for (i, spec) in routes.iter().enumerate() {
@@ -228,6 +238,43 @@ pub(crate) fn compile_routes(
     Ok(compiled)
 }
 
+/// Slack user ids are upper-case letters and digits (`U0123ABCD`); operator names are
+/// letters, digits and `_-.@`.
+fn check_slack(slack: &SlackSpec) -> Result<(), ConfigError> {
+    for (user, operator) in &slack.users {
+        let id_ok = user.len() >= 2
+            && user.len() <= 32
+            && user
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+        if !id_ok {
+            return Err(ConfigError::at(
+                format!("channels.slack.users.{user}"),
+                format!(
+                    "`{user}` is not a Slack user id (upper-case letters and digits, e.g. `U0123ABCD`)"
+                ),
+            ));
+        }
+        let name_ok = !operator.is_empty()
+            && operator
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-.@".contains(c));
+        if !name_ok {
+            return Err(ConfigError::at(
+                format!("channels.slack.users.{user}"),
+                format!("operator name `{operator}` must be letters, digits and `_-.@`"),
+            ));
+        }
+    }
+    if !(slack.api_base.starts_with("https://") || slack.api_base.starts_with("http://")) {
+        return Err(ConfigError::at(
+            "channels.slack.api_base",
+            format!("`{}` is not an http(s) URL", slack.api_base),
+        ));
+    }
+    Ok(())
+}
+
 impl super::GatewaySpec {
     /// The approval ladder's routes, checked and compiled, in order.
     pub fn routes(&self) -> Result<Vec<Route>, ConfigError> {
@@ -239,8 +286,9 @@ impl super::GatewaySpec {
 /// `voice` channel.
 pub(super) fn ladder(
     spec: &super::GatewaySpec,
+    env: &super::Env,
     approver: Option<Arc<dyn Approver>>,
-) -> Result<Arc<dyn Approver>, ConfigError> {
+) -> Result<Ladder, ConfigError> {
     let routes = compile_routes(&spec.routes, &spec.channels)?;
     let mut channels: Vec<Arc<dyn Channel>> = Vec::new();
     for (i, route) in routes.iter().enumerate() {
@@ -253,11 +301,9 @@ pub(super) fn ladder(
                         "a `voice` step needs the phone approver: `[approver] kind = \"telnyx\"`",
                     ));
                 }
+                #[cfg(not(feature = "slack"))]
                 ChannelKind::Slack => {
-                    return Err(ConfigError::at(
-                        key,
-                        "the `slack` channel is not available in this build yet",
-                    ));
+                    return Err(super::missing_feature(&key, "slack"));
                 }
                 _ => {}
             }
@@ -266,9 +312,64 @@ pub(super) fn ladder(
     if let Some(voice) = approver {
         channels.push(Arc::new(ApproverChannel::new(ChannelKind::Voice, voice)));
     }
+    #[cfg(feature = "slack")]
+    let slack = match &spec.channels.slack {
+        Some(s)
+            if routes
+                .iter()
+                .any(|r| r.steps.iter().any(|st| st.channel == ChannelKind::Slack)) =>
+        {
+            let slack = Arc::new(slack_channel(s, env)?);
+            channels.push(Arc::clone(&slack) as Arc<dyn Channel>);
+            Some(slack)
+        }
+        _ => None,
+    };
+    #[cfg(not(feature = "slack"))]
+    let _ = env;
     let ladder = LadderApprover::new(routes, channels)
         .map_err(|e| ConfigError::at("routes", e.to_string()))?;
-    Ok(Arc::new(ladder))
+    Ok(Ladder {
+        approver: Arc::new(ladder),
+        #[cfg(feature = "slack")]
+        slack,
+    })
+}
+
+/// What [`ladder`] builds: the approver, and the Slack channel for the host's
+/// interaction endpoint.
+pub(super) struct Ladder {
+    pub(super) approver: Arc<dyn Approver>,
+    #[cfg(feature = "slack")]
+    pub(super) slack: Option<Arc<crate::slack::SlackChannel>>,
+}
+
+/// The Slack channel of `[channels.slack]`, its secrets read from the variables it names.
+#[cfg(feature = "slack")]
+fn slack_channel(
+    spec: &SlackSpec,
+    env: &super::Env,
+) -> Result<crate::slack::SlackChannel, ConfigError> {
+    let secret = |name: &'static str, var: &str| {
+        let keys = super::env::SecretKeys {
+            section: "channels.slack",
+            name,
+            env: Some(var),
+            file: None,
+            default_env: var,
+        };
+        keys.read(env, None)?.ok_or_else(|| {
+            ConfigError::at(
+                format!("channels.slack.{name}_env"),
+                format!("the variable `{var}` is not set"),
+            )
+        })
+    };
+    let token = secret("bot_token", &spec.bot_token_env)?;
+    let signing = secret("signing_secret", &spec.signing_secret_env)?;
+    let users = spec.users.clone().into_iter().collect();
+    crate::slack::SlackChannel::new(&spec.api_base, token, signing, users)
+        .map_err(|e| ConfigError::at("channels.slack", e.to_string()))
 }
 
 #[cfg(test)]
