@@ -25,6 +25,7 @@ use crate::wire;
         routes::resolve::resolve,
         routes::events::events,
         routes::telnyx::webhook,
+        routes::slack::interactions,
         routes::health::healthz,
         routes::metrics::metrics,
         openapi_json,
@@ -50,6 +51,7 @@ use crate::wire;
         (name = "actions", description = "submitting, reading, waiting for and resolving actions"),
         (name = "events", description = "the lifecycle stream (admin)"),
         (name = "telnyx", description = "the voice approver's webhooks"),
+        (name = "slack", description = "the approval ladder's Slack buttons"),
         (name = "health", description = "liveness and this document"),
     )
 )]

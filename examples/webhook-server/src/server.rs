@@ -194,7 +194,8 @@ async fn launch(
         ),
         stopped.clone(),
     )
-    .with_console(console);
+    .with_console(console)
+    .with_slack(parts.slack.clone());
     let state = state.with_metrics_access(
         routes::metrics::MetricsAccess::from_spec(&config.spec, &config.env)
             .map_err(|e| config.origin.explain(e))?,
@@ -231,6 +232,7 @@ pub(crate) fn router(state: AppState, request_timeout: Duration, bodies: BodyLim
             post(routes::resolve::resolve),
         )
         .route("/api/telnyx/webhook", post(routes::telnyx::webhook))
+        .route("/api/slack/interactions", post(routes::slack::interactions))
         .route("/healthz", get(routes::health::healthz))
         .route("/metrics", get(routes::metrics::metrics))
         .route("/openapi.json", get(openapi::openapi_json))

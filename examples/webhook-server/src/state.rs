@@ -36,6 +36,8 @@ pub struct AppState {
     pub console: Arc<ConsoleState>,
     /// Who may read `GET /metrics` (`[telemetry]`).
     pub metrics_access: Arc<crate::routes::metrics::MetricsAccess>,
+    /// The ladder's Slack channel, when a route has a `slack` step (its interactions).
+    pub slack: Option<Arc<sentinel_core::slack::SlackChannel>>,
     /// Each agent id's latest action, for the original `status` endpoint.
     latest: Arc<Mutex<HashMap<String, ActionId>>>,
 }
@@ -63,8 +65,16 @@ impl AppState {
             shutdown,
             console: Arc::default(),
             metrics_access: Arc::default(),
+            slack: None,
             latest: Arc::default(),
         }
+    }
+
+    /// The ladder's Slack channel, for `POST /api/slack/interactions`.
+    #[must_use]
+    pub fn with_slack(mut self, slack: Option<Arc<sentinel_core::slack::SlackChannel>>) -> Self {
+        self.slack = slack;
+        self
     }
 
     /// The console's sessions and settings.

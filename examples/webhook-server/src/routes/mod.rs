@@ -7,6 +7,7 @@ pub mod execute;
 pub mod health;
 pub mod metrics;
 pub mod resolve;
+pub mod slack;
 pub mod telnyx;
 
 use axum::body::Bytes;
