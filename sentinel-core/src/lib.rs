@@ -26,14 +26,14 @@ pub mod replay;
 pub mod rule;
 pub mod scorer;
 pub mod shadow;
+#[cfg(feature = "slack")]
+pub mod slack;
 pub mod spec;
 pub mod state;
 pub mod store;
 pub mod telemetry;
 #[cfg(feature = "telnyx")]
 pub mod telnyx;
-#[cfg(feature = "slack")]
-pub mod slack;
 mod template;
 pub mod tool_call;
 

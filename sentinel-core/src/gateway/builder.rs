@@ -203,7 +203,10 @@ impl GatewayBuilder {
                 Some(Arc::clone(&self.store)),
             )?)
         };
-        let metrics = Arc::new(crate::metrics::Metrics::new(policy.packs(), self.scorer.name()));
+        let metrics = Arc::new(crate::metrics::Metrics::new(
+            policy.packs(),
+            self.scorer.name(),
+        ));
         let (events, _) = broadcast::channel(1024);
         let gateway = Gateway {
             inner: Arc::new(Inner {

@@ -1,5 +1,6 @@
 //! The [`Gateway`]: evaluate, submit, guard, resolve.
 
+mod authorize;
 mod budgets;
 mod builder;
 mod handle;
@@ -10,7 +11,6 @@ mod waiting;
 pub use builder::GatewayBuilder;
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -21,7 +21,7 @@ use tracing::Instrument;
 use crate::action::{Action, ActionId};
 use crate::approver::{ApprovalHandle, ApprovalRequest, Approver, Resolution};
 use crate::decision::Decision;
-use crate::error::{ApproverError, GuardError, ResolveError, StoreError, SubmitError};
+use crate::error::{ApproverError, ResolveError, StoreError, SubmitError};
 use crate::pack::Pack;
 use crate::pipeline::Pipeline;
 use crate::scorer::Assessment;
@@ -168,9 +168,7 @@ impl Gateway {
         recorded: impl FnOnce(ActionId) + Send,
     ) -> Result<Ticket, SubmitError> {
         let span = crate::telemetry::ActionSpan::start(&action, "submit");
-        let result = span
-            .scope(self.submit_in(action, recorded, &span))
-            .await;
+        let result = span.scope(self.submit_in(action, recorded, &span)).await;
         traced::submitted(&span, &result);
         result
     }
@@ -307,164 +305,6 @@ impl Gateway {
         if let Err(e) = self.note(id, "shadow", "shadow", &text).await {
             tracing::warn!(error = %e, "cannot record the shadow packs' disagreement");
         }
-    }
-
-    /// Runs `f` only when the action is approved (automatically or by a human, waiting up
-    /// to the escalation timeout), at most once per action and idempotency key.
-    ///
-    /// Returns [`GuardError::Denied`] when policy or a human declined,
-    /// [`GuardError::Expired`] when nobody decided in time, and
-    /// [`GuardError::ApproverFailed`] when no human could be asked. `f` does not run then.
-    pub async fn guard<F, Fut, T>(&self, action: Action, f: F) -> Result<T, GuardError>
-    where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = T>,
-    {
-        self.authorize(action).await?;
-        Ok(f().await)
-    }
-
-    /// The first half of [`guard`](Self::guard): submits, waits for a decision and claims
-    /// the single execution. Bindings use it to run a function in their own language.
-    pub async fn authorize(&self, action: Action) -> Result<Permit, GuardError> {
-        let span = crate::telemetry::ActionSpan::start(&action, "guard");
-        let result = span.scope(self.authorize_in(action)).await;
-        traced::authorized(&span, &result);
-        result
-    }
-
-    async fn authorize_in(&self, action: Action) -> Result<Permit, GuardError> {
-        let ticket = self.submit(action.clone()).await?;
-        if ticket.replayed {
-            // An earlier submission: check that this is what it decided on.
-            return self.authorize_submitted(ticket.action_id, &action).await;
-        }
-        // Decided on this very action just now: only the packs could differ, and they cannot.
-        let record = if ticket.status.is_terminal() {
-            self.inner.store.get(ticket.action_id).await?
-        } else {
-            self.wait(ticket.action_id, None).await?
-        };
-        let scorer_failure = ticket.decision.scorer_failure;
-        let result = self.permit(record, None, ticket.approver_error).await;
-        // Keep the scorer's error (and what raised it) with the decision the caller sees.
-        result.map_err(|mut e| {
-            if let Some(d) = decision_mut(&mut e) {
-                d.scorer_failure = scorer_failure;
-            }
-            e
-        })
-    }
-
-    /// Waits for the decision on an action submitted earlier (by this process or another,
-    /// before a restart...) and claims its single execution, checking the approval receipt:
-    /// `action` must be exactly what was decided on, and the packs in force must be those
-    /// the decision was made under. Otherwise [`GuardError::ReceiptMismatch`].
-    pub async fn authorize_submitted(
-        &self,
-        id: ActionId,
-        action: &Action,
-    ) -> Result<Permit, GuardError> {
-        let record = self.wait(id, None).await?;
-        self.permit(record, Some(action), None).await
-    }
-
-    /// Turns a decided record into a permit (claiming the single execution) or the error
-    /// that says why not; checks the receipt against `action` when given. `approver_error`
-    /// is the approver's failure when it happened in this call.
-    async fn permit(
-        &self,
-        record: ActionRecord,
-        action: Option<&Action>,
-        approver_error: Option<ApproverError>,
-    ) -> Result<Permit, GuardError> {
-        let id = record.id;
-        let Some(decided) = record.decision.clone() else {
-            return Err(GuardError::Store(StoreError::Backend(format!(
-                "action `{id}` has no decision"
-            ))));
-        };
-        let decision = Box::new(decided);
-        match record.state {
-            State::Executed | State::Approved => {
-                if let Some(action) = action {
-                    self.check_receipt(&record, action)?;
-                }
-                let store_step = traced::store_step(id, "claim_execution", None);
-                let claimed = store_step
-                    .scope(self.inner.store.claim_execution(id))
-                    .await;
-                drop(store_step);
-                match claimed? {
-                    Some(event) => {
-                        self.publish(event);
-                        Ok(Permit {
-                            action_id: id,
-                            record,
-                        })
-                    }
-                    None => Err(GuardError::AlreadyExecuted {
-                        action_id: id,
-                        decision,
-                    }),
-                }
-            }
-            State::Expired => Err(GuardError::Expired {
-                action_id: id,
-                decision,
-            }),
-            State::ErrorApprover => Err(GuardError::ApproverFailed {
-                action_id: id,
-                message: match &approver_error {
-                    Some(e) => e.to_string(),
-                    None => self.last_reason(id).await,
-                },
-                decision,
-                source: approver_error,
-            }),
-            _ => Err(GuardError::Denied(Box::new(declined_decision(
-                &record, *decision,
-            )))),
-        }
-    }
-
-    /// Refuses to run anything but what was decided on, under the packs it was decided under.
-    fn check_receipt(&self, record: &ActionRecord, action: &Action) -> Result<(), GuardError> {
-        let mismatch = |reason: String| GuardError::ReceiptMismatch {
-            action_id: record.id,
-            reason,
-        };
-        if action.canonical_hash() != record.action_hash {
-            return Err(mismatch(
-                "the agent, action, payload or reasoning differ from what was decided on"
-                    .to_owned(),
-            ));
-        }
-        let decided = record
-            .decision
-            .as_ref()
-            .map(|d| d.packs.as_slice())
-            .unwrap_or_default();
-        for pack in decided {
-            match self.packs().iter().find(|p| p.name() == pack.name) {
-                Some(now) if now.content_hash() == pack.hash => {}
-                Some(now) => {
-                    return Err(mismatch(format!(
-                        "pack `{}` changed since the decision ({} → {})",
-                        pack.name,
-                        pack.version,
-                        now.version()
-                    )));
-                }
-                None => {
-                    return Err(mismatch(format!(
-                        "pack `{}` is no longer in force",
-                        pack.name
-                    )));
-                }
-            }
-        }
-        Ok(())
     }
 
     /// Records a human decision for a pending action. Fails when the action is unknown or
@@ -611,7 +451,9 @@ impl Gateway {
         step: Transition,
     ) -> Result<(ActionRecord, AuditEvent), StoreError> {
         let store_step = traced::store_step(id, "transition", Some(step.to));
-        let written = store_step.scope(self.inner.store.transition(id, step)).await;
+        let written = store_step
+            .scope(self.inner.store.transition(id, step))
+            .await;
         if let Err(e) = &written {
             store_step.fail("store_unavailable", &e.to_string());
         }
@@ -692,32 +534,4 @@ fn replayed_ticket(record: ActionRecord) -> Ticket {
         replayed: true,
         approver_error: None,
     }
-}
-
-/// The decision a refusal carries, to attach what only this process knows.
-fn decision_mut(e: &mut GuardError) -> Option<&mut Decision> {
-    match e {
-        GuardError::Denied(d)
-        | GuardError::Expired { decision: d, .. }
-        | GuardError::ApproverFailed { decision: d, .. }
-        | GuardError::AlreadyExecuted { decision: d, .. } => Some(d),
-        _ => None,
-    }
-}
-
-/// The decision as the caller of `guard` sees it after a human declined.
-fn declined_decision(record: &ActionRecord, mut decision: Decision) -> Decision {
-    if let Some(a) = &record.approval {
-        let why = if a.reason.is_empty() {
-            String::new()
-        } else {
-            format!(": {}", a.reason)
-        };
-        decision.analysis = format!(
-            "Declined by {} via {}{why}. {}",
-            a.by, a.channel, decision.analysis
-        );
-    }
-    decision.status = State::Declined;
-    decision
 }
