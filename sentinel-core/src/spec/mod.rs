@@ -44,6 +44,7 @@ mod operators;
 mod routes;
 mod scorer;
 mod sections;
+mod store;
 mod telemetry;
 mod units;
 
@@ -61,9 +62,9 @@ pub use operators::{OperatorRole, OperatorSpec};
 pub use routes::{ChannelsSpec, RouteSpec, RouteWhenSpec, SlackSpec, StepSpec};
 pub use scorer::{GroqSpec, ScorerKind, ScorerSpec};
 pub use sections::{
-    GatewaySection, LogFormatSpec, OnScorerErrorSpec, PackSource, ServerSpec, StoreKind, StoreSpec,
-    StoreTarget, UnmatchedSpec,
+    GatewaySection, LogFormatSpec, OnScorerErrorSpec, PackSource, ServerSpec, UnmatchedSpec,
 };
+pub use store::{StoreKind, StoreSpec, StoreTarget};
 pub use telemetry::TelemetrySpec;
 pub use units::{Count, Seconds, Whole};
 
