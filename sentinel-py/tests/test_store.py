@@ -6,7 +6,7 @@ import os
 import pathlib
 import threading
 import time
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Optional
 
 import pytest
 
@@ -56,43 +56,53 @@ def test_idempotent_retry_on_a_second_gateway(tmp_path: pathlib.Path) -> None:
     assert conflict.value.action_id == again.value.action_id  # the action that holds the key
 
 
-def from_arguments(db: pathlib.Path) -> sg.Gateway:
-    return sg.Gateway(store=db, escalation_timeout=60)
+def from_arguments(db: pathlib.Path, approver: Optional[object] = None) -> sg.Gateway:
+    return sg.Gateway(store=db, escalation_timeout=60, approver=approver)
 
 
-def from_config(db: pathlib.Path) -> sg.Gateway:
+def from_config(db: pathlib.Path, approver: Optional[object] = None) -> sg.Gateway:
     path = db.with_suffix(".toml")
     path.write_text(f'[gateway]\nescalation_timeout_s = 60\n[store]\nurl = "{db.name}"\n')  # relative to the file
-    return sg.Gateway.from_config(path)
+    return sg.Gateway.from_config(path, approver=approver)
+
+
+class Asked:
+    """An approver that only notes which actions it was asked about (a human decides later)."""
+
+    def __init__(self) -> None:
+        self.ids: List[str] = []
+
+    def request(self, ticket: Dict[str, Any]) -> None:
+        self.ids.append(ticket["action_id"])
+
+    def first(self) -> str:
+        deadline = time.monotonic() + 10
+        while not self.ids:
+            assert time.monotonic() < deadline, "no pending action"
+            time.sleep(0.01)
+        return self.ids[0]
 
 
 @pytest.mark.parametrize("make", [from_arguments, from_config])
-def test_pending_approval_survives_a_restart(tmp_path: pathlib.Path, make: Callable[[pathlib.Path], sg.Gateway]) -> None:
+def test_pending_approval_survives_a_restart(tmp_path: pathlib.Path, make: Callable[..., sg.Gateway]) -> None:
     db = tmp_path / "pending.db"
-    first = make(db)
+    # The action id comes from the approver, not from reading the database here: Python's own
+    # sqlite3 is a second copy of SQLite in this process, and closing its connection drops the
+    # POSIX locks the extension's copy holds on the same file (SQLite's "multiple copies"
+    # hazard: the file can be corrupted).
+    asked = Asked()
+    first = make(db, approver=asked)
     out: Dict[str, Any] = {}
     waiter = threading.Thread(target=lambda: out.update(result=first.guard(RISKY, lambda: "paid")))
     waiter.start()
-    action_id = wait_for_pending(first, db)
+    action_id = asked.first()
+    assert first.status(action_id)["state"] == "BLOCKED_AWAITING_AUTH"
     second = make(db)  # recovers the pending action
     assert second.set_qna_mode(action_id, True, by="alice")["state"] == "QNA_MODE"
     assert second.set_qna_mode(action_id, False, by="alice")["state"] == "BLOCKED_AWAITING_AUTH"
     second.resolve(action_id, approved=True, by="alice", channel="web")
     waiter.join(10)  # SQLite has no NOTIFY: the waiting guard looks every second
     assert out == {"result": "paid"}
-
-
-def wait_for_pending(gw: sg.Gateway, db: pathlib.Path) -> str:
-    import sqlite3
-
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with sqlite3.connect(db) as conn:
-            rows = conn.execute("SELECT id FROM sentinel_actions WHERE state = 'BLOCKED_AWAITING_AUTH'").fetchall()
-        if rows:
-            return str(rows[0][0])
-        time.sleep(0.02)
-    raise AssertionError("no pending action")
 
 
 def test_store_settings_are_checked(tmp_path: pathlib.Path) -> None:
