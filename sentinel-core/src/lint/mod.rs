@@ -20,6 +20,7 @@
 //! assert_eq!(findings[0].pointer, "/rules/0/when/all/1/lt");
 //! ```
 
+mod atom;
 mod checks;
 mod logic;
 mod regex;
