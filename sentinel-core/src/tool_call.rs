@@ -25,7 +25,9 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 
 use crate::action::Action;
-use crate::error::ActionError;
+use crate::decision::Decision;
+use crate::error::{ActionError, GuardError};
+use crate::state::State;
 
 /// The agent id of tool calls when the configuration names none.
 pub const DEFAULT_AGENT_ID: &str = "mcp-client";
@@ -111,6 +113,14 @@ impl ToolMapping {
         self
     }
 
+    /// The same mapping for calls made by `agent_id` (a framework's own name for the
+    /// agent, when it has one).
+    #[must_use]
+    pub fn with_agent_id(mut self, agent_id: impl Into<String>) -> Self {
+        self.agent_id = agent_id.into();
+        self
+    }
+
     /// The agent id of the calls.
     pub fn agent_id(&self) -> &str {
         &self.agent_id
@@ -148,6 +158,75 @@ impl ToolMapping {
             tool: call.name.clone(),
             source,
         })
+    }
+}
+
+/// Why a tool call was not made, in words for the model that asked for it (`text`) and in
+/// fields for programs. Every integration answers a refused call with this text (the MCP
+/// proxy as a `CallToolResult` with `isError`, LangChain as a `ToolMessage` with `status
+/// = "error"`...), so a model reads the same refusal whichever framework it runs in.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ToolRefusal {
+    /// What the model reads: the status, the risk, the analysis and the rules.
+    pub text: String,
+    /// The action's state when it was refused (`DECLINED`, `EXPIRED`,
+    /// `ERROR_APPROVER`...); `None` when no decision was made (a malformed call, a store
+    /// failure).
+    pub status: Option<State>,
+    /// The decision it was refused under, when there is one.
+    pub decision: Option<Decision>,
+}
+
+impl ToolRefusal {
+    /// The refusal of a call of `tool` (action `action`) the gateway did not permit.
+    pub fn from_guard(tool: &str, action: &str, error: &GuardError) -> Self {
+        let (decision, why, status) = match error {
+            GuardError::Denied(d) => (d.as_ref(), "declined".to_owned(), d.status),
+            GuardError::Expired { decision, .. } => (
+                decision.as_ref(),
+                "was not approved in time".to_owned(),
+                State::Expired,
+            ),
+            GuardError::ApproverFailed {
+                decision, message, ..
+            } => (
+                decision.as_ref(),
+                format!("could not ask a human ({message})"),
+                State::ErrorApprover,
+            ),
+            GuardError::AlreadyExecuted { decision, .. } => (
+                decision.as_ref(),
+                "already ran this action once".to_owned(),
+                State::Executed,
+            ),
+            other => return Self::failure(tool, &other.to_string()),
+        };
+        let rules = if decision.rules.is_empty() {
+            "none".to_owned()
+        } else {
+            decision.rules.join(", ")
+        };
+        let text = format!(
+            "Sentinel {why}: the call of tool `{tool}` (action {action}, {}) was not made. Status: {status}. Risk: {}. Analysis: {} Rules: {rules}.",
+            decision.action_id, decision.risk_score, decision.analysis
+        );
+        Self {
+            text,
+            status: Some(status),
+            decision: Some(decision.clone()),
+        }
+    }
+
+    /// The refusal of a call of `tool` that could not be decided on (`message` says why).
+    pub fn failure(tool: &str, message: &str) -> Self {
+        Self {
+            text: format!(
+                "Sentinel refused the call of tool `{tool}`: {message}. The tool was not called."
+            ),
+            status: None,
+            decision: None,
+        }
     }
 }
 
@@ -189,6 +268,24 @@ mod tests {
         assert_eq!(a.context["integration"], "mcp");
         let none = m.action("mcp", &ToolCall::new("ping", Value::Null));
         assert!(none.is_ok_and(|a| a.payload.is_empty()));
+    }
+
+    #[test]
+    fn the_agent_can_be_the_frameworks() {
+        let m = ToolMapping::new("cfg").with_action("wire", "PAY_INVOICE");
+        let m = m.with_agent_id("planner");
+        assert_eq!(m.agent_id(), "planner");
+        assert_eq!(m.action_name("wire"), "PAY_INVOICE");
+    }
+
+    #[test]
+    fn refusals_name_status_analysis_and_rules() {
+        let failure = ToolRefusal::failure("t", "the arguments are bad");
+        assert_eq!(
+            failure.text,
+            "Sentinel refused the call of tool `t`: the arguments are bad. The tool was not called."
+        );
+        assert_eq!((failure.status, failure.decision), (None, None));
     }
 
     #[test]
