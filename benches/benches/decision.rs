@@ -1,5 +1,7 @@
 //! Decision latency on the seed packs (offline scorer) and the overhead of `guard()` with
-//! the in-memory store, each against a baseline so the report reads as a ratio.
+//! the in-memory store, each against a baseline so the report reads as a ratio: `guard`
+//! against `evaluate` of the same action and against the previous four-round-trip path
+//! (`submit` + `authorize_submitted`), measured in the same run.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::hint::black_box;
@@ -75,6 +77,31 @@ fn guard(c: &mut Criterion) {
             }
             start.elapsed()
         })
+    });
+    // The previous implementation's path, kept as a baseline: `submit` (create, then the
+    // decision's transition) and `authorize_submitted` (re-read, receipt check, claim),
+    // four store round trips where `guard` now makes one.
+    group.bench_function("previous_path_submit_then_authorize_submitted", |b| {
+        b.iter_custom(|iters| {
+            let gateway = Gateway::builder().build().unwrap();
+            let start = std::time::Instant::now();
+            for _ in 0..iters {
+                rt.block_on(async {
+                    let ticket = gateway.submit(action.clone()).await.unwrap();
+                    gateway
+                        .authorize_submitted(ticket.action_id, &action)
+                        .await
+                        .unwrap();
+                    black_box(42)
+                });
+            }
+            start.elapsed()
+        })
+    });
+    // The same action decided without recording anything: what guard adds is the ratio.
+    let gateway = Gateway::builder().build().unwrap();
+    group.bench_function("evaluate_same_action", |b| {
+        b.iter(|| rt.block_on(gateway.evaluate(black_box(&action))))
     });
     group.bench_function("baseline_direct_call", |b| {
         b.iter(|| {

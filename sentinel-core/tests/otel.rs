@@ -259,12 +259,14 @@ async fn actions_are_traced_to_an_otlp_collector() {
         .into_iter()
         .filter(|n| n.starts_with("store "))
         .collect();
-    assert!(store.contains(&"store create".to_owned()), "{store:?}");
-    assert!(store.contains(&"store transition".to_owned()), "{store:?}");
-    assert!(
-        store.contains(&"store claim_execution".to_owned()),
-        "{store:?}"
-    );
+    // One write: the action, its decision and the claim of its execution.
+    assert_eq!(store, ["store create_decided"], "{store:?}");
+    let write = children
+        .iter()
+        .find(|s| s.name == "store create_decided")
+        .unwrap();
+    assert_eq!(attrs(write)["db.operation.name"], "create_decided");
+    assert_eq!(attrs(write)["sentinel.state.to"], "EXECUTED");
 
     // The declined one: its own trace, the rule that declined, not an error.
     let (root, _) = action(&spans, &dropped);

@@ -37,6 +37,30 @@ impl Gateway {
     }
 
     async fn authorize_in(&self, action: Action) -> Result<Permit, GuardError> {
+        if action.idempotency_key.is_some() {
+            // An earlier submission under the key must be found before deciding again.
+            return self.authorize_keyed(action).await;
+        }
+        let submitted = self.submit_decided(action).await?;
+        let ticket = submitted.ticket;
+        let record = match submitted.record {
+            // Auto-approved: recorded, decided and claimed in one write.
+            Some(record) if submitted.claimed => {
+                return Ok(Permit {
+                    action_id: ticket.action_id,
+                    record,
+                });
+            }
+            // Decided for good: the record as written is the record.
+            Some(record) if record.state.is_terminal() => record,
+            _ => self.wait(ticket.action_id, None).await?,
+        };
+        self.finish(ticket, record).await
+    }
+
+    /// `authorize` of an action with an idempotency key: submitted (returning the earlier
+    /// submission under the key, if any), then waited for and claimed.
+    async fn authorize_keyed(&self, action: Action) -> Result<Permit, GuardError> {
         let ticket = self.submit(action.clone()).await?;
         if ticket.replayed {
             // An earlier submission: check that this is what it decided on.
@@ -48,6 +72,16 @@ impl Gateway {
         } else {
             self.wait(ticket.action_id, None).await?
         };
+        self.finish(ticket, record).await
+    }
+
+    /// The permit for an action decided in this call, or the refusal carrying what only
+    /// this process knows (the scorer's and the approver's errors).
+    async fn finish(
+        &self,
+        ticket: super::Ticket,
+        record: ActionRecord,
+    ) -> Result<Permit, GuardError> {
         let scorer_failure = ticket.decision.scorer_failure;
         let result = self.permit(record, None, ticket.approver_error).await;
         // Keep the scorer's error (and what raised it) with the decision the caller sees.

@@ -3,6 +3,7 @@
 mod authorize;
 mod budgets;
 mod builder;
+mod decided;
 mod handle;
 mod resume;
 mod traced;
@@ -169,7 +170,7 @@ impl Gateway {
     ) -> Result<Ticket, SubmitError> {
         let span = crate::telemetry::ActionSpan::start(&action, "submit");
         let result = span.scope(self.submit_in(action, recorded, &span)).await;
-        traced::submitted(&span, &result);
+        traced::submitted(&span, result.as_ref());
         result
     }
 
@@ -202,22 +203,44 @@ impl Gateway {
     /// Decides about a recorded, `ANALYZING` action and, when a human must decide, starts
     /// the approver.
     async fn settle(&self, id: ActionId, action: Action) -> Result<Ticket, SubmitError> {
-        let inner = &self.inner;
-        let decision = inner.pipeline.decide_reserving(id, &action).await;
+        let decision = self.inner.pipeline.decide_reserving(id, &action).await;
         tracing::info!(risk = decision.risk_score, status = %decision.status, rules = ?decision.rules, "decided");
+        let (step, deadline) = self.decided_step(&decision);
+        let (record, _) = self.transition(id, step).await?;
+        let (ticket, _) = self
+            .follow_up(id, action, decision, deadline, record)
+            .await?;
+        Ok(ticket)
+    }
 
+    /// The transition that records `decision`, and the deadline of an escalation.
+    fn decided_step(&self, decision: &Decision) -> (Transition, Option<DateTime<Utc>>) {
         let mut step =
             Transition::new(decision.status, SYSTEM, "policy", decision.analysis.clone())
                 .with_decision(decision.clone());
         let deadline = (decision.status == State::BlockedAwaitingAuth).then(|| {
             Utc::now()
-                + chrono::Duration::from_std(inner.escalation_timeout)
+                + chrono::Duration::from_std(self.inner.escalation_timeout)
                     .unwrap_or(chrono::Duration::MAX)
         });
         if let Some(deadline) = deadline {
             step = step.with_deadline(deadline);
         }
-        let (mut record, _) = self.transition(id, step).await?;
+        (step, deadline)
+    }
+
+    /// What follows a recorded decision: the decision log, the expiry and the approver of
+    /// an escalation, the shadow packs. Returns the ticket and the record as it stands
+    /// (`ERROR_APPROVER` when no human could be asked).
+    async fn follow_up(
+        &self,
+        id: ActionId,
+        action: Action,
+        decision: Decision,
+        deadline: Option<DateTime<Utc>>,
+        mut record: ActionRecord,
+    ) -> Result<(Ticket, ActionRecord), SubmitError> {
+        let inner = &self.inner;
         if let Some(log) = &inner.decision_log {
             let redact = inner.pipeline.explain_context(&action, &decision.packs);
             let approver = inner.approver.as_deref().map(Approver::name);
@@ -274,14 +297,15 @@ impl Gateway {
         if let Some(shadow) = &inner.shadow {
             self.shadow_check(shadow, id, &action, &decision).await;
         }
-        Ok(Ticket {
+        let ticket = Ticket {
             action_id: id,
             status: record.state,
             decision,
             deadline,
             replayed: false,
             approver_error,
-        })
+        };
+        Ok((ticket, record))
     }
 
     /// Decides `action` under the shadow packs and records a disagreement with the live
@@ -459,24 +483,33 @@ impl Gateway {
         }
         drop(store_step);
         let (record, event) = written?;
-        self.release_budgets(&record).await;
+        self.transitioned(&record, &event).await;
+        Ok((record, event))
+    }
+
+    /// What follows a state change the store recorded (`event`, leaving `record`): budget
+    /// entries released, the resolution logged, metrics, subscribers and waiters told.
+    async fn transitioned(&self, record: &ActionRecord, event: &AuditEvent) {
+        let id = record.id;
+        self.release_budgets(record).await;
         if record.state.is_terminal() {
             crate::telemetry::forget(id);
             if let (Some(log), true) = (
                 &self.inner.decision_log,
                 event.from.is_some_and(State::is_pending),
             ) {
-                log.resolution(&record, &event);
+                log.resolution(record, event);
             }
         }
         let age = (event.at - record.created_at).to_std().unwrap_or_default();
         self.metrics()
             .record_transition(id, event.from, event.to, &event.channel, age);
-        self.publish(event.clone());
+        if self.inner.events.receiver_count() > 0 {
+            self.publish(event.clone());
+        }
         if record.state.is_terminal() || record.state.is_pending() {
             self.wake(id);
         }
-        Ok((record, event))
     }
 
     fn publish(&self, event: AuditEvent) {

@@ -24,7 +24,7 @@ impl Gateway {
 }
 
 /// After `submit`: the decision, or the error.
-pub(super) fn submitted(span: &ActionSpan, result: &Result<Ticket, SubmitError>) {
+pub(super) fn submitted(span: &ActionSpan, result: Result<&Ticket, &SubmitError>) {
     match result {
         Ok(ticket) => {
             span.set(|| {

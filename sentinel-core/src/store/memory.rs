@@ -11,8 +11,8 @@ use super::attempt::{ApprovalAttempt, AttemptBook};
 use super::chain::{GENESIS, seal};
 use super::query::{ActionPage, ActionQuery, StateCount};
 use super::{
-    ActionRecord, AuditEvent, Created, Store, Transition, apply, execution_event, new_record,
-    note_event, now, received_events,
+    ActionRecord, AuditEvent, Created, Decided, Store, Transition, apply, execution_event,
+    new_record, note_event, now, received_events,
 };
 use crate::action::{Action, ActionId};
 use crate::error::StoreError;
@@ -199,6 +199,56 @@ impl Store for MemoryStore {
         let record = new_record(id, action, hash, at);
         let events = received_events(inner.next_seq, id, action, at);
         let events = events.into_iter().map(|e| inner.append(e)).collect();
+        inner.records.insert(id, record.clone());
+        inner.latest = Some(id);
+        Ok(Created::New(record, events))
+    }
+
+    async fn create_decided(
+        &self,
+        id: ActionId,
+        action: &Action,
+        decided: Decided,
+    ) -> Result<Created, StoreError> {
+        let hash = action.canonical_hash();
+        let mut inner = self.lock()?;
+        let slot = action
+            .idempotency_key
+            .as_ref()
+            .map(|key| (action.agent_id.clone(), key.clone()));
+        if let Some(slot) = &slot
+            && let Some(existing) = inner.keys.get(slot).copied()
+        {
+            let record = inner.record(existing)?;
+            if record.action_hash != hash {
+                return Err(StoreError::IdempotencyConflict {
+                    key: slot.1.clone(),
+                    existing,
+                });
+            }
+            return Ok(Created::Existing(record.clone()));
+        }
+        // Everything is checked before anything changes: a refused transition writes
+        // nothing.
+        let first = inner.next_seq;
+        let mut record = new_record(id, action, hash, decided.received_at);
+        let at = now();
+        let decision = apply(&mut record, &decided.transition, first + 2, at)?;
+        inner.make_room()?;
+        if let Some(slot) = slot {
+            inner.keys.insert(slot, id);
+        }
+        let mut events = Vec::with_capacity(4);
+        for event in received_events(first, id, action, decided.received_at) {
+            events.push(inner.append(event));
+        }
+        events.push(inner.append(decision));
+        if decided.claim_execution && record.state.permits_execution() {
+            record.executed_at = Some(at);
+            let execution = execution_event(first + 3, &record, at);
+            events.push(inner.append(execution));
+        }
+        inner.settled(&record);
         inner.records.insert(id, record.clone());
         inner.latest = Some(id);
         Ok(Created::New(record, events))

@@ -229,6 +229,34 @@ pub enum Created {
     Existing(ActionRecord),
 }
 
+/// A new action's decision, recorded together with the action by
+/// [`Store::create_decided`] (the one write of an auto-approved `guard`).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Decided {
+    /// When the gateway received the action (before deciding): the record's `created_at`
+    /// and the time of its `RECEIVED` and `ANALYZING` events.
+    pub received_at: DateTime<Utc>,
+    /// The decision's transition out of `ANALYZING` (to `EXECUTED`, `BLOCKED_AWAITING_AUTH`
+    /// or `DECLINED`), with the decision and deadline to record.
+    pub transition: Transition,
+    /// Also claim the single execution ([`Store::claim_execution`]) when the new state
+    /// permits it: the guarded function is about to run.
+    pub claim_execution: bool,
+}
+
+impl Decided {
+    /// The decision `transition` of an action received at `received_at`; `claim_execution`
+    /// as the field says.
+    pub fn new(received_at: DateTime<Utc>, transition: Transition, claim_execution: bool) -> Self {
+        Self {
+            received_at,
+            transition,
+            claim_execution,
+        }
+    }
+}
+
 /// Durable home of action records and their audit trail.
 ///
 /// Implementations apply each call atomically: a transition checks
@@ -241,6 +269,46 @@ pub trait Store: Send + Sync + 'static {
     /// that this agent used before, returns the earlier record if the canonical action is
     /// the same, else [`StoreError::IdempotencyConflict`].
     async fn create(&self, id: ActionId, action: &Action) -> Result<Created, StoreError>;
+
+    /// Stores a new action together with its decision in one atomic write: what
+    /// [`create`](Self::create), [`transition`](Self::transition) (with
+    /// `decided.transition`) and, when `decided.claim_execution` is set and the new state
+    /// permits execution, [`claim_execution`](Self::claim_execution) record one after the
+    /// other, with the same audit events in the same order (`RECEIVED`, `ANALYZING`, the
+    /// decision, then the execution), sealed onto the chain like theirs.
+    ///
+    /// Returns [`Created::New`] with the record as the write left it (`executed_at` set
+    /// when claimed) and those events, or, for an idempotency key used before,
+    /// [`Created::Existing`] with nothing written (or
+    /// [`StoreError::IdempotencyConflict`], as `create` does). A transition the lifecycle
+    /// refuses fails the whole call, leaving nothing written.
+    ///
+    /// The default composes the three calls (three writes, not atomic: a failure after
+    /// `create` leaves the action `ANALYZING` for the recovery sweep, as a gateway dying
+    /// between the calls would, and `created_at` is the time of the `create`); the
+    /// [`MemoryStore`] writes once under one lock. Stores that batch writes should
+    /// implement it as one entry of their batch.
+    async fn create_decided(
+        &self,
+        id: ActionId,
+        action: &Action,
+        decided: Decided,
+    ) -> Result<Created, StoreError> {
+        let mut events = match self.create(id, action).await? {
+            Created::Existing(record) => return Ok(Created::Existing(record)),
+            Created::New(_, events) => events,
+        };
+        let (mut record, event) = self.transition(id, decided.transition).await?;
+        events.push(event);
+        if decided.claim_execution
+            && record.state.permits_execution()
+            && let Some(event) = self.claim_execution(id).await?
+        {
+            record.executed_at = Some(event.at);
+            events.push(event);
+        }
+        Ok(Created::New(record, events))
+    }
 
     /// The record of an action.
     async fn get(&self, id: ActionId) -> Result<ActionRecord, StoreError>;

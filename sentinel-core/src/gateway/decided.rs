@@ -1,0 +1,118 @@
+//! `guard`'s submission in one store write: the action is decided first and then recorded
+//! with its decision (and, when auto-approved, the claim of its single execution) through
+//! [`Store::create_decided`](crate::Store::create_decided), instead of four round trips
+//! (create, transition, re-read, claim).
+
+use tracing::Instrument;
+
+use super::{Gateway, Ticket, replayed_ticket, traced};
+use crate::action::{Action, ActionId};
+use crate::error::SubmitError;
+use crate::state::State;
+use crate::store::{ActionRecord, AuditEvent, AuditKind, Created, Decided};
+
+/// What [`Gateway::submit_decided`] did.
+pub(super) struct Submitted {
+    /// As [`Gateway::submit`] returns it.
+    pub(super) ticket: Ticket,
+    /// The record as this call left it (`None` when `ticket.replayed`).
+    pub(super) record: Option<ActionRecord>,
+    /// The single execution was claimed in the same write (an auto-approved action).
+    pub(super) claimed: bool,
+}
+
+impl Gateway {
+    /// [`submit`](Gateway::submit) for `guard`, in one store write: decides, then records
+    /// the action, its decision and, when it is auto-approved, the claim of its execution
+    /// at once. An escalation then goes to the approver as after `submit`.
+    ///
+    /// Only for actions without an idempotency key (the caller checks): with one, an
+    /// earlier submission must be found before deciding again.
+    pub(super) async fn submit_decided(&self, action: Action) -> Result<Submitted, SubmitError> {
+        let span = crate::telemetry::ActionSpan::start(&action, "submit");
+        let result = span.scope(self.submit_decided_in(action, &span)).await;
+        traced::submitted(&span, result.as_ref().map(|s| &s.ticket));
+        result
+    }
+
+    async fn submit_decided_in(
+        &self,
+        action: Action,
+        span: &crate::telemetry::ActionSpan,
+    ) -> Result<Submitted, SubmitError> {
+        self.start_sweeping();
+        let received_at = crate::store::now();
+        let id = ActionId::new();
+        span.set_id(id);
+        let log_span = tracing::info_span!("action", action_id = %id, agent = %action.agent_id, action = %action.action);
+        async move {
+            let decision = self.inner.pipeline.decide_reserving(id, &action).await;
+            tracing::info!(risk = decision.risk_score, status = %decision.status, rules = ?decision.rules, "decided");
+            let (step, deadline) = self.decided_step(&decision);
+            let claim = decision.status == State::Executed;
+            let store_step = traced::store_step(id, "create_decided", Some(step.to));
+            let decided = Decided::new(received_at, step, claim);
+            let written = store_step
+                .scope(self.inner.store.create_decided(id, &action, decided))
+                .await;
+            if let Err(e) = &written {
+                store_step.fail("store_unavailable", &e.to_string());
+            }
+            drop(store_step);
+            let (record, events) = match written? {
+                Created::New(record, events) => (record, events),
+                Created::Existing(record) => {
+                    // Decided for nothing: what this decision reserved does not count.
+                    self.release_unrecorded(id).await;
+                    return Ok(Submitted {
+                        ticket: replayed_ticket(record),
+                        record: None,
+                        claimed: false,
+                    });
+                }
+            };
+            let claimed = self.recorded_events(&record, events).await;
+            let (ticket, record) = self
+                .follow_up(id, action, decision, deadline, record)
+                .await?;
+            Ok(Submitted {
+                ticket,
+                record: Some(record),
+                claimed,
+            })
+        }
+        .instrument(log_span)
+        .await
+    }
+
+    /// Publishes the events of a [`create_decided`](crate::Store::create_decided) write
+    /// and does what follows the decision's transition; true when the execution was
+    /// claimed.
+    async fn recorded_events(&self, record: &ActionRecord, events: Vec<AuditEvent>) -> bool {
+        let mut claimed = false;
+        for event in events {
+            match (event.kind, event.from) {
+                (AuditKind::Execution, _) => {
+                    claimed = true;
+                    self.publish(event);
+                }
+                // The decision: leaves `ANALYZING`.
+                (AuditKind::Transition, Some(State::Analyzing)) => {
+                    self.transitioned(record, &event).await;
+                }
+                _ => self.publish(event),
+            }
+        }
+        claimed
+    }
+
+    /// Removes the budget entries an action that was never recorded reserved.
+    async fn release_unrecorded(&self, id: ActionId) {
+        if !self.inner.pipeline.policy.has_budgets() {
+            return;
+        }
+        if let Err(e) = self.inner.store.release_budgets(id).await {
+            tracing::warn!(action_id = %id, error = %e, "cannot release the budget entries of an unrecorded decision");
+        }
+    }
+}
