@@ -36,6 +36,8 @@ pub mod telemetry;
 pub mod telnyx;
 mod template;
 pub mod tool_call;
+#[cfg(feature = "webhook")]
+pub mod webhook;
 
 pub use action::{Action, ActionId};
 pub use approver::{ApprovalHandle, ApprovalRequest, Approver, CallbackApprover, Resolution, Vote};

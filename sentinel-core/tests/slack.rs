@@ -73,10 +73,30 @@ async fn api(
     axum::Json(json!({"ok": true, "channel": "C0PAY", "ts": TS, "echo": channel}))
 }
 
+/// The fake's `response_url`s (`/hooks/...`): recorded as method `response_url`.
+async fn hook(AxumState(fake): AxumState<Fake>, headers: HeaderMap, body: String) -> &'static str {
+    let h = |n: &str| {
+        headers
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let value: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    fake.calls.lock().unwrap().push((
+        "response_url".to_owned(),
+        h("authorization"),
+        h("content-type"),
+        value,
+    ));
+    "ok"
+}
+
 async fn fake_slack() -> (Fake, String) {
     let fake = Fake::default();
     let app = Router::new()
         .route("/api/{method}", post(api))
+        .route("/hooks/{*rest}", post(hook))
         .with_state(fake.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -121,13 +141,18 @@ fn hostile_payment() -> Action {
 
 /// A form-encoded `block_actions` interaction pressing `button` for `id` as `user`.
 fn interaction(id: ActionId, user: &str, button: &str) -> Vec<u8> {
+    interaction_with(id, user, button, "https://hooks.slack.com/actions/T/1/x")
+}
+
+/// [`interaction`] with its `response_url`.
+fn interaction_with(id: ActionId, user: &str, button: &str, response_url: &str) -> Vec<u8> {
     let payload = json!({
         "type": "block_actions",
         "user": {"id": user, "username": "someone"},
         "container": {"type": "message", "channel_id": "C0PAY", "message_ts": TS},
         "channel": {"id": "C0PAY"},
         "message": {"ts": TS},
-        "response_url": "https://hooks.slack.com/actions/T/1/x",
+        "response_url": response_url,
         "actions": [{"type": "button", "block_id": "sentinel_decision", "action_id": button, "value": id.to_string()}]
     });
     form_urlencoded::Serializer::new(String::new())
@@ -468,4 +493,117 @@ async fn the_configuration_builds_the_slack_channel() {
         .unwrap_err();
     assert_eq!(e.key, "channels.slack.bot_token_env");
     assert!(!e.to_string().contains(TOKEN));
+}
+
+#[tokio::test]
+async fn a_failed_chat_update_replaces_the_message_through_response_url() {
+    let (fake, base) = fake_slack().await;
+    fake.failing.lock().unwrap().push("chat.update".to_owned());
+    let slack = slack_channel(&base);
+    let gw = gateway(
+        &slack,
+        vec![Step::new(
+            ChannelKind::Slack,
+            "#payments-oncall",
+            Duration::from_secs(600),
+        )],
+    );
+    let id = gw.submit(hostile_payment()).await.unwrap().action_id;
+    wait_for(&fake, "chat.postMessage", 1).await;
+    // The fake's own host stands in for hooks.slack.com (the Web API's host is trusted).
+    let origin = base.trim_end_matches("/api");
+    let hook_url = format!("{origin}/hooks/actions/T0001/1234/abcd");
+    let body = interaction_with(id, "U0ALICE", "sentinel_approve", &hook_url);
+    let ts = now().to_string();
+    let pressed = slack
+        .interaction(
+            Some(&ts),
+            Some(&sign(SECRET.as_bytes(), &ts, &body)),
+            &body,
+            now(),
+        )
+        .unwrap();
+    assert_eq!(pressed.response_url.as_deref(), Some(hook_url.as_str()));
+    assert_eq!(
+        slack.decide(&pressed).await.unwrap(),
+        Decided::Recorded {
+            operator: "alice".to_owned(),
+            pending: false
+        }
+    );
+    assert_eq!(
+        fake.calls("chat.update").len(),
+        1,
+        "chat.update was tried first"
+    );
+    let calls = fake.calls.lock().unwrap().clone();
+    let (_, auth, content_type, sent) = calls
+        .iter()
+        .find(|c| c.0 == "response_url")
+        .cloned()
+        .expect("the response_url was called");
+    assert_eq!(auth, "", "the bot token never goes to a response_url");
+    assert_eq!(content_type, "application/json; charset=utf-8");
+    assert_eq!(
+        sent,
+        json!({
+            "replace_original": true,
+            "text": "APPROVED by alice via Slack.",
+            "blocks": [
+                {"type": "header", "text": {"type": "plain_text", "text": "APPROVED", "emoji": false}},
+                {"type": "section", "text": {"type": "plain_text", "text": "APPROVED by alice via Slack.", "emoji": false}}
+            ]
+        })
+    );
+    assert_eq!(gw.status(id).await.unwrap().state, State::Approved);
+}
+
+#[tokio::test]
+async fn a_response_url_off_slack_is_never_called() {
+    let (fake, base) = fake_slack().await;
+    fake.failing.lock().unwrap().push("chat.update".to_owned());
+    let slack = slack_channel(&base);
+    let gw = gateway(
+        &slack,
+        vec![Step::new(
+            ChannelKind::Slack,
+            "#p",
+            Duration::from_secs(600),
+        )],
+    );
+    let id = gw.submit(hostile_payment()).await.unwrap().action_id;
+    wait_for(&fake, "chat.postMessage", 1).await;
+    let body = interaction_with(
+        id,
+        "U0ALICE",
+        "sentinel_decline",
+        "http://127.0.0.2:9/hooks/x",
+    );
+    let ts = now().to_string();
+    let pressed = slack
+        .interaction(
+            Some(&ts),
+            Some(&sign(SECRET.as_bytes(), &ts, &body)),
+            &body,
+            now(),
+        )
+        .unwrap();
+    assert_eq!(
+        pressed.response_url, None,
+        "not Slack's host, not the API's"
+    );
+    // The decision stands; the failed update is the error, and nothing else was called.
+    let e = slack.decide(&pressed).await.unwrap_err();
+    assert!(
+        matches!(
+            e,
+            SlackError::Api {
+                method: "chat.update",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert_eq!(gw.status(id).await.unwrap().state, State::Declined);
+    assert!(fake.calls("response_url").is_empty());
 }

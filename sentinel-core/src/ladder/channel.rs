@@ -1,4 +1,4 @@
-//! Channels: how a step reaches people (`voice`, `slack`, `console`).
+//! Channels: how a step reaches people (`voice`, `slack`, `webhook`, `console`).
 
 use std::sync::Arc;
 
@@ -20,16 +20,20 @@ pub enum ChannelKind {
     Voice,
     /// A Slack message with Approve / Decline buttons.
     Slack,
+    /// A signed HTTPS POST carrying a console link (Teams Workflows, Discord, e-mail
+    /// relays, pagers): people decide in the console.
+    Webhook,
     /// Nobody is contacted: the console's operators decide.
     Console,
 }
 
 impl ChannelKind {
-    /// `voice`, `slack` or `console`.
+    /// `voice`, `slack`, `webhook` or `console`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Voice => "voice",
             Self::Slack => "slack",
+            Self::Webhook => "webhook",
             Self::Console => "console",
         }
     }

@@ -2,7 +2,7 @@
 //! quorum.
 //!
 //! A [`LadderApprover`] is an [`Approver`](crate::Approver) made of [`Route`]s (the
-//! configuration's `[[routes]]`) and [`Channel`]s (`voice`, `slack`, `console`). For an
+//! configuration's `[[routes]]`) and [`Channel`]s (`voice`, `slack`, `webhook`, `console`). For an
 //! escalated action the first route whose `when` matches is taken, and its steps are
 //! asked one after the other:
 //!
@@ -26,6 +26,7 @@
 
 mod approver;
 mod channel;
+pub mod link;
 mod progress;
 mod quorum;
 mod route;
@@ -34,6 +35,8 @@ pub use approver::LadderApprover;
 pub use channel::{
     ApproverChannel, Channel, ChannelError, ChannelKind, ConsoleChannel, StepReporter, StepRequest,
 };
+pub use link::{ConsoleLinks, LinkClaim, LinkError};
+pub use progress::{LadderStep, QuorumVote, ladder_steps, quorum_votes};
 pub use route::{Route, RouteMatch, Step};
 
 /// The channel name of the ladder's audit notes and approval attempts.

@@ -5,12 +5,12 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::LADDER;
 use super::channel::ChannelKind;
 use super::route::Route;
+use super::{LADDER, QUORUM};
 use crate::action::ActionId;
 use crate::error::StoreError;
-use crate::store::{ApprovalAttempt, AttemptStatus, Store};
+use crate::store::{ApprovalAttempt, AttemptStatus, AuditEvent, AuditKind, Store};
 
 /// How a step ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,6 +43,12 @@ pub(crate) struct StepState {
     #[serde(default)]
     pub(crate) to: String,
     pub(crate) ends_at: DateTime<Utc>,
+    /// How many steps the route has (0 in states written before it was kept).
+    #[serde(default)]
+    pub(crate) of: usize,
+    /// The route's quorum (0 in states written before it was kept).
+    #[serde(default)]
+    pub(crate) quorum: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) outcome: Option<Outcome>,
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -114,4 +120,101 @@ pub(crate) async fn end(
     ended.status = AttemptStatus::Ended;
     ended.state = serde_json::to_value(&state).map_err(|e| StoreError::Backend(e.to_string()))?;
     Ok(store.update_attempt(&ended).await?.is_some())
+}
+
+/// One step of an action's ladder, as the store keeps it (for consoles and reports).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct LadderStep {
+    /// The route's name.
+    pub route: String,
+    /// The step's number in the route, 1 for the first.
+    pub step: usize,
+    /// How many steps the route has (`None` for steps recorded before it was kept).
+    pub of: Option<usize>,
+    /// `voice`, `slack`, `webhook` or `console`.
+    pub channel: String,
+    /// Whom it reached (a phone number, a Slack channel, a webhook's name); empty for the
+    /// console.
+    pub to: String,
+    /// The route's quorum (`None` for steps recorded before it was kept).
+    pub quorum: Option<u32>,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// When it ends (ended) if nobody decides.
+    pub ends_at: DateTime<Utc>,
+    /// `live` or `ended`.
+    pub status: String,
+    /// How it ended: `answered`, `timeout` or `failed`; `None` while live, or when the
+    /// action was decided during it.
+    pub outcome: Option<String>,
+    /// Why (a channel's failure, the timeout); empty otherwise. Never a secret.
+    pub reason: String,
+}
+
+/// The ladder steps among an action's approval attempts (channel [`LADDER`]), in the order
+/// they started.
+pub fn ladder_steps(attempts: &[ApprovalAttempt]) -> Vec<LadderStep> {
+    attempts
+        .iter()
+        .filter(|a| a.channel == LADDER)
+        .filter_map(|a| {
+            let s: StepState = serde_json::from_value(a.state.clone()).ok()?;
+            Some(LadderStep {
+                route: s.route,
+                step: s.index + 1,
+                of: (s.of > 0).then_some(s.of),
+                channel: s.channel.as_str().to_owned(),
+                to: s.to,
+                quorum: (s.quorum > 0).then_some(s.quorum),
+                started_at: a.created_at,
+                ends_at: s.ends_at,
+                status: if a.status == AttemptStatus::Ended {
+                    "ended"
+                } else {
+                    "live"
+                }
+                .to_owned(),
+                outcome: s.outcome.map(|o| o.as_str().to_owned()),
+                reason: s.reason,
+            })
+        })
+        .collect()
+}
+
+/// One person's approval counted towards a quorum.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct QuorumVote {
+    /// Who approved (an operator name).
+    pub by: String,
+    /// Through which channel they first approved (`slack`, `console`...).
+    pub via: String,
+    /// When they first approved.
+    pub at: DateTime<Utc>,
+}
+
+/// The distinct people who approved so far towards a quorum (the audit notes of channel
+/// [`QUORUM`]), in the order of their first approval.
+pub fn quorum_votes(trail: &[AuditEvent]) -> Vec<QuorumVote> {
+    let mut votes: Vec<QuorumVote> = Vec::new();
+    for e in trail
+        .iter()
+        .filter(|e| e.kind == AuditKind::Note && e.channel == QUORUM)
+    {
+        if !votes.iter().any(|v| v.by == e.actor) {
+            let via = e
+                .reason
+                .strip_prefix("approved via ")
+                .and_then(|r| r.split(';').next())
+                .unwrap_or_default()
+                .to_owned();
+            votes.push(QuorumVote {
+                by: e.actor.clone(),
+                via,
+                at: e.at,
+            });
+        }
+    }
+    votes
 }

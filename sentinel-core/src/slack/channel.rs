@@ -48,6 +48,9 @@ pub struct Interaction {
     pub channel: String,
     /// The message's `ts`.
     pub ts: String,
+    /// The interaction's `response_url` (Slack's or the Web API's host only), through which
+    /// the message is replaced when `chat.update` fails or the payload names no message.
+    pub response_url: Option<String>,
 }
 
 /// What [`SlackChannel::decide`] did.
@@ -133,12 +136,17 @@ impl SlackChannel {
             Some(t) => t.to_owned(),
             None => text(&p["message"]["ts"]),
         };
+        let response_url = p["response_url"]
+            .as_str()
+            .filter(|u| self.client.trusts_response_url(u))
+            .map(str::to_owned);
         Ok(Interaction {
             action_id,
             approve,
             user,
             channel,
             ts,
+            response_url,
         })
     }
 
@@ -200,7 +208,27 @@ impl SlackChannel {
             ),
         };
         let update = outcome_update(&interaction.channel, &interaction.ts, &headline, &outcome);
-        self.client.call("chat.update", &update).await?;
+        let updated = if interaction.channel.is_empty() || interaction.ts.is_empty() {
+            Err(SlackError::Payload(
+                "the interaction names no message".to_owned(),
+            ))
+        } else {
+            self.client.call("chat.update", &update).await.map(drop)
+        };
+        if let Err(e) = updated {
+            // Slack's documented fallback: the interaction's response_url replaces the
+            // message it came from (`replace_original`), without the bot token.
+            let Some(url) = &interaction.response_url else {
+                return Err(e);
+            };
+            tracing::info!(error = %e, "chat.update failed; replacing the message through response_url");
+            let body = json!({
+                "replace_original": true,
+                "text": update["text"],
+                "blocks": update["blocks"],
+            });
+            self.client.respond(url, &body).await?;
+        }
         Ok(result)
     }
 }

@@ -71,6 +71,48 @@ impl SlackClient {
     }
 }
 
+impl SlackClient {
+    /// True for a `response_url` this client may POST to: Slack's `https://hooks.slack.com/`,
+    /// or the host of `api_base` (a self-hosted or test Slack API).
+    pub fn trusts_response_url(&self, url: &str) -> bool {
+        let origin = |u: &str| {
+            let (scheme, rest) = u.split_once("://")?;
+            let host = rest.split(['/', '?', '#']).next()?;
+            Some(format!("{scheme}://{host}").to_ascii_lowercase())
+        };
+        url.starts_with("https://hooks.slack.com/")
+            || (origin(url).is_some() && origin(url) == origin(&self.api_base))
+    }
+
+    /// POSTs `body` to an interaction's `response_url` (JSON, no token: the URL is the
+    /// authorization). Slack answers 2xx when it took the message.
+    pub async fn respond(&self, response_url: &str, body: &Value) -> Result<(), SlackError> {
+        if !self.trusts_response_url(response_url) {
+            return Err(SlackError::Payload(
+                "the response_url is not Slack's".to_owned(),
+            ));
+        }
+        let answer = self
+            .http
+            .post(response_url)
+            .header("content-type", "application/json; charset=utf-8")
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| {
+                SlackError::Http(format!("the response_url failed: {}", without_url(&e)))
+            })?;
+        let status = answer.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        Err(SlackError::Http(format!(
+            "the response_url answered {}",
+            status.as_u16()
+        )))
+    }
+}
+
 fn without_url(e: &reqwest::Error) -> String {
     if e.is_timeout() {
         "timed out".to_owned()
