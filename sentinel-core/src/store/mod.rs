@@ -15,7 +15,7 @@ pub use budget::{BudgetDemand, WindowFigure};
 pub use memory::{DEFAULT_CAPACITY as DEFAULT_MEMORY_CAPACITY, MemoryStore};
 pub use query::{ActionPage, ActionQuery, StateCount};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub use sql::SqlStore;
+pub use sql::{BatchStats, DEFAULT_BATCH_MAX, SqlStore};
 pub use verify::{AuditReport, verify_audit};
 mod verify;
 

@@ -8,35 +8,37 @@ mod listen;
 mod query;
 mod rows;
 mod schema;
+mod writer;
 
 use std::borrow::Cow;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::{Any, AnyPool, Executor, Transaction};
+use sqlx::{AnyPool, Executor};
 use tokio::sync::broadcast;
 
 use super::attempt::ApprovalAttempt;
-use super::chain::{record_digest, seal};
 use super::checkpoint::{AuditKey, Checkpoint};
-use super::{
-    ActionRecord, AuditEvent, Created, Store, Transition, apply, execution_event, format_time,
-    new_record, note_event, now, received_events,
-};
+use super::{ActionRecord, AuditEvent, Created, Store, Transition, format_time, now};
 use crate::action::{Action, ActionId};
 use crate::error::StoreError;
 use crate::state::State;
-use rows::{ACTION_COLUMNS, AUDIT_COLUMNS, backend, opt_time_text, to_json};
+use rows::{ACTION_COLUMNS, AUDIT_COLUMNS, backend};
 use schema::check_schema_name;
 pub(crate) use schema::redact_url;
+pub use writer::{BatchStats, DEFAULT_BATCH_MAX};
+use writer::{Done, Op, Writer};
 
 /// A store on SQLite or PostgreSQL, chosen by the URL:
 /// `sqlite://sentinel.db` (created if missing), `postgres://user@host/db`.
 ///
-/// Every write locks the chain head row first, so writes are serialised, idempotency checks
-/// are race-free and the audit hash chain has no forks, also across processes. On
+/// Writes are grouped: one writer task per store takes the writes waiting (up to
+/// [`batch_max`](Self::with_batch_max)) and makes them in one transaction, which locks the
+/// chain head first, so writes are serialised, idempotency checks are race-free and the
+/// audit hash chain has no forks, also across processes; each caller is answered once its
+/// batch has committed. On
 /// PostgreSQL, state changes are announced with `NOTIFY`, so a `guard` waiting in one
 /// process wakes as soon as another process resolves the action.
 #[derive(Debug, Clone)]
@@ -44,6 +46,7 @@ pub struct SqlStore {
     pool: AnyPool,
     postgres: bool,
     changes: Option<broadcast::Sender<ActionId>>,
+    writer: Writer,
 }
 
 /// The `NOTIFY` channel of state changes.
@@ -156,10 +159,12 @@ impl SqlStore {
         let changes = postgres.then(|| listen::spawn(url.clone(), CHANNEL));
         #[cfg(not(feature = "postgres"))]
         let changes = None;
+        let writer = Writer::spawn(pool.clone(), postgres);
         Ok(Self {
             pool,
             postgres,
             changes,
+            writer,
         })
     }
 
@@ -168,179 +173,42 @@ impl SqlStore {
         Self::connect(&format!("sqlite://{}", path.as_ref().display())).await
     }
 
+    /// Caps the writes grouped into one transaction (at least 1; default
+    /// [`DEFAULT_BATCH_MAX`]). `1` turns group commit off: one transaction per write, as a
+    /// baseline to measure against. Applies to every clone of this store.
+    #[must_use]
+    pub fn with_batch_max(self, max: usize) -> Self {
+        self.writer.set_batch_max(max);
+        self
+    }
+
+    /// The cap on writes grouped into one transaction.
+    pub fn batch_max(&self) -> usize {
+        self.writer.batch_max()
+    }
+
+    /// How many transactions the writer committed, and how many writes they held.
+    pub fn batch_stats(&self) -> BatchStats {
+        self.writer.stats()
+    }
+
     /// True on PostgreSQL.
     pub fn is_postgres(&self) -> bool {
         self.postgres
-    }
-
-    /// Starts a write of `events` audit events: locks the chain head and returns the first
-    /// `seq` to use and the last hash.
-    async fn begin_write(
-        &self,
-        events: u64,
-    ) -> Result<(Transaction<'static, Any>, u64, String), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
-        let row: AnyRow = sqlx::query(
-            "UPDATE sentinel_chain SET last_seq = last_seq + $1 WHERE id = 1 RETURNING last_seq, last_hash",
-        )
-        .bind(i64::try_from(events).map_err(backend)?)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(backend)?;
-        let seq: i64 = sqlx::Row::try_get(&row, "last_seq").map_err(backend)?;
-        let last: String = sqlx::Row::try_get(&row, "last_hash").map_err(backend)?;
-        Ok((tx, u64::try_from(seq).map_err(backend)? + 1 - events, last))
-    }
-
-    /// Appends one event, binding `record` (as the event leaves it) to it; see
-    /// [`append_all`](Self::append_all).
-    async fn append(
-        &self,
-        tx: &mut Transaction<'static, Any>,
-        mut event: AuditEvent,
-        record: &ActionRecord,
-        prev: &str,
-    ) -> Result<AuditEvent, StoreError> {
-        event.state_hash = record_digest(record);
-        let mut sealed = self.append_all(tx, vec![event], prev).await?;
-        sealed.pop().ok_or_else(|| backend("no event appended"))
-    }
-
-    /// Seals and inserts events in order, moves the chain head and announces the change.
-    async fn append_all(
-        &self,
-        tx: &mut Transaction<'static, Any>,
-        events: Vec<AuditEvent>,
-        prev: &str,
-    ) -> Result<Vec<AuditEvent>, StoreError> {
-        let mut prev = prev.to_owned();
-        let mut sealed = Vec::with_capacity(events.len());
-        for event in events {
-            let event = seal(event, &prev);
-            self.insert_event(tx, &event).await?;
-            prev.clone_from(&event.hash);
-            sealed.push(event);
-        }
-        sqlx::query("UPDATE sentinel_chain SET last_hash = $1 WHERE id = 1")
-            .bind(&prev)
-            .execute(&mut **tx)
-            .await
-            .map_err(backend)?;
-        if let (true, Some(last)) = (self.postgres, sealed.last()) {
-            sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(CHANNEL)
-                .bind(last.action_id.to_string())
-                .execute(&mut **tx)
-                .await
-                .map_err(backend)?;
-        }
-        Ok(sealed)
-    }
-
-    async fn insert_event(
-        &self,
-        tx: &mut Transaction<'static, Any>,
-        event: &AuditEvent,
-    ) -> Result<(), StoreError> {
-        sqlx::query(&format!(
-            "INSERT INTO sentinel_audit ({AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-        ))
-        .bind(i64::try_from(event.seq).map_err(backend)?)
-        .bind(event.kind.as_str())
-        .bind(event.action_id.to_string())
-        .bind(&event.agent_id)
-        .bind(&event.action)
-        .bind(event.from.map(|s| s.as_str().to_owned()))
-        .bind(event.to.as_str())
-        .bind(&event.actor)
-        .bind(&event.channel)
-        .bind(&event.reason)
-        .bind(format_time(event.at))
-        .bind(&event.prev_hash)
-        .bind(&event.hash)
-        .bind(&event.state_hash)
-        .execute(&mut **tx)
-        .await
-        .map_err(backend)?;
-        Ok(())
-    }
-
-    async fn fetch_record(
-        &self,
-        tx: &mut Transaction<'static, Any>,
-        id: ActionId,
-    ) -> Result<ActionRecord, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {ACTION_COLUMNS} FROM sentinel_actions WHERE id = $1"
-        ))
-        .bind(id.to_string())
-        .fetch_optional(&mut **tx)
-        .await
-        .map_err(backend)?
-        .ok_or(StoreError::NotFound(id))?;
-        rows::record(&row)
-    }
-
-    async fn commit(tx: Transaction<'static, Any>) -> Result<(), StoreError> {
-        tx.commit().await.map_err(backend)
     }
 }
 
 #[async_trait]
 impl Store for SqlStore {
     async fn create(&self, id: ActionId, action: &Action) -> Result<Created, StoreError> {
-        let hash = action.canonical_hash();
-        let (mut tx, seq, prev) = self.begin_write(2).await?;
-        if let Some(key) = &action.idempotency_key {
-            let existing = sqlx::query(&format!(
-                "SELECT {ACTION_COLUMNS} FROM sentinel_actions WHERE agent_id = $1 AND idempotency_key = $2"
-            ))
-            .bind(&action.agent_id)
-            .bind(key)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(backend)?;
-            if let Some(row) = existing {
-                let record = rows::record(&row)?;
-                tx.rollback().await.map_err(backend)?;
-                if record.action_hash != hash {
-                    return Err(StoreError::IdempotencyConflict {
-                        key: key.clone(),
-                        existing: record.id,
-                    });
-                }
-                return Ok(Created::Existing(record));
-            }
+        let op = Op::Create {
+            id,
+            action: Box::new(action.clone()),
+        };
+        match self.writer.write(op).await? {
+            Done::Created(created) => Ok(created),
+            other => Err(unexpected(&other)),
         }
-        let at = now();
-        let record = new_record(id, action, hash, at);
-        sqlx::query(
-            "INSERT INTO sentinel_actions (id, agent_id, action_name, idempotency_key, action_json, action_hash, \
-             state, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(id.to_string())
-        .bind(&action.agent_id)
-        .bind(&action.action)
-        .bind(action.idempotency_key.clone())
-        .bind(to_json(action)?)
-        .bind(&record.action_hash)
-        .bind(record.state.as_str())
-        .bind(format_time(at))
-        .bind(format_time(at))
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        let digest = record_digest(&record);
-        let events = received_events(seq, id, action, at)
-            .into_iter()
-            .map(|mut e| {
-                e.state_hash.clone_from(&digest);
-                e
-            })
-            .collect();
-        let events = self.append_all(&mut tx, events, &prev).await?;
-        Self::commit(tx).await?;
-        Ok(Created::New(record, events))
     }
 
     async fn get(&self, id: ActionId) -> Result<ActionRecord, StoreError> {
@@ -360,47 +228,21 @@ impl Store for SqlStore {
         id: ActionId,
         transition: Transition,
     ) -> Result<(ActionRecord, AuditEvent), StoreError> {
-        let (mut tx, seq, prev) = self.begin_write(1).await?;
-        let mut record = self.fetch_record(&mut tx, id).await?;
-        let event = apply(&mut record, &transition, seq, now())?;
-        sqlx::query(
-            "UPDATE sentinel_actions SET state = $1, decision_json = $2, approval_json = $3, updated_at = $4, \
-             deadline = $5 WHERE id = $6",
-        )
-        .bind(record.state.as_str())
-        .bind(record.decision.as_ref().map(to_json).transpose()?)
-        .bind(record.approval.as_ref().map(to_json).transpose()?)
-        .bind(format_time(record.updated_at))
-        .bind(opt_time_text(record.deadline))
-        .bind(id.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        let event = self.append(&mut tx, event, &record, &prev).await?;
-        Self::commit(tx).await?;
-        Ok((record, event))
+        let op = Op::Transition {
+            id,
+            transition: Box::new(transition),
+        };
+        match self.writer.write(op).await? {
+            Done::Transitioned(record, event) => Ok((record, event)),
+            other => Err(unexpected(&other)),
+        }
     }
 
     async fn claim_execution(&self, id: ActionId) -> Result<Option<AuditEvent>, StoreError> {
-        let (mut tx, seq, prev) = self.begin_write(1).await?;
-        let mut record = self.fetch_record(&mut tx, id).await?;
-        if record.executed_at.is_some() || !record.state.permits_execution() {
-            tx.rollback().await.map_err(backend)?;
-            return Ok(None);
+        match self.writer.write(Op::Claim { id }).await? {
+            Done::Claimed(event) => Ok(event),
+            other => Err(unexpected(&other)),
         }
-        let at = now();
-        record.executed_at = Some(at);
-        sqlx::query("UPDATE sentinel_actions SET executed_at = $1 WHERE id = $2")
-            .bind(format_time(at))
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        let event = self
-            .append(&mut tx, execution_event(seq, &record, at), &record, &prev)
-            .await?;
-        Self::commit(tx).await?;
-        Ok(Some(event))
     }
 
     async fn append_note(
@@ -410,12 +252,16 @@ impl Store for SqlStore {
         channel: &str,
         text: &str,
     ) -> Result<AuditEvent, StoreError> {
-        let (mut tx, seq, prev) = self.begin_write(1).await?;
-        let record = self.fetch_record(&mut tx, id).await?;
-        let event = note_event(seq, &record, actor, channel, text, now());
-        let event = self.append(&mut tx, event, &record, &prev).await?;
-        Self::commit(tx).await?;
-        Ok(event)
+        let op = Op::Note {
+            id,
+            actor: actor.to_owned(),
+            channel: channel.to_owned(),
+            text: text.to_owned(),
+        };
+        match self.writer.write(op).await? {
+            Done::Noted(event) => Ok(event),
+            other => Err(unexpected(&other)),
+        }
     }
 
     async fn audit_trail(&self, id: ActionId) -> Result<Vec<AuditEvent>, StoreError> {
@@ -625,4 +471,9 @@ impl Store for SqlStore {
     async fn release_budgets(&self, id: ActionId) -> Result<(), StoreError> {
         self.release_budget_rows(id).await
     }
+}
+
+/// The writer answered a write with another kind of outcome (a bug, never expected).
+fn unexpected(done: &Done) -> StoreError {
+    StoreError::Backend(format!("the store's writer answered {done:?}"))
 }
