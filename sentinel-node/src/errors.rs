@@ -64,6 +64,26 @@ impl Failure {
         Self::new(e.code(), e.to_string())
     }
 
+    /// The message.
+    pub fn message(&self) -> &str {
+        &self.0.message
+    }
+
+    /// The core's code.
+    pub fn code(&self) -> ErrorCode {
+        self.0.code
+    }
+
+    /// The action concerned, when there is one.
+    pub fn action_id(&self) -> Option<&str> {
+        self.0.action_id.as_deref()
+    }
+
+    /// The cause table id of what a user's callback threw, when there is one.
+    pub fn cause_id(&self) -> Option<u32> {
+        self.0.cause_id
+    }
+
     /// Names the field at fault (bad input).
     #[must_use]
     pub fn with_field(mut self, field: impl Into<String>) -> Self {

@@ -18,6 +18,7 @@ use napi::{Env, JsString, Status};
 use napi_derive::napi;
 use sentinel_core::telemetry::with_traceparent;
 use sentinel_core::spec::{ApproverSpec, Components, Env as SpecEnv, GatewaySpec, ScorerSpec};
+use sentinel_core::tool_call::ToolMapping;
 use sentinel_core::{ConfigError, Decision, ErrorCode, Gateway};
 use serde_json::Value;
 
@@ -77,6 +78,8 @@ pub struct NativeGateway {
     legacy: Option<Legacy>,
     /// The configuration file, to name it in errors.
     file: Option<PathBuf>,
+    /// `[mcp]`: how framework tool calls become actions (`crate::tool`).
+    pub(crate) tools: ToolMapping,
     sync_ok: bool,
 }
 
@@ -206,6 +209,7 @@ impl NativeGateway {
             components,
             legacy,
             file: spec.file().map(PathBuf::from),
+            tools: spec.mcp.mapping(),
             sync_ok,
         })
     }

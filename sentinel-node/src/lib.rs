@@ -17,7 +17,8 @@
 //! the core's errors), [`scorer`] and [`approver`] (JS callbacks behind the core traits),
 //! [`convert`] (actions, ids, resolutions), [`record`] and [`audit`] (action records and
 //! their audit trail), [`store`] (opening the durable store), [`groq`] (the LLM scorer's
-//! counters), [`metrics`] (the core's metrics snapshot), [`trace`] (flushing spans) and [`telnyx`] (the voice approver's webhook).
+//! counters), [`metrics`] (the core's metrics snapshot), [`trace`] (flushing spans), [`telnyx`] (the voice approver's webhook) and [`tool`]
+//! (framework tool calls, mapped to actions as the MCP proxy maps them).
 
 pub mod approver;
 pub mod audit;
@@ -33,4 +34,5 @@ pub mod record;
 pub mod scorer;
 pub mod store;
 pub mod telnyx;
+pub mod tool;
 pub mod trace;

@@ -5,7 +5,7 @@
  */
 
 import { NativeGateway } from '../native';
-import type { ActionStatus as NativeStatus, ConfigSource } from '../native';
+import type { ActionStatus as NativeStatus, ConfigSource, ToolCallMeta, ToolVerdict as NativeVerdict } from '../native';
 import { aliasesOf, toWire } from './action';
 import { CauseTable, isCustom, wrapApprover, wrapScorer } from './callbacks';
 import type { ApproverCallbacks, ScorerCallbacks } from './callbacks';
@@ -13,12 +13,13 @@ import { decodeDecision } from './codec';
 import type { ScorerErrorFactory } from './codec';
 import { ConfigError, InputError, ScorerError, SentinelError, messageOf, sentinelError } from './errors';
 import type { ErrorDetails, SentinelErrorCode } from './errors';
+import { argumentsText, refusedHere } from './tools';
 import { activeTraceparent } from './trace';
 import { headerMap } from './webhook';
 import type { WebhookHeaders } from './webhook';
 import type {
-  ActionInput, ActionStatus, Approver, AuditEvent, CallOptions, ConfigParts, Decision, GatewayConfig, GatewayOptions,
-  GroqStats, Metrics, QnaOptions, Resolution, RiskScorer, WrapOptions,
+  Action, ActionInput, ActionStatus, Approver, AuditEvent, CallOptions, ConfigParts, Decision, GatewayConfig, GatewayOptions,
+  GroqStats, Metrics, QnaOptions, Resolution, RiskScorer, ToolCallOptions, ToolVerdict, WrapOptions,
 } from './types';
 
 /** Marks the constructor argument `Gateway.fromConfig` passes (users cannot forge it). */
@@ -369,6 +370,89 @@ export class Gateway {
   }
 
   /**
+   * The action a framework's tool call is — the mapping of the MCP proxy and every
+   * integration, from the configuration `Gateway.fromConfig` read: the tool's name
+   * upper-cased (`pay_invoice` → `PAY_INVOICE`) unless `[mcp.tools.NAME] action` names
+   * another; the arguments as the payload; `options.agentId`, else `[mcp] agent_id`, else
+   * `mcp-client`; the reasoning; the context `{ tool, integration }`.
+   *
+   * `integration` names the framework (`ai_sdk`, `openai_agents`); `args` is an object, or
+   * the JSON text of one (as OpenAI function calls carry it, parsed strictly), or
+   * `undefined` for none.
+   *
+   * @throws {InputError} when the call cannot become an action (arguments that are no object).
+   */
+  toolAction(integration: string, tool: string, args?: unknown, options?: ToolCallOptions): Action {
+    const text = argumentsText(String(tool), args);
+    try {
+      return this.#native.toolAction(String(integration), String(tool), text, meta(options)) as Action;
+    } catch (err) {
+      throw this.#fail(err);
+    }
+  }
+
+  /**
+   * What {@link authorizeTool} would say about a framework's tool call at once, without
+   * recording, waiting or running anything: `allowed` when Sentinel auto-approves it;
+   * escalated: not allowed, `status` `BLOCKED_AWAITING_AUTH` and no `message`; declined, or
+   * a call that cannot become an action: not allowed, with the refusal. Never rejects.
+   */
+  async evaluateTool(integration: string, tool: string, args?: unknown, options?: ToolCallOptions): Promise<ToolVerdict> {
+    return this.#toolVerdict(tool, args, false, (name, text) =>
+      this.#native.evaluateTool(String(integration), name, text, this.#meta(options)));
+  }
+
+  /**
+   * Whether a framework's tool call may run: submits it as the action {@link toolAction}
+   * maps it to, waits for a human when it is escalated (up to the escalation timeout), and
+   * claims its one execution, like {@link guard} without running anything. Never rejects:
+   * a refusal, and any failure on the way, is a verdict with `allowed: false` whose
+   * `message` tells the model why (the MCP proxy's words). The framework integrations
+   * (`sentinel-guard/ai-sdk`, `sentinel-guard/openai-agents`) are built on it.
+   */
+  async authorizeTool(integration: string, tool: string, args?: unknown, options?: ToolCallOptions): Promise<ToolVerdict> {
+    return this.#toolVerdict(tool, args, this.#durable, (name, text) =>
+      this.#native.authorizeTool(String(integration), name, text, this.#meta(options)));
+  }
+
+  /** Runs a native tool method and turns its verdict into a {@link ToolVerdict}; fails closed. */
+  async #toolVerdict(
+    tool: string, args: unknown, open: boolean, call: (name: string, args: string) => Promise<NativeVerdict>,
+  ): Promise<ToolVerdict> {
+    const name = String(tool);
+    let action = '';
+    try {
+      action = this.#native.toolActionName(name);
+      const text = argumentsText(name, args);
+      if (open) await this.ready();
+      const v = await call(name, text);
+      const verdict: ToolVerdict = { allowed: v.allowed, tool: v.tool, action: v.action, message: v.message };
+      if (v.actionId != null) verdict.actionId = v.actionId;
+      if (v.status != null) verdict.status = v.status as ToolVerdict['status'];
+      if (v.decision != null) verdict.decision = this.#decode(v.decision);
+      if (v.code != null) {
+        const cause = this.#causes.take(v.causeId);
+        const details: ErrorDetails = { actionId: verdict.actionId, decision: verdict.decision };
+        if (cause !== undefined) details.cause = cause;
+        verdict.error = sentinelError(v.code as SentinelErrorCode, v.error ?? v.message, details);
+      }
+      return verdict;
+    } catch (err) {
+      // Fails closed: whatever went wrong, the tool does not run.
+      const error = err instanceof Error ? err : new SentinelError('SENTINEL_INTERNAL', messageOf(err), { cause: err });
+      return refusedHere(name, action, error);
+    }
+  }
+
+  /** The native form of {@link ToolCallOptions}, with the caller's trace context. */
+  #meta(options: ToolCallOptions | undefined): ToolCallMeta {
+    const out = meta(options);
+    const traceparent = this.#traceparent(options);
+    if (traceparent !== undefined) out.traceparent = traceparent;
+    return out;
+  }
+
+  /**
    * Records a human decision for a pending action (e.g. from a web handler while a
    * `guard` waits). A decision is never made twice.
    *
@@ -456,6 +540,14 @@ export class Gateway {
     }
     return sentinelError(e.code as SentinelErrorCode, messageOf(err), details);
   }
+}
+
+/** The agent id and reasoning of a tool call, as the native addon takes them. */
+function meta(options: ToolCallOptions | undefined): ToolCallMeta {
+  const out: ToolCallMeta = {};
+  if (options?.agentId != null) out.agentId = String(options.agentId);
+  if (options?.reasoning != null) out.reasoning = String(options.reasoning);
+  return out;
 }
 
 /** Details of an {@link InputError} about an argument below the action. */

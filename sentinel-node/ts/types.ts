@@ -475,3 +475,43 @@ export interface WrapOptions<A extends unknown[]> {
   /** Labels about the caller. */
   context?: Record<string, unknown>;
 }
+
+/**
+ * Who makes a framework's tool call and why, for {@link Gateway.toolAction},
+ * {@link Gateway.evaluateTool} and {@link Gateway.authorizeTool}.
+ */
+export interface ToolCallOptions {
+  /** The agent making the call. Default: the configuration's `[mcp] agent_id`, else `mcp-client`. */
+  agentId?: string;
+  /** The agent's own explanation of the call (untrusted), when the framework has one. */
+  reasoning?: string;
+  /** A W3C trace context, as in {@link CallOptions.traceparent}. */
+  traceparent?: string;
+}
+
+/** Whether a framework's tool call may run ({@link Gateway.authorizeTool}), and if not, why. */
+export interface ToolVerdict {
+  /** True when the tool may run now: auto-approved, or approved by a human. Its one execution is claimed. */
+  allowed: boolean;
+  /** The tool's name, as the framework called it. */
+  tool: string;
+  /** The action the call is (`PAY_INVOICE`). */
+  action: string;
+  /** The recorded action's id, when one was recorded. */
+  actionId?: string;
+  /**
+   * The action's state: `EXECUTED` (auto-approved) or `APPROVED` when allowed; `DECLINED`,
+   * `EXPIRED`, `ERROR_APPROVER`... when refused; absent when the call could not be decided on.
+   */
+  status?: ActionState;
+  /**
+   * The refusal in words for the model — the status, the risk, the analysis and the rules,
+   * as the MCP proxy words it; empty when allowed. Agent-supplied text is inside: show it
+   * as text, never as markup.
+   */
+  message: string;
+  /** The decision, when one was made. */
+  decision?: Decision;
+  /** The error {@link Gateway.guard} would have thrown (`DeniedError`, `TimeoutError`, `InputError`...). */
+  error?: Error;
+}
