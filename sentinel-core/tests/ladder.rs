@@ -543,7 +543,7 @@ async fn the_configuration_builds_a_ladder() {
     // A voice step needs the phone approver; a Slack step its feature and its secrets.
     for (text, key) in [
         (
-            "[[routes]]\nname = \"v\"\nsteps = [{ channel = \"voice\", to = \"+1\", timeout_s = 5 }]\n",
+            "[[routes]]\nname = \"v\"\nsteps = [{ channel = \"voice\", to = \"+15550100001\", timeout_s = 5 }]\n",
             "routes[0].steps[0].channel",
         ),
         (

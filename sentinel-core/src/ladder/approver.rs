@@ -258,8 +258,6 @@ impl Drive<'_> {
                     channel: step.channel,
                     to: step.to.clone(),
                     ends_at,
-                    of: self.route.steps.len(),
-                    quorum: self.route.quorum,
                     outcome: None,
                     reason: String::new(),
                 };
@@ -295,16 +293,20 @@ impl Drive<'_> {
                 Ok(true)
             }
             Position::Live(attempt, state) => {
+                let mut failures = None;
                 if std::mem::take(&mut self.recovering) {
-                    let (reporter, _) = StepReporter::channel();
+                    let (reporter, rx) = StepReporter::channel();
                     let req = self.step_request(&state, reporter);
                     if let Err(e) = self.channel(state.channel).resume(req).await {
                         self.end(store, &attempt, state, Outcome::Failed, &e.message)
                             .await?;
                         return Ok(true);
                     }
+                    // The resumed channel may still fail the step (a call taken up ends
+                    // unanswered).
+                    failures = Some(rx);
                 }
-                self.watch(store, attempt, state, None).await?;
+                self.watch(store, attempt, state, failures).await?;
                 Ok(true)
             }
             Position::Done { failed, reason } => {

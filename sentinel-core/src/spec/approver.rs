@@ -216,6 +216,8 @@ mod build {
                 let (var, problem) = match &e {
                     TelnyxError::Missing { var } => (*var, None),
                     TelnyxError::Invalid { var, message } => (*var, Some(message.clone())),
+                    // Bound numbers are added after this reader, by `build_with_phones`.
+                    TelnyxError::Phone { .. } => ("ADMIN_PHONE_NUMBER", Some(e.to_string())),
                 };
                 if var == "TELNYX_API_KEY" || var == "TELNYX_APPROVAL_PIN" {
                     let (keys, in_code) = if var == "TELNYX_API_KEY" {
@@ -275,7 +277,27 @@ mod build {
             env: &Env,
             base: Option<&Path>,
         ) -> Result<crate::telnyx::TelnyxVoiceApprover, ConfigError> {
-            let config = self.config(env, base)?;
+            self.build_with_phones(env, base, &[])
+        }
+
+        /// Builds the voice approver with the operators' phone numbers bound
+        /// (`[[operators]] phone`, checked by `operators::phone_bindings`).
+        pub(crate) fn build_with_phones(
+            &self,
+            env: &Env,
+            base: Option<&Path>,
+            phones: &[crate::spec::operators::PhoneBinding],
+        ) -> Result<crate::telnyx::TelnyxVoiceApprover, ConfigError> {
+            let mut config = self.config(env, base)?;
+            for p in phones {
+                config = config
+                    .with_phone_operator(
+                        &p.number,
+                        &p.operator,
+                        p.pin.as_ref().map(|s| s.expose()),
+                    )
+                    .map_err(|e| ConfigError::at(p.key.clone(), e.to_string()))?;
+            }
             let approver = crate::telnyx::TelnyxVoiceApprover::new(config)
                 .map_err(|e| ConfigError::at(SECTION, e.to_string()))?;
             Ok(approver.with_redact_paths(self.redact_paths.iter().cloned()))

@@ -47,7 +47,6 @@ mod sections;
 mod store;
 mod telemetry;
 mod units;
-mod webhooks;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -68,7 +67,6 @@ pub use sections::{
 pub use store::{StoreKind, StoreSpec, StoreTarget};
 pub use telemetry::TelemetrySpec;
 pub use units::{Count, Seconds, Whole};
-pub use webhooks::{DEFAULT_WEBHOOK_TIMEOUT_S, MAX_WEBHOOK_TIMEOUT_S, WebhookSpec};
 
 use crate::approver::Approver;
 use crate::gateway::{Gateway, GatewayBuilder};
@@ -123,8 +121,7 @@ pub struct GatewaySpec {
     /// after the other, the first matching route's. None: the approver alone.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub routes: Vec<RouteSpec>,
-    /// Settings of the channels the routes use (`[channels.slack]`,
-    /// `[channels.webhooks.NAME]`, the console link key).
+    /// Settings of the channels the routes use (`[channels.slack]`).
     #[serde(default)]
     pub channels: ChannelsSpec,
     /// `sentinel mcp-proxy`: the agent id of MCP tool calls and the action each tool is.
@@ -306,7 +303,6 @@ impl GatewaySpec {
             telnyx: None,
             #[cfg(feature = "slack")]
             slack: None,
-            links: None,
             store: self.store_target(env)?,
             audit_key: self
                 .store
@@ -333,27 +329,35 @@ impl GatewaySpec {
                 }
             }
         }
+        // Checked whatever the approver: a bad phone or PIN is a mistake either way.
+        let phones = operators::phone_bindings(&self.operators, env, base)?;
         match self.approver.kind {
             ApproverKind::None => {}
             ApproverKind::Telnyx => {
                 let spec = self.approver.telnyx.clone().unwrap_or_default();
                 #[cfg(feature = "telnyx")]
                 {
-                    let telnyx = spec.build(env, base)?;
+                    let telnyx = spec.build_with_phones(env, base, &phones)?;
                     c.approver = Some(Arc::new(telnyx.clone()) as Arc<dyn Approver>);
                     c.telnyx = Some(telnyx);
                 }
                 #[cfg(not(feature = "telnyx"))]
                 {
-                    let _ = (spec, base);
+                    let _ = (spec, base, &phones);
                     return Err(missing_feature("approver.kind", "telnyx"));
                 }
             }
         }
         if !self.routes.is_empty() {
-            let ladder = routes::ladder(self, env, c.approver.take())?;
+            // The voice channel dials each step's own number (the approver only the admin).
+            #[cfg(feature = "telnyx")]
+            let voice = c.telnyx.clone().map(|t| {
+                Arc::new(crate::telnyx::VoiceChannel::new(t)) as Arc<dyn crate::ladder::Channel>
+            });
+            #[cfg(not(feature = "telnyx"))]
+            let voice = None;
+            let ladder = routes::ladder(self, env, c.approver.take(), voice)?;
             c.approver = Some(ladder.approver);
-            c.links = ladder.links;
             #[cfg(feature = "slack")]
             {
                 c.slack = ladder.slack;
@@ -415,9 +419,6 @@ pub struct Components {
     /// interaction endpoint: [`SlackChannel::interaction`](crate::slack::SlackChannel::interaction)).
     #[cfg(feature = "slack")]
     pub slack: Option<Arc<crate::slack::SlackChannel>>,
-    /// The console links the ladder's `webhook` steps send, when a route has one (for the
-    /// host's `/console/link/{token}`: [`ConsoleLinks::redeem`](crate::ladder::ConsoleLinks::redeem)).
-    pub links: Option<Arc<crate::ladder::ConsoleLinks>>,
 }
 
 impl std::fmt::Debug for Components {

@@ -67,13 +67,11 @@ pub struct RouteWhenSpec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StepSpec {
-    /// `voice` (a phone call), `slack` (a message with buttons), `webhook` (a signed POST
-    /// with a console link) or `console` (nobody is contacted; the console's operators
-    /// decide).
+    /// `voice` (a phone call), `slack` (a message with buttons) or `console` (nobody is
+    /// contacted; the console's operators decide).
     pub channel: ChannelKind,
     /// Whom the channel reaches: a phone number (`+15550100002`), a Slack channel
-    /// (`#payments-oncall`) or user id, a webhook's name (`[channels.webhooks.NAME]`);
-    /// empty for `console`.
+    /// (`#payments-oncall`) or user id; empty for `console`.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub to: String,
     /// How long the step waits for a decision before the next step starts.
@@ -87,19 +85,6 @@ pub struct ChannelsSpec {
     /// Slack, for `channel = "slack"` steps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slack: Option<SlackSpec>,
-    /// Webhooks by name, for `channel = "webhook"` steps (a step's `to` names one):
-    /// signed HTTPS POSTs carrying a single-use console link (Teams Workflows, Discord,
-    /// e-mail relays, pagers).
-    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    pub webhooks: std::collections::BTreeMap<String, super::webhooks::WebhookSpec>,
-    /// The variable holding the key (at least 32 bytes) that signs console links. Default:
-    /// `SENTINEL_LINK_KEY`; when that is unset too, a random key of this process (links
-    /// then stop working when it restarts, and other instances cannot check them).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub link_key_env: Option<String>,
-    /// A file holding the console link key.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub link_key_file: Option<std::path::PathBuf>,
 }
 
 /// `[channels.slack]`: a Slack app's bot token and signing secret, by the names of the
@@ -155,7 +140,6 @@ pub(crate) fn compile_routes(
     if let Some(slack) = &channels.slack {
         check_slack(slack)?;
     }
-    super::webhooks::check_webhooks(&channels.webhooks)?;
     let mut names = std::collections::BTreeSet::new();
     let mut compiled = Vec::with_capacity(routes.len());
     for (i, spec) in routes.iter().enumerate() {
@@ -218,27 +202,25 @@ pub(crate) fn compile_routes(
                         "a `console` step reaches the console's operators: leave `to` out",
                     ));
                 }
-                ChannelKind::Voice | ChannelKind::Slack | ChannelKind::Webhook
-                    if step.to.trim().is_empty() =>
-                {
+                ChannelKind::Voice | ChannelKind::Slack if step.to.trim().is_empty() => {
                     return Err(ConfigError::at(
                         format!("{key}.to"),
                         format!("a `{}` step needs `to`", step.channel.as_str()),
+                    ));
+                }
+                ChannelKind::Voice if !is_e164(step.to.trim()) => {
+                    return Err(ConfigError::at(
+                        format!("{key}.to"),
+                        format!(
+                            "a `voice` step calls an E.164 number like `+15551234567`, found `{}`",
+                            step.to
+                        ),
                     ));
                 }
                 ChannelKind::Slack if channels.slack.is_none() => {
                     return Err(ConfigError::at(
                         format!("{key}.channel"),
                         "a `slack` step needs `[channels.slack]`",
-                    ));
-                }
-                ChannelKind::Webhook if !channels.webhooks.contains_key(&step.to) => {
-                    return Err(ConfigError::at(
-                        format!("{key}.to"),
-                        format!(
-                            "no webhook `{}` is declared: add `[channels.webhooks.{}]`",
-                            step.to, step.to
-                        ),
                     ));
                 }
                 _ => {}
@@ -263,6 +245,12 @@ pub(crate) fn compile_routes(
         });
     }
     Ok(compiled)
+}
+
+/// `+` and 8 to 15 digits.
+fn is_e164(value: &str) -> bool {
+    let digits = value.strip_prefix('+').unwrap_or("");
+    (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Slack user ids are upper-case letters and digits (`U0123ABCD`); operator names are
@@ -309,12 +297,14 @@ impl super::GatewaySpec {
     }
 }
 
-/// The ladder over the spec's routes; `approver` (the configured one, e.g. Telnyx) is the
-/// `voice` channel.
+/// The ladder over the spec's routes; `voice` (the Telnyx voice channel, dialing each
+/// step's `to`), else `approver` (the configured one, asked as it is), is the `voice`
+/// channel.
 pub(super) fn ladder(
     spec: &super::GatewaySpec,
     env: &super::Env,
     approver: Option<Arc<dyn Approver>>,
+    voice: Option<Arc<dyn Channel>>,
 ) -> Result<Ladder, ConfigError> {
     let routes = compile_routes(&spec.routes, &spec.channels)?;
     let mut channels: Vec<Arc<dyn Channel>> = Vec::new();
@@ -332,16 +322,16 @@ pub(super) fn ladder(
                 ChannelKind::Slack => {
                     return Err(super::missing_feature(&key, "slack"));
                 }
-                #[cfg(not(feature = "webhook"))]
-                ChannelKind::Webhook => {
-                    return Err(super::missing_feature(&key, "webhook"));
-                }
                 _ => {}
             }
         }
     }
-    if let Some(voice) = approver {
-        channels.push(Arc::new(ApproverChannel::new(ChannelKind::Voice, voice)));
+    match (voice, approver) {
+        (Some(voice), _) => channels.push(voice),
+        (None, Some(approver)) => {
+            channels.push(Arc::new(ApproverChannel::new(ChannelKind::Voice, approver)));
+        }
+        (None, None) => {}
     }
     #[cfg(feature = "slack")]
     let slack = match &spec.channels.slack {
@@ -356,26 +346,14 @@ pub(super) fn ladder(
         }
         _ => None,
     };
-    let has_webhook = routes
-        .iter()
-        .any(|r| r.steps.iter().any(|st| st.channel == ChannelKind::Webhook));
-    let links = if has_webhook {
-        Some(Arc::new(super::webhooks::console_links(spec, env)?))
-    } else {
-        None
-    };
-    #[cfg(feature = "webhook")]
-    if let Some(links) = &links {
-        let webhook = super::webhooks::webhook_channel(spec, env, Arc::clone(links))?;
-        channels.push(Arc::new(webhook));
-    }
+    #[cfg(not(feature = "slack"))]
+    let _ = env;
     let ladder = LadderApprover::new(routes, channels)
         .map_err(|e| ConfigError::at("routes", e.to_string()))?;
     Ok(Ladder {
         approver: Arc::new(ladder),
         #[cfg(feature = "slack")]
         slack,
-        links,
     })
 }
 
@@ -385,8 +363,6 @@ pub(super) struct Ladder {
     pub(super) approver: Arc<dyn Approver>,
     #[cfg(feature = "slack")]
     pub(super) slack: Option<Arc<crate::slack::SlackChannel>>,
-    /// The console links the `webhook` steps send, when a route has one.
-    pub(super) links: Option<Arc<crate::ladder::ConsoleLinks>>,
 }
 
 /// The Slack channel of `[channels.slack]`, its secrets read from the variables it names.
@@ -462,6 +438,10 @@ mod tests {
             ),
             (
                 "[[routes]]\nname = \"a\"\nsteps = [{ channel = \"voice\", timeout_s = 5 }]\n",
+                "routes[0].steps[0].to",
+            ),
+            (
+                "[[routes]]\nname = \"a\"\nsteps = [{ channel = \"voice\", to = \"555-0100\", timeout_s = 5 }]\n",
                 "routes[0].steps[0].to",
             ),
             (

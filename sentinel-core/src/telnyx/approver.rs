@@ -19,6 +19,7 @@ use super::verify::{Clock, SystemClock, VerifyError, WebhookVerifier};
 use crate::action::ActionId;
 use crate::approver::{ApprovalRequest, Approver, ApproverLink};
 use crate::error::{ApproverError, StoreError};
+use crate::ladder::StepReporter;
 use crate::store::{ApprovalAttempt, AttemptStatus};
 
 /// Ended calls are forgotten after this long.
@@ -112,6 +113,8 @@ pub(super) struct CallSlot {
     /// The last report read from `state`, for readers that find it locked by a dial or a
     /// webhook in progress: reads never wait on the approver.
     seen: Mutex<Option<CallReport>>,
+    /// The ladder step this call is, told once when the call ends without a decision.
+    reporter: Mutex<Option<StepReporter>>,
 }
 
 impl CallSlot {
@@ -121,6 +124,33 @@ impl CallSlot {
             seq,
             state: tokio::sync::Mutex::new(state),
             seen: Mutex::new(None),
+            reporter: Mutex::new(None),
+        }
+    }
+
+    /// Makes this call a ladder step: `reporter` hears when it ends undecided.
+    pub(super) fn report_to(&self, reporter: Option<StepReporter>) {
+        if let Some(r) = reporter {
+            *self.reporter.lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
+        }
+    }
+
+    /// Tells the ladder step (once) that the call ended, or is ending, without a decision:
+    /// not answered, a machine, hung up, goodbye, no valid input, a wrong PIN.
+    pub(super) fn report_if_undecided(&self, state: &CallState) {
+        let Some(outcome) = state.conversation.outcome else {
+            return;
+        };
+        if outcome.decided() || outcome == CallOutcome::AlreadyDecided {
+            return;
+        }
+        let taken = self
+            .reporter
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(reporter) = taken {
+            reporter.failed(undecided_reason(outcome, &state.to));
         }
     }
 
@@ -134,6 +164,23 @@ impl CallSlot {
             dialing: false,
         };
         *self.seen.lock().unwrap_or_else(|p| p.into_inner()) = Some(report);
+    }
+}
+
+/// Why a call that ended undecided failed its ladder step (no secrets: never the PIN).
+pub(super) fn undecided_reason(outcome: CallOutcome, to: &str) -> String {
+    match outcome {
+        CallOutcome::NoAnswer => format!("the call to {to} was not answered"),
+        CallOutcome::Machine => format!("an answering machine picked up at {to}"),
+        CallOutcome::HungUp => format!("{to} hung up without a decision"),
+        CallOutcome::Goodbye => format!("{to} ended the call without a decision"),
+        CallOutcome::NoInput => format!("no valid answer from {to}"),
+        CallOutcome::PinFailed => format!("wrong PIN entered too many times on the call to {to}"),
+        CallOutcome::DialFailed => format!("the call to {to} could not be placed"),
+        CallOutcome::Interrupted => format!("the call to {to} was cut short"),
+        CallOutcome::Approved | CallOutcome::Declined | CallOutcome::AlreadyDecided => {
+            format!("the call to {to} ended")
+        }
     }
 }
 

@@ -12,8 +12,8 @@ use super::client::{
     CommandRequest, GatherUsingSpeakRequest, SpeakRequest, TelnyxError, TranscriptionStartRequest,
 };
 use super::conversation::{
-    ALREADY_DECIDED, ANSWER_FOLLOW_UP, APPROVED_WORDS, CallOutcome, Conversation, DECLINED_WORDS,
-    Effect,
+    ALREADY_DECIDED, ANSWER_FOLLOW_UP, APPROVED_WORDS, COUNTED_WORDS, CallOutcome, Conversation,
+    DECLINED_WORDS, Effect,
 };
 use crate::action::ActionId;
 use crate::approver::{ApprovalHandle, Resolution};
@@ -33,6 +33,8 @@ pub(super) struct ClientState {
 pub(super) struct CallState {
     pub(super) conversation: Conversation,
     pub(super) handle: ApprovalHandle,
+    /// The number dialled (the admin's, or the ladder step's `to`).
+    pub(super) to: String,
     pub(super) call_control_id: Option<String>,
     pub(super) ended_at: Option<Instant>,
     /// When the dial answered.
@@ -53,7 +55,8 @@ impl TelnyxVoiceApprover {
         let Some(call) = state.call_control_id.clone() else {
             return Ok(());
         };
-        let admin = self.inner.config.admin_number.clone();
+        // Who answers: the operator the number is bound to, else the number.
+        let admin = self.inner.config.identity(&state.to).to_owned();
         let mut confirmation = ALREADY_DECIDED;
         for effect in effects {
             match effect {
@@ -112,6 +115,10 @@ impl TelnyxVoiceApprover {
                     }
                     .with_reason(reason);
                     confirmation = match state.handle.resolve(resolution).await {
+                        Ok(record) if approved && record.state.is_pending() => {
+                            tracing::info!(%action_id, channel, "approval counted on the call; the quorum wants more");
+                            COUNTED_WORDS
+                        }
                         Ok(_) => {
                             tracing::info!(%action_id, approved, channel, "decided on the approval call");
                             if approved {

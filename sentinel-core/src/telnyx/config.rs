@@ -85,6 +85,21 @@ pub struct TelnyxConfig {
     /// 0 to 5, default 1; 0 never calls again). Calls the admin ended on purpose (goodbye, no answer to the menu, a wrong
     /// PIN) are never repeated.
     pub max_redials: u32,
+    /// Phone numbers bound to operators (`[[operators]] phone`): a decision on a call to
+    /// one of them is recorded under the operator's name, and the operator's own PIN (when
+    /// set) is asked for instead of [`pin`](Self::pin). Set with
+    /// [`with_phone_operator`](Self::with_phone_operator).
+    pub phones: std::collections::BTreeMap<String, PhoneOperator>,
+}
+
+/// The operator a phone number is bound to (`[[operators]] phone`, `pin_env`/`pin_file`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PhoneOperator {
+    /// The operator's name: the `by` of every decision made on a call to the number.
+    pub operator: String,
+    /// The operator's own PIN (4 to 12 digits), asked for before an approval counts.
+    pub pin: Option<Secret>,
 }
 
 /// The configuration could not be read.
@@ -103,6 +118,14 @@ pub enum ConfigError {
         /// The variable.
         var: &'static str,
         /// What is wrong (never the value of a secret).
+        message: String,
+    },
+    /// A phone number bound to an operator is unusable.
+    #[error("phone number `{number}`: {message}")]
+    Phone {
+        /// The number as given.
+        number: String,
+        /// What is wrong (never the PIN).
         message: String,
     },
 }
@@ -134,6 +157,7 @@ impl TelnyxConfig {
             answering_machine_detection: "detect".to_owned(),
             webhook_tolerance: Duration::from_secs(300),
             max_redials: 1,
+            phones: std::collections::BTreeMap::new(),
         }
     }
 
@@ -242,6 +266,61 @@ impl TelnyxConfig {
         Ok(self)
     }
 
+    /// Binds `number` (E.164) to `operator`: decisions on calls to it are recorded under
+    /// the operator's name, and `pin` (4 to 12 digits), when given, must be entered before
+    /// an approval counts. A number bound twice, a bad number or PIN is an error (never
+    /// showing the PIN).
+    pub fn with_phone_operator(
+        mut self,
+        number: &str,
+        operator: &str,
+        pin: Option<&str>,
+    ) -> Result<Self, ConfigError> {
+        let fail = |message: String| ConfigError::Phone {
+            number: number.to_owned(),
+            message,
+        };
+        if !is_e164(number) {
+            return Err(fail(
+                "is not an E.164 number like `+15551234567`".to_owned(),
+            ));
+        }
+        if let Some(other) = self.phones.get(number) {
+            return Err(fail(format!(
+                "is bound to operator `{}` already",
+                other.operator
+            )));
+        }
+        if operator.is_empty() {
+            return Err(fail("needs an operator name".to_owned()));
+        }
+        let pin = pin.map(check_pin).transpose().map_err(fail)?;
+        self.phones.insert(
+            number.to_owned(),
+            PhoneOperator {
+                operator: operator.to_owned(),
+                pin,
+            },
+        );
+        Ok(self)
+    }
+
+    /// Who answers a call to `number`: the operator it is bound to, else the number itself.
+    pub fn identity<'a>(&'a self, number: &'a str) -> &'a str {
+        self.phones
+            .get(number)
+            .map_or(number, |p| p.operator.as_str())
+    }
+
+    /// The PIN a call to `number` asks for: the bound operator's own PIN, else the
+    /// approver-wide [`pin`](Self::pin) (unbound numbers, and operators without a PIN).
+    pub(crate) fn pin_for(&self, number: &str) -> Option<Secret> {
+        self.phones
+            .get(number)
+            .and_then(|p| p.pin.clone())
+            .or_else(|| self.pin.clone())
+    }
+
     /// Sets how long the menu waits for a key press.
     #[must_use]
     pub fn with_gather_timeout(mut self, timeout: Duration) -> Self {
@@ -265,9 +344,14 @@ fn check_pin(pin: &str) -> Result<Secret, String> {
     }
 }
 
-fn phone(var: &'static str, value: String) -> Result<String, ConfigError> {
+/// True for an E.164 number: `+` and 8 to 15 digits.
+pub(crate) fn is_e164(value: &str) -> bool {
     let digits = value.strip_prefix('+').unwrap_or("");
-    if (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) {
+    (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn phone(var: &'static str, value: String) -> Result<String, ConfigError> {
+    if is_e164(&value) {
         Ok(value)
     } else {
         Err(ConfigError::Invalid {

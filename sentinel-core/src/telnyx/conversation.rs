@@ -35,6 +35,8 @@ pub(crate) const UNCLEAR_PROMPT: &str =
 pub(crate) const PIN_PROMPT: &str = "To approve, enter your PIN, then press pound.";
 pub(crate) const WRONG_PIN: &str = "That PIN is not correct. Enter your PIN, then press pound.";
 pub(crate) const APPROVED_WORDS: &str = "Approved. The action will now run. Goodbye.";
+pub(crate) const COUNTED_WORDS: &str =
+    "Your approval is counted. More approvers are needed before the action can run. Goodbye.";
 pub(crate) const DECLINED_WORDS: &str = "Declined. The action will not run. Goodbye.";
 pub(crate) const ALREADY_DECIDED: &str =
     "This action was already decided or has expired, so nothing was changed. Goodbye.";

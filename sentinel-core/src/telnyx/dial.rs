@@ -13,10 +13,11 @@ use super::approver::{CallSlot, TelnyxVoiceApprover};
 use super::call::{CallState, command_id, encode_state};
 use super::client::{CommandRequest, DialRequest};
 use super::conversation::{CallOutcome, CallPhase, Conversation};
-use super::persist::{CHANNEL, Plan, StoredCall, max_conflicts, plan, stored_state};
+use super::persist::{CHANNEL, Plan, StoredCall, max_conflicts, plan_for, stored_state};
 use super::summary::spoken_menu;
 use crate::approver::ApprovalRequest;
 use crate::error::{ApproverError, StoreError};
+use crate::ladder::StepReporter;
 use crate::state::State;
 use crate::store::{ApprovalAttempt, AttemptStatus, Store};
 
@@ -28,8 +29,20 @@ fn store_failed(e: StoreError) -> ApproverError {
 }
 
 impl TelnyxVoiceApprover {
-    /// Places the first call about an escalated action.
+    /// Places the first call about an escalated action, to the admin.
     pub(super) async fn request_call(&self, request: ApprovalRequest) -> Result<(), ApproverError> {
+        let admin = self.inner.config.admin_number.clone();
+        self.request_call_to(request, &admin, None).await
+    }
+
+    /// Places a call about an escalated action to `to` (a ladder step's number); `reporter`
+    /// hears when it ends without a decision.
+    pub(super) async fn request_call_to(
+        &self,
+        request: ApprovalRequest,
+        to: &str,
+        reporter: Option<StepReporter>,
+    ) -> Result<(), ApproverError> {
         self.link_from(&request);
         let seq = match self.durable() {
             Some(store) => Some(next_seq(
@@ -40,13 +53,27 @@ impl TelnyxVoiceApprover {
             )),
             None => None,
         };
-        self.place_call(&request, seq, false).await.map(drop)
+        self.place_call(&request, seq, false, to, reporter)
+            .await
+            .map(drop)
     }
 
     /// Picks up a pending action after a restart: re-attaches to its call when one is under
     /// way, calls again when the last call died without a decision (at most
     /// [`max_redials`](super::TelnyxConfig::max_redials) times), else leaves it.
     pub(super) async fn resume_call(&self, request: ApprovalRequest) -> Result<(), ApproverError> {
+        self.resume_call_to(request, None, None).await
+    }
+
+    /// [`resume_call`](Self::resume_call) for the calls to `to` (a ladder step's number;
+    /// `None`: the number the last call dialled, else the admin's); `reporter` hears when
+    /// the call taken up, or placed again, ends without a decision.
+    pub(super) async fn resume_call_to(
+        &self,
+        request: ApprovalRequest,
+        to: Option<&str>,
+        reporter: Option<StepReporter>,
+    ) -> Result<(), ApproverError> {
         self.link_from(&request);
         let Some(store) = self.durable() else {
             return Ok(()); // Nothing was kept: nothing to resume.
@@ -59,15 +86,28 @@ impl TelnyxVoiceApprover {
                 .try_lock()
                 .map_or(true, |s| s.conversation.phase != CallPhase::Ended);
             if busy_or_on {
+                slot.report_to(reporter);
                 return Ok(()); // This process is on it.
             }
         }
         for _ in 0..max_conflicts() {
             let attempts = store.attempts(id).await.map_err(store_failed)?;
-            match plan(&attempts, &self.inner.config, Utc::now()) {
+            let config = &self.inner.config;
+            let dial_to = match to {
+                Some(to) => to.to_owned(),
+                None => attempts
+                    .iter()
+                    .rev()
+                    .find(|a| a.channel == CHANNEL)
+                    .and_then(|a| StoredCall::read(a, config).ok())
+                    .map_or_else(|| config.admin_number.clone(), |c| c.to(config).to_owned()),
+            };
+            match plan_for(&attempts, config, Utc::now(), to) {
                 Plan::Attach(attempt) => {
                     tracing::info!(action_id = %id, attempt = attempt.seq, "approval call still under way; taking it up");
-                    self.adopt(attempt);
+                    if let Some(slot) = self.adopt(attempt) {
+                        slot.report_to(reporter);
+                    }
                     return Ok(());
                 }
                 Plan::Wait => return Ok(()),
@@ -81,7 +121,8 @@ impl TelnyxVoiceApprover {
                     {
                         continue; // Another process moved it: look again.
                     }
-                    self.place_call(&request, Some(seq), true).await?;
+                    self.place_call(&request, Some(seq), true, &dial_to, reporter)
+                        .await?;
                     return Ok(());
                 }
             }
@@ -133,6 +174,8 @@ impl TelnyxVoiceApprover {
         request: &ApprovalRequest,
         seq: Option<u32>,
         resumed: bool,
+        to: &str,
+        reporter: Option<StepReporter>,
     ) -> Result<bool, ApproverError> {
         self.forget_old_calls();
         let c = &self.inner.config;
@@ -146,8 +189,9 @@ impl TelnyxVoiceApprover {
             action_id,
             seq.unwrap_or(0),
             CallState {
-                conversation: Conversation::new(menu, c.max_replays, c.pin.clone()),
+                conversation: Conversation::new(menu, c.max_replays, c.pin_for(to)),
                 handle: request.handle.clone(),
+                to: to.to_owned(),
                 call_control_id: None,
                 ended_at: None,
                 dialed_at: None,
@@ -172,6 +216,7 @@ impl TelnyxVoiceApprover {
                 }
             }
         }
+        slot.report_to(reporter);
         self.registry()
             .by_action
             .insert(action_id, Arc::clone(&slot));
@@ -180,7 +225,7 @@ impl TelnyxVoiceApprover {
         }
         let dial = DialRequest {
             connection_id: c.connection_id.clone(),
-            to: c.admin_number.clone(),
+            to: to.to_owned(),
             from: c.from_number.clone(),
             webhook_url: c.webhook_url.clone(),
             webhook_url_method: c.webhook_url.as_ref().map(|_| "POST".to_owned()),

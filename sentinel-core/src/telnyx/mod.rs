@@ -16,6 +16,7 @@
 
 mod approver;
 mod call;
+mod channel;
 pub mod classify;
 pub mod client;
 pub mod config;
@@ -28,9 +29,12 @@ pub mod verify;
 mod webhook;
 
 pub use approver::{CallReport, TelnyxVoiceApprover, WebhookError, WebhookOutcome};
+pub use channel::VoiceChannel;
 pub use classify::{Intent, classify};
 pub use client::{HangupOutcome, RetryPolicy, TelnyxClient, TelnyxError};
-pub use config::{ConfigError, DEFAULT_API_BASE, Secret, TelnyxConfig, WEBHOOK_PATH};
+pub use config::{
+    ConfigError, DEFAULT_API_BASE, PhoneOperator, Secret, TelnyxConfig, WEBHOOK_PATH,
+};
 pub use conversation::{CHANNEL_DTMF, CHANNEL_SPEECH, CallOutcome, CallPhase, IgnoreReason};
 pub use event::{CallEvent, EventKind};
 pub use summary::{spoken_menu, spoken_summary};

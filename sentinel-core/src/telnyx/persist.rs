@@ -35,12 +35,20 @@ pub(super) struct StoredCall {
     /// When the dial answered.
     #[serde(default)]
     pub(super) dialed_at: Option<DateTime<Utc>>,
+    /// The number dialled; left out by records older than the ladder: the admin's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) to: Option<String>,
     /// The conversation.
     pub(super) conversation: Conversation,
 }
 
 impl StoredCall {
-    /// Reads a call back, with the configured PIN.
+    /// The number the call dialled.
+    pub(super) fn to<'a>(&'a self, config: &'a TelnyxConfig) -> &'a str {
+        self.to.as_deref().unwrap_or(&config.admin_number)
+    }
+
+    /// Reads a call back, with the PIN configured for the number it dialled.
     pub(super) fn read(
         attempt: &ApprovalAttempt,
         config: &TelnyxConfig,
@@ -51,7 +59,8 @@ impl StoredCall {
                 attempt.seq, attempt.action_id
             ))
         })?;
-        call.conversation.set_pin(config.pin.clone());
+        let pin = config.pin_for(call.to(config));
+        call.conversation.set_pin(pin);
         Ok(call)
     }
 }
@@ -61,6 +70,7 @@ pub(super) fn stored_state(state: &CallState) -> Result<serde_json::Value, Store
     let call = StoredCallRef {
         call_control_id: state.call_control_id.as_deref(),
         dialed_at: state.dialed_at,
+        to: &state.to,
         conversation: &state.conversation,
     };
     serde_json::to_value(call).map_err(|e| StoreError::Backend(e.to_string()))
@@ -70,6 +80,7 @@ pub(super) fn stored_state(state: &CallState) -> Result<serde_json::Value, Store
 struct StoredCallRef<'a> {
     call_control_id: Option<&'a str>,
     dialed_at: Option<DateTime<Utc>>,
+    to: &'a str,
     conversation: &'a Conversation,
 }
 
@@ -103,13 +114,33 @@ pub(super) enum Plan {
 }
 
 /// Decides what to do about a pending action whose approval attempts are `attempts`.
+#[cfg(test)]
 pub(super) fn plan(
     attempts: &[ApprovalAttempt],
     config: &TelnyxConfig,
     now: DateTime<Utc>,
 ) -> Plan {
+    plan_for(attempts, config, now, None)
+}
+
+/// [`plan`] counting only the calls to `to` (a ladder step's number; `None`: every call).
+pub(super) fn plan_for(
+    attempts: &[ApprovalAttempt],
+    config: &TelnyxConfig,
+    now: DateTime<Utc>,
+    to: Option<&str>,
+) -> Plan {
     let next = attempts.iter().map(|a| a.seq).max().unwrap_or(0) + 1;
-    let ours: Vec<&ApprovalAttempt> = attempts.iter().filter(|a| a.channel == CHANNEL).collect();
+    let dialled = |a: &ApprovalAttempt| {
+        StoredCall::read(a, config)
+            .map(|c| c.to(config).to_owned())
+            .unwrap_or_default()
+    };
+    let ours: Vec<&ApprovalAttempt> = attempts
+        .iter()
+        .filter(|a| a.channel == CHANNEL)
+        .filter(|a| to.is_none_or(|to| dialled(a) == to))
+        .collect();
     let Some(last) = ours.last() else {
         return Plan::Dial {
             seq: next,
@@ -277,6 +308,7 @@ mod tests {
         let call = StoredCall {
             call_control_id: Some(format!("v3:call-{seq}")),
             dialed_at: Some(Utc::now()),
+            to: None,
             conversation,
         };
         let state = serde_json::to_value(&call).unwrap_or_default();
@@ -372,6 +404,7 @@ mod tests {
         let call = StoredCall {
             call_control_id: None,
             dialed_at: None,
+            to: None,
             conversation,
         };
         let text = serde_json::to_string(&call).unwrap_or_default();

@@ -86,6 +86,7 @@ impl TelnyxVoiceApprover {
             state.ended_at = Some(Instant::now());
         }
         slot.publish(&state);
+        slot.report_if_undecided(&state);
         result?;
         Ok(WebhookOutcome::Handled {
             event_id: event_id.to_owned(),
@@ -231,12 +232,14 @@ impl TelnyxVoiceApprover {
         let ids = attempt.external_ids.clone();
         let seq = attempt.seq;
         let ended = call.conversation.phase == CallPhase::Ended;
+        let to = call.to(&self.inner.config).to_owned();
         let slot = Arc::new(CallSlot::new(
             action_id,
             seq,
             CallState {
                 conversation: call.conversation,
                 handle: link.handle(action_id),
+                to,
                 call_control_id: call.call_control_id,
                 ended_at: ended.then(Instant::now),
                 dialed_at: call.dialed_at,

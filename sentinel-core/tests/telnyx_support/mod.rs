@@ -302,6 +302,37 @@ impl Harness {
         }
     }
 
+    /// A harness whose gateway `make` builds around the approver (e.g. a ladder with the
+    /// approver as its voice channel).
+    pub fn around(
+        fake: FakeTelnyx,
+        store: Arc<dyn Store>,
+        tweak: impl FnOnce(TelnyxConfig) -> TelnyxConfig,
+        make: impl FnOnce(&TelnyxVoiceApprover, ScriptedScorer, Arc<dyn Store>) -> Gateway,
+    ) -> Self {
+        let (signing, public) = keys(42);
+        let clock = FixedClock::new(NOW);
+        let approver =
+            TelnyxVoiceApprover::with_clock(tweak(config(&fake, public)), clock.clone()).unwrap();
+        let scorer = ScriptedScorer::default();
+        let gateway = make(&approver, scorer.clone(), store.clone());
+        Self {
+            gateway,
+            approver,
+            fake,
+            scorer,
+            signing,
+            clock,
+            store,
+            next: Arc::new(AtomicU64::new(1)),
+        }
+    }
+
+    /// Carries on this harness's webhook numbering in `other` (another process).
+    pub fn share_numbering(&self, other: &mut Self) {
+        other.next = Arc::clone(&self.next);
+    }
+
     /// Another process on `store` (a restart, or a second instance): a new gateway and
     /// approver talking to the same fake Telnyx, whose webhooks carry on this one's event
     /// numbering.
