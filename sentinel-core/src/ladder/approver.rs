@@ -258,6 +258,8 @@ impl Drive<'_> {
                     channel: step.channel,
                     to: step.to.clone(),
                     ends_at,
+                    of: self.route.steps.len(),
+                    quorum: self.route.quorum,
                     outcome: None,
                     reason: String::new(),
                 };

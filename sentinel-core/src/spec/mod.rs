@@ -47,6 +47,7 @@ mod sections;
 mod store;
 mod telemetry;
 mod units;
+mod webhooks;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -67,6 +68,7 @@ pub use sections::{
 pub use store::{StoreKind, StoreSpec, StoreTarget};
 pub use telemetry::TelemetrySpec;
 pub use units::{Count, Seconds, Whole};
+pub use webhooks::{DEFAULT_WEBHOOK_TIMEOUT_S, MAX_WEBHOOK_TIMEOUT_S, WebhookSpec};
 
 use crate::approver::Approver;
 use crate::gateway::{Gateway, GatewayBuilder};
@@ -121,7 +123,8 @@ pub struct GatewaySpec {
     /// after the other, the first matching route's. None: the approver alone.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub routes: Vec<RouteSpec>,
-    /// Settings of the channels the routes use (`[channels.slack]`).
+    /// Settings of the channels the routes use (`[channels.slack]`,
+    /// `[channels.webhooks.NAME]`, the console link key).
     #[serde(default)]
     pub channels: ChannelsSpec,
     /// `sentinel mcp-proxy`: the agent id of MCP tool calls and the action each tool is.
@@ -303,6 +306,7 @@ impl GatewaySpec {
             telnyx: None,
             #[cfg(feature = "slack")]
             slack: None,
+            links: None,
             store: self.store_target(env)?,
             audit_key: self
                 .store
@@ -358,6 +362,7 @@ impl GatewaySpec {
             let voice = None;
             let ladder = routes::ladder(self, env, c.approver.take(), voice)?;
             c.approver = Some(ladder.approver);
+            c.links = ladder.links;
             #[cfg(feature = "slack")]
             {
                 c.slack = ladder.slack;
@@ -419,6 +424,9 @@ pub struct Components {
     /// interaction endpoint: [`SlackChannel::interaction`](crate::slack::SlackChannel::interaction)).
     #[cfg(feature = "slack")]
     pub slack: Option<Arc<crate::slack::SlackChannel>>,
+    /// The console links the ladder's `webhook` steps send, when a route has one (for the
+    /// host's `/console/link/{token}`: [`ConsoleLinks::redeem`](crate::ladder::ConsoleLinks::redeem)).
+    pub links: Option<Arc<crate::ladder::ConsoleLinks>>,
 }
 
 impl std::fmt::Debug for Components {

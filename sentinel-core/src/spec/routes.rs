@@ -67,11 +67,13 @@ pub struct RouteWhenSpec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StepSpec {
-    /// `voice` (a phone call), `slack` (a message with buttons) or `console` (nobody is
-    /// contacted; the console's operators decide).
+    /// `voice` (a phone call), `slack` (a message with buttons), `webhook` (a signed POST
+    /// with a console link) or `console` (nobody is contacted; the console's operators
+    /// decide).
     pub channel: ChannelKind,
     /// Whom the channel reaches: a phone number (`+15550100002`), a Slack channel
-    /// (`#payments-oncall`) or user id; empty for `console`.
+    /// (`#payments-oncall`) or user id, a webhook's name (`[channels.webhooks.NAME]`);
+    /// empty for `console`.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub to: String,
     /// How long the step waits for a decision before the next step starts.
@@ -85,6 +87,19 @@ pub struct ChannelsSpec {
     /// Slack, for `channel = "slack"` steps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slack: Option<SlackSpec>,
+    /// Webhooks by name, for `channel = "webhook"` steps (a step's `to` names one):
+    /// signed HTTPS POSTs carrying a single-use console link (Teams Workflows, Discord,
+    /// e-mail relays, pagers).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub webhooks: std::collections::BTreeMap<String, super::webhooks::WebhookSpec>,
+    /// The variable holding the key (at least 32 bytes) that signs console links. Default:
+    /// `SENTINEL_LINK_KEY`; when that is unset too, a random key of this process (links
+    /// then stop working when it restarts, and other instances cannot check them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_key_env: Option<String>,
+    /// A file holding the console link key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_key_file: Option<std::path::PathBuf>,
 }
 
 /// `[channels.slack]`: a Slack app's bot token and signing secret, by the names of the
@@ -140,6 +155,7 @@ pub(crate) fn compile_routes(
     if let Some(slack) = &channels.slack {
         check_slack(slack)?;
     }
+    super::webhooks::check_webhooks(&channels.webhooks)?;
     let mut names = std::collections::BTreeSet::new();
     let mut compiled = Vec::with_capacity(routes.len());
     for (i, spec) in routes.iter().enumerate() {
@@ -202,7 +218,9 @@ pub(crate) fn compile_routes(
                         "a `console` step reaches the console's operators: leave `to` out",
                     ));
                 }
-                ChannelKind::Voice | ChannelKind::Slack if step.to.trim().is_empty() => {
+                ChannelKind::Voice | ChannelKind::Slack | ChannelKind::Webhook
+                    if step.to.trim().is_empty() =>
+                {
                     return Err(ConfigError::at(
                         format!("{key}.to"),
                         format!("a `{}` step needs `to`", step.channel.as_str()),
@@ -221,6 +239,15 @@ pub(crate) fn compile_routes(
                     return Err(ConfigError::at(
                         format!("{key}.channel"),
                         "a `slack` step needs `[channels.slack]`",
+                    ));
+                }
+                ChannelKind::Webhook if !channels.webhooks.contains_key(&step.to) => {
+                    return Err(ConfigError::at(
+                        format!("{key}.to"),
+                        format!(
+                            "no webhook `{}` is declared: add `[channels.webhooks.{}]`",
+                            step.to, step.to
+                        ),
                     ));
                 }
                 _ => {}
@@ -322,6 +349,10 @@ pub(super) fn ladder(
                 ChannelKind::Slack => {
                     return Err(super::missing_feature(&key, "slack"));
                 }
+                #[cfg(not(feature = "webhook"))]
+                ChannelKind::Webhook => {
+                    return Err(super::missing_feature(&key, "webhook"));
+                }
                 _ => {}
             }
         }
@@ -346,14 +377,26 @@ pub(super) fn ladder(
         }
         _ => None,
     };
-    #[cfg(not(feature = "slack"))]
-    let _ = env;
+    let has_webhook = routes
+        .iter()
+        .any(|r| r.steps.iter().any(|st| st.channel == ChannelKind::Webhook));
+    let links = if has_webhook {
+        Some(Arc::new(super::webhooks::console_links(spec, env)?))
+    } else {
+        None
+    };
+    #[cfg(feature = "webhook")]
+    if let Some(links) = &links {
+        let webhook = super::webhooks::webhook_channel(spec, env, Arc::clone(links))?;
+        channels.push(Arc::new(webhook));
+    }
     let ladder = LadderApprover::new(routes, channels)
         .map_err(|e| ConfigError::at("routes", e.to_string()))?;
     Ok(Ladder {
         approver: Arc::new(ladder),
         #[cfg(feature = "slack")]
         slack,
+        links,
     })
 }
 
@@ -363,6 +406,8 @@ pub(super) struct Ladder {
     pub(super) approver: Arc<dyn Approver>,
     #[cfg(feature = "slack")]
     pub(super) slack: Option<Arc<crate::slack::SlackChannel>>,
+    /// The console links the `webhook` steps send, when a route has one.
+    pub(super) links: Option<Arc<crate::ladder::ConsoleLinks>>,
 }
 
 /// The Slack channel of `[channels.slack]`, its secrets read from the variables it names.
