@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { Agent, run, setTracingDisabled, tool } from '@openai/agents';
 import { ScriptedModel, assistantMessage, functionCall } from '@openai/agents/testing';
 import { z } from 'zod';
-import { DeniedError, Gateway } from 'sentinel-guard';
+import { Gateway } from 'sentinel-guard';
 import { sentinelInputGuardrail, sentinelNeedsApproval } from 'sentinel-guard/openai-agents';
 
 setTracingDisabled(true);
@@ -105,41 +105,53 @@ test('fails closed: an approver that cannot ask anybody rejects the call', async
   assert.match(outputs(model).c1, /^Sentinel could not ask a human \(.*pager down.*\): .* Status: ERROR_APPROVER\./);
 });
 
-test('needsApproval bridge: auto-approved runs, escalated interrupts for the app\'s human, declined fails the run', async () => {
+test('needsApproval bridge: the run stops before calls Sentinel would not auto-approve; the app\'s approval is recorded, a decline stays', async () => {
   const gateway = new Gateway();
+  const guardrail = sentinelInputGuardrail(gateway);
   const approval = (name) => sentinelNeedsApproval(gateway, name, { agentId: 'session_x' });
   const ran = [];
   const model = new ScriptedModel([
-    [functionCall('pay_invoice', { amount: 10000, vendor: 'Unknown Corp' }, { callId: 'c1' })],
-    [assistantMessage('paid')],
+    [functionCall('pay_invoice', { amount: 10000, vendor: 'Unknown Corp' }, { callId: 'c1' }),
+      functionCall('drop_table', { table: 'users' }, { callId: 'c2' })],
+    [assistantMessage('done')],
   ]);
-  const agent = new Agent({ name: 'a', instructions: 'x', model, tools: tools(ran, { approval }) });
-  const first = await run(agent, 'pay');
+  const agent = new Agent({ name: 'session_x', instructions: 'x', model, tools: tools(ran, { guardrail, approval }) });
+  const first = await run(agent, 'pay and clean up');
+  // Both stopped before running: one escalated, one declined.
   assert.deepEqual(ran, []);
-  assert.equal(first.interruptions.length, 1);
-  assert.equal(first.interruptions[0].name, 'pay_invoice');
-  first.state.approve(first.interruptions[0]);
+  assert.deepEqual(first.interruptions.map((i) => i.name).sort(), ['drop_table', 'pay_invoice']);
+  for (const item of first.interruptions) first.state.approve(item);
   const resumed = await run(agent, first.state);
-  assert.equal(resumed.finalOutput, 'paid');
+  assert.equal(resumed.finalOutput, 'done');
+  // The escalated call ran once, approved as the application's; policy's decline stood.
   assert.deepEqual(ran, [['pay_invoice', { amount: 10000, vendor: 'Unknown Corp' }]]);
+  const infos = Object.fromEntries(resumed.toolInputGuardrailResults.map((r) => [r.output.outputInfo.action, r.output]));
+  assert.equal(infos.PAY_INVOICE.behavior.type, 'allow');
+  assert.equal(infos.DROP_TABLE.behavior.type, 'rejectContent');
+  assert.match(infos.DROP_TABLE.behavior.message, /^Sentinel declined: the call of tool `drop_table` .* Status: DECLINED\./);
+  const paid = await gateway.status(infos.PAY_INVOICE.outputInfo.actionId);
+  assert.equal(paid.approval.by, 'openai-agents');
+  assert.equal(paid.approval.channel, 'openai_agents');
+  assert.ok(paid.executedAtMs > 0);
 
+  // Auto-approved: no interruption; rejected by the application: never runs.
   const small = new ScriptedModel([
     [functionCall('pay_invoice', { amount: 120, vendor: 'AWS' }, { callId: 'c1' })],
     [assistantMessage('ok')],
   ]);
   const billing = (name) => sentinelNeedsApproval(gateway, name, { agentId: 'billing-bot' });
-  const auto = await run(new Agent({ name: 'b', instructions: 'x', model: small, tools: tools(ran, { approval: billing }) }), 'pay');
+  const auto = await run(new Agent({ name: 'billing-bot', instructions: 'x', model: small,
+    tools: tools(ran, { guardrail, approval: billing }) }), 'pay');
   assert.equal(auto.interruptions.length, 0);
   assert.deepEqual(ran.at(-1), ['pay_invoice', { amount: 120, vendor: 'AWS' }]);
-
   const before = ran.length;
-  const drop = new ScriptedModel([[functionCall('drop_table', { table: 'users' }, { callId: 'c1' })], [assistantMessage('x')]]);
-  const err = await run(new Agent({ name: 'c', instructions: 'x', model: drop, tools: tools(ran, { approval }) }), 'drop')
-    .then(() => null, (e) => e);
-  // The SDK's ToolCallError carries what needsApproval threw.
-  assert.equal(err?.name, 'ToolCallError');
-  const denied = err.error;
-  assert.ok(denied instanceof DeniedError, `expected a DeniedError, got ${denied}`);
-  assert.equal(denied.decision.status, 'DECLINED');
+  const again = new ScriptedModel([
+    [functionCall('pay_invoice', { amount: 10000, vendor: 'Unknown Corp' }, { callId: 'c1' })],
+    [assistantMessage('not paid')],
+  ]);
+  const other = new Agent({ name: 'session_x', instructions: 'x', model: again, tools: tools(ran, { guardrail, approval }) });
+  const stopped = await run(other, 'pay');
+  stopped.state.reject(stopped.interruptions[0]);
+  assert.equal((await run(other, stopped.state)).finalOutput, 'not paid');
   assert.equal(ran.length, before);
 });

@@ -547,6 +547,7 @@ function meta(options: ToolCallOptions | undefined): ToolCallMeta {
   const out: ToolCallMeta = {};
   if (options?.agentId != null) out.agentId = String(options.agentId);
   if (options?.reasoning != null) out.reasoning = String(options.reasoning);
+  if (options?.approvedBy != null) out.approvedBy = String(options.approvedBy);
   return out;
 }
 

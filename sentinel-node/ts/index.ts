@@ -26,6 +26,6 @@ export type {
   CallOptions, ConfigParts, Decision, DecisionStatus, GatewayConfig, GatewayOptions, GroqOptions, GroqStats, MetricFamily,
   MetricSample, Metrics, PackRef,
   PackSpec, QnaOptions, Resolution, RiskScorer, RuleMatch, ScoreContext, ScorerOutcome, TelnyxOptions, Timings,
-  WrapOptions,
+  ToolCallOptions, ToolVerdict, WrapOptions,
 } from './types';
 export type { WebhookHeaders } from './webhook';

@@ -17,10 +17,12 @@
  * asks (its approver, the approval ladder, `sentinel-server`'s console), and a refused call
  * becomes the tool's output — Sentinel's reason, which the model reads — without running.
  *
- * {@link sentinelNeedsApproval} bridges to the SDK's own approval flow instead
+ * {@link sentinelNeedsApproval} bridges to the SDK's own approval flow
  * (`tool({ needsApproval })`, `result.interruptions`, `state.approve()`), for applications
- * whose human step is their own UI: Sentinel decides which calls run at once, which need
- * that human, and which never run.
+ * whose human step is their own UI: the run stops before the calls Sentinel would not
+ * auto-approve; after `state.approve(item)` the guardrail (kept on the tool) records that
+ * approval in Sentinel instead of asking a human again, and a call policy declines stays
+ * declined.
  *
  * @module
  */
@@ -71,6 +73,8 @@ export const INTEGRATION = 'openai_agents';
 
 /** What a guardrail's `run` receives (the fields read here). */
 export interface GuardrailCall {
+  /** The run's context: whether the application approved the call (`state.approve`). */
+  context?: { isToolApproved?(approval: { toolName: string; callId: string }): boolean | undefined };
   /** The agent whose model made the call. */
   agent: { name: string };
   /** The function call: its tool's name and its arguments as JSON text. */
@@ -88,6 +92,12 @@ export interface InputGuardrailOptions {
   agentId?: string;
   /** The agent's reasoning for a call. Default: none (the SDK does not carry it). */
   reasoning?: (call: GuardrailCall) => string | undefined;
+  /**
+   * Who is recorded as approving a call the application approved through the SDK's
+   * approval flow (`state.approve(item)` after a {@link sentinelNeedsApproval}
+   * interruption). Default `openai-agents`; the channel is `openai_agents`.
+   */
+  approvedBy?: string;
 }
 
 /** What the guardrail reports to the SDK (`outputInfo`) about each call. */
@@ -131,8 +141,17 @@ async function decide(gateway: Gateway, data: GuardrailCall, options: InputGuard
     return refusedHere(tool, '', new Error(`the reasoning could not be read: ${messageOf(err)}`));
   }
   const agentId = options.agentId ?? (typeof data?.agent?.name === 'string' && data.agent.name !== '' ? data.agent.name : undefined);
+  let approvedBy: string | undefined;
+  try {
+    const callId = data?.toolCall?.callId;
+    if (typeof callId === 'string' && data.context?.isToolApproved?.({ toolName: tool, callId }) === true) {
+      approvedBy = options.approvedBy ?? 'openai-agents';
+    }
+  } catch (err) {
+    return refusedHere(tool, '', new Error(`the run's approvals could not be read: ${messageOf(err)}`));
+  }
   // The arguments as the model sent them (JSON text), parsed strictly in Rust.
-  return gateway.authorizeTool(INTEGRATION, tool, data?.toolCall?.arguments ?? null, { agentId, reasoning });
+  return gateway.authorizeTool(INTEGRATION, tool, data?.toolCall?.arguments ?? null, { agentId, reasoning, approvedBy });
 }
 
 /** Options of {@link sentinelNeedsApproval}. */
@@ -144,20 +163,18 @@ export interface NeedsApprovalOptions {
 }
 
 /**
- * A `needsApproval` function for `tool({ name, needsApproval })` (the SDK does not tell it
- * the tool's name: pass the same `tool`). Sentinel evaluates each call, recording nothing:
+ * A `needsApproval` function for `tool({ name, needsApproval, inputGuardrails })` (the SDK
+ * does not tell it the tool's name: pass the same `tool`). Sentinel evaluates each call,
+ * recording nothing: `false` when it would auto-approve it (the tool runs), `true`
+ * otherwise — escalated or declined, or when it cannot tell — so that the run stops with
+ * an interruption before the call and the application asks its user.
  *
- * - auto-approved → `false`: the tool runs;
- * - escalated → `true`: the run stops with an interruption, and the application's human
- *   decides (`state.approve(item)` / `state.reject(item)`, then `run(agent, state)`). That
- *   decision is the application's: Sentinel does not record it (use
- *   {@link sentinelInputGuardrail} for Sentinel's approvers and audit trail);
- * - declined, or any failure → throws (the error {@link Gateway.guard} would throw, e.g. a
- *   `DeniedError` with the decision): the run fails and the tool does not run, since a
- *   policy's refusal is not the application's to overrule.
- *
- * Use it instead of {@link sentinelInputGuardrail}, not with it: the guardrail would ask
- * Sentinel's approvers again after the application's human approved.
+ * Keep {@link sentinelInputGuardrail} on the tool: when the run resumes after
+ * `state.approve(item)`, the guardrail records that approval in Sentinel (`by`:
+ * `openai-agents`, channel `openai_agents`) instead of asking a human again, and a call
+ * policy declines is still refused. `state.reject(item)` never reaches Sentinel: the tool
+ * does not run. Without the guardrail, an approval in the application would be the only
+ * check: the call would run even where policy declines it.
  */
 export function sentinelNeedsApproval(
   gateway: Gateway,
@@ -166,15 +183,12 @@ export function sentinelNeedsApproval(
 ): (runContext: unknown, input: unknown, callId?: string) => Promise<boolean> {
   const { agentId, reasoning } = options;
   return async function needsApproval(_runContext: unknown, input: unknown): Promise<boolean> {
-    let why: string | undefined;
     try {
-      why = reasoning?.(input);
-    } catch (err) {
-      throw refusedHere(tool, '', new Error(`the reasoning could not be read: ${messageOf(err)}`)).error;
+      const verdict = await gateway.evaluateTool(INTEGRATION, tool, input, { agentId, reasoning: reasoning?.(input) });
+      return !verdict.allowed;
+    } catch {
+      // Cannot tell: a human must look (and the guardrail still decides).
+      return true;
     }
-    const verdict = await gateway.evaluateTool(INTEGRATION, tool, input, { agentId, reasoning: why });
-    if (verdict.allowed) return false;
-    if (verdict.status === 'BLOCKED_AWAITING_AUTH') return true;
-    throw verdict.error ?? new Error(verdict.message);
   };
 }

@@ -487,6 +487,13 @@ export interface ToolCallOptions {
   reasoning?: string;
   /** A W3C trace context, as in {@link CallOptions.traceparent}. */
   traceparent?: string;
+  /**
+   * {@link Gateway.authorizeTool} only: who already approved this call through the
+   * framework's own approval flow (OpenAI Agents' `needsApproval` interruptions). When
+   * Sentinel escalates the call, that approval is recorded as theirs (the channel is the
+   * integration) instead of asking a human again; a call policy declines stays declined.
+   */
+  approvedBy?: string;
 }
 
 /** Whether a framework's tool call may run ({@link Gateway.authorizeTool}), and if not, why. */
