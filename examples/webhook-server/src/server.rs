@@ -195,7 +195,8 @@ async fn launch(
         stopped.clone(),
     )
     .with_console(console)
-    .with_slack(parts.slack.clone());
+    .with_slack(parts.slack.clone())
+    .with_links(parts.links.clone());
     let state = state.with_metrics_access(
         routes::metrics::MetricsAccess::from_spec(&config.spec, &config.env)
             .map_err(|e| config.origin.explain(e))?,

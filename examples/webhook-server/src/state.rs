@@ -38,6 +38,8 @@ pub struct AppState {
     pub metrics_access: Arc<crate::routes::metrics::MetricsAccess>,
     /// The ladder's Slack channel, when a route has a `slack` step (its interactions).
     pub slack: Option<Arc<sentinel_core::slack::SlackChannel>>,
+    /// The console links the ladder's `webhook` steps send (`/console/link/{token}`).
+    pub links: Option<Arc<sentinel_core::ladder::ConsoleLinks>>,
     /// Each agent id's latest action, for the original `status` endpoint.
     latest: Arc<Mutex<HashMap<String, ActionId>>>,
 }
@@ -66,6 +68,7 @@ impl AppState {
             console: Arc::default(),
             metrics_access: Arc::default(),
             slack: None,
+            links: None,
             latest: Arc::default(),
         }
     }
@@ -74,6 +77,13 @@ impl AppState {
     #[must_use]
     pub fn with_slack(mut self, slack: Option<Arc<sentinel_core::slack::SlackChannel>>) -> Self {
         self.slack = slack;
+        self
+    }
+
+    /// The console links the ladder's `webhook` steps send, for `/console/link/{token}`.
+    #[must_use]
+    pub fn with_links(mut self, links: Option<Arc<sentinel_core::ladder::ConsoleLinks>>) -> Self {
+        self.links = links;
         self
     }
 

@@ -1,6 +1,7 @@
 //! The operators' web console at `/console`: the page, its assets (the project's own
 //! HTML, CSS and ES modules, embedded in the binary), the sign-in session
-//! ([`session`]) and the read models the page asks for ([`views`], [`history`]).
+//! ([`session`]), the read models the page asks for ([`views`], [`history`]) and the
+//! single-use links of the ladder's `webhook` steps ([`link`]).
 //!
 //! Every console response carries a strict `Content-Security-Policy` (scripts, styles and
 //! connections from this origin only; no inline script, no framing). The page renders
@@ -8,6 +9,7 @@
 
 pub mod demo;
 pub mod history;
+pub mod link;
 pub mod session;
 pub mod views;
 
@@ -152,6 +154,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/console/api/overview", get(views::overview))
         .route("/console/api/actions", get(history::history))
         .route("/console/api/actions/{id}", get(views::timeline))
+        .route("/console/link/{token}", get(link::show).post(link::open))
         .route(
             "/console/api/demo/{module}",
             axum::routing::post(demo::trigger),

@@ -103,14 +103,29 @@ pub struct PackHash {
     pub hash: String,
 }
 
+/// The quorum of a laddered action: how many distinct approvers it needs, and who
+/// approved so far.
+#[derive(Debug, Serialize)]
+pub struct QuorumView {
+    /// Distinct approvers needed.
+    pub needed: u32,
+    /// Who approved so far (once each), with the channel and time of their first approval.
+    pub approvers: Vec<sentinel_core::ladder::QuorumVote>,
+}
+
 /// An action's incident timeline.
 #[derive(Debug, Serialize)]
 pub struct Timeline {
     /// The action, redacted, with its audit trail (the call's questions and answers are
     /// notes in it).
     pub action: ActionView,
-    /// The approval attempts (calls) the store keeps.
+    /// The approval attempts (calls, ladder steps, console link uses) the store keeps.
     pub attempts: Vec<AttemptView>,
+    /// The approval ladder's steps, in the order they started (empty without a route):
+    /// route, step n of m, channel, to, started, ends, outcome and reason.
+    pub steps: Vec<sentinel_core::ladder::LadderStep>,
+    /// The route's quorum and the approvers so far, when the action took a route.
+    pub quorum: Option<QuorumView>,
     /// The receipt, once decided by a human.
     pub receipt: Option<ReceiptView>,
 }
@@ -126,10 +141,21 @@ pub async fn timeline(
     let record = crate::routes::visible(&app, &who, id).await?;
     let action = console_view(&app, &record, &who).await?;
     let store = app.gateway.store();
+    let stored = if store.keeps_attempts() {
+        store.attempts(id).await?
+    } else {
+        Vec::new()
+    };
+    let steps = sentinel_core::ladder::ladder_steps(&stored);
+    let quorum = match steps.iter().rev().find_map(|s| s.quorum) {
+        Some(needed) => Some(QuorumView {
+            needed,
+            approvers: sentinel_core::ladder::quorum_votes(&store.audit_trail(id).await?),
+        }),
+        None => None,
+    };
     let attempts = if store.keeps_attempts() {
-        store
-            .attempts(id)
-            .await?
+        stored
             .into_iter()
             .map(|a| AttemptView {
                 seq: a.seq,
@@ -161,6 +187,8 @@ pub async fn timeline(
     Ok(Json(Timeline {
         action,
         attempts,
+        steps,
+        quorum,
         receipt,
     }))
 }

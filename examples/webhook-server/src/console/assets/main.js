@@ -62,6 +62,15 @@ async function signedIn(me) {
   await queue.refresh();
   overview.refresh().then((o) => feed.setModules(o.packs)).catch(() => {});
   feed.start(onEvent);
+  openLinked();
+}
+
+/** A console link (`/console#action=<id>`, after `/console/link/...`) opens its action once signed in. */
+function openLinked() {
+  const m = /^#action=([0-9a-f-]{36})$/i.exec(window.location.hash);
+  if (!m) return;
+  window.history.replaceState(null, '', window.location.pathname);
+  openTimeline(m[1]);
 }
 
 function wire() {

@@ -1,5 +1,6 @@
-// One action's incident timeline: the audit trail (with the call's questions and answers,
-// recorded as notes), the call attempts, the decision, the receipt and the packs.
+// One action's incident timeline: the approval ladder's steps and quorum, the audit trail
+// (with the call's questions and answers, recorded as notes), the call attempts, the
+// decision, the receipt and the packs.
 
 import { el, clear, facts, gauge, when } from './dom.js';
 import { get } from './api.js';
@@ -13,6 +14,32 @@ function step(e) {
     e.reason ? el('div', { class: qa ? 'qa' : '', text: e.reason }) : null);
 }
 
+/** One ladder step as a line: `step 2 of 3 · webhook to pager · started … · ends … · failed: …`. */
+function ladderStep(s) {
+  const of = s.of ? ` of ${s.of}` : '';
+  const where = s.to ? `${s.channel} to ${s.to}` : s.channel;
+  const ended = s.status === 'ended'
+    ? (s.outcome ? `${s.outcome}${s.reason ? `: ${s.reason}` : ''}` : 'ended (decided)')
+    : 'under way';
+  return el('li', { class: `ladder-step ${s.status}`, 'data-step': s.step },
+    el('div', { class: 'meta', text: `step ${s.step}${of} · route ${s.route}` }),
+    el('div', { text: `${where} · started ${when(s.started_at)} · ${s.status === 'ended' ? 'ended by' : 'ends'} ${when(s.ends_at)}` }),
+    el('div', { class: 'outcome', text: ended }));
+}
+
+/** The ladder card: the route's steps so far and the quorum's approvers. */
+function ladder(t) {
+  if (!t.steps || t.steps.length === 0) return null;
+  const q = t.quorum;
+  const approvers = q && q.approvers.length
+    ? q.approvers.map((v) => `${v.by} via ${v.via} at ${when(v.at)}`).join('; ')
+    : 'nobody yet';
+  return el('div', { class: 'card', id: 'ladder' },
+    el('h3', { text: `Approval ladder: route ${t.steps[0].route}` }),
+    q ? el('p', { class: 'quorum', text: `Quorum ${q.needed}: ${q.approvers.length} of ${q.needed} approved (${approvers})` }) : null,
+    el('ol', { class: 'steps' }, t.steps.map(ladderStep)));
+}
+
 /** Shows the timeline of action `id` in `#timeline`. */
 export async function show(id) {
   const root = document.getElementById('timeline');
@@ -20,6 +47,8 @@ export async function show(id) {
   root.append(el('p', { class: 'hint', text: 'Loading…' }));
   const t = await get(`/console/api/actions/${encodeURIComponent(id)}`);
   const a = t.action;
+  // Ladder steps and console link uses are shown in the ladder card, not as calls.
+  const calls = t.attempts.filter((c) => c.channel !== 'ladder' && c.channel !== 'console_link');
   clear(root);
   const approval = a.approval
     ? `${a.approval.approved ? 'approved' : 'declined'} by ${a.approval.by} via ${a.approval.channel} at ${when(a.approval.at)}${a.approval.reason ? ` — ${a.approval.reason}` : ''}`
@@ -40,11 +69,12 @@ export async function show(id) {
         ['Executed', when(a.executed_at)],
       ]),
       el('pre', { 'aria-label': 'payload (redacted)', text: JSON.stringify(a.payload, null, 2) })),
+    ladder(t),
     el('div', { class: 'card' },
       el('h3', { text: 'Approval call' }),
-      t.attempts.length === 0
+      calls.length === 0
         ? el('p', { class: 'hint', text: 'No call was placed.' })
-        : el('ul', { class: 'plain' }, t.attempts.map((c) => el('li', { text: [
+        : el('ul', { class: 'plain' }, calls.map((c) => el('li', { text: [
           `attempt ${c.seq} via ${c.channel}: ${c.status}`,
           `dialled ${when(c.created_at)}`,
           c.answered_at ? `answered ${when(c.answered_at)}` : 'not answered',
