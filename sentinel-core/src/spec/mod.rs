@@ -520,7 +520,7 @@ pub async fn open_store(target: &StoreTarget) -> Result<Arc<dyn Store>, ConfigEr
                 None => crate::store::SqlStore::connect(url).await,
             };
             connected
-                .map(|s| Arc::new(s) as Arc<dyn Store>)
+                .map(|s| Arc::new(s.with_batch_max(target.batch_max)) as Arc<dyn Store>)
                 .map_err(|e| {
                     let key = if target.schema.is_some() && e.to_string().contains("schema") {
                         "store.schema"

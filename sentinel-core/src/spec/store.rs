@@ -32,6 +32,11 @@ pub struct StoreSpec {
     /// oldest first; when all are undecided, new actions are refused). Default 100000.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_capacity: Option<std::num::NonZeroUsize>,
+    /// SQLite and PostgreSQL only: the most concurrent writes grouped into one transaction
+    /// (group commit: one commit, one fsync, for all of them; each caller is answered once
+    /// its batch is durable). Default 256; 1 writes each alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_max: Option<std::num::NonZeroUsize>,
     /// The environment variable holding the key that signs the audit chain's checkpoints
     /// (HMAC-SHA256, at least 16 bytes; keep it outside the database). Default
     /// `SENTINEL_AUDIT_KEY`; unsigned checkpoints when it is not set.
@@ -85,6 +90,8 @@ pub struct StoreTarget {
     pub schema: Option<String>,
     /// The in-memory store's capacity (actions).
     pub memory_capacity: usize,
+    /// The SQL stores' cap on writes per transaction (`store.batch_max`).
+    pub batch_max: usize,
 }
 
 impl StoreTarget {
@@ -101,6 +108,7 @@ impl std::fmt::Debug for StoreTarget {
             .field("url", &self.display())
             .field("schema", &self.schema)
             .field("memory_capacity", &self.memory_capacity)
+            .field("batch_max", &self.batch_max)
             .finish()
     }
 }
@@ -229,6 +237,12 @@ impl StoreSpec {
                 "only the in-memory store has a capacity",
             ));
         }
+        if self.batch_max.is_some() && kind == StoreKind::Memory {
+            return Err(ConfigError::at(
+                "store.batch_max",
+                "only the SQLite and PostgreSQL stores group writes",
+            ));
+        }
         if self.schema.is_some() && kind != StoreKind::Postgres {
             return Err(ConfigError::at(
                 "store.schema",
@@ -268,6 +282,9 @@ impl StoreSpec {
                 crate::store::DEFAULT_MEMORY_CAPACITY,
                 std::num::NonZeroUsize::get,
             ),
+            batch_max: self
+                .batch_max
+                .map_or(crate::store::DEFAULT_BATCH_MAX, std::num::NonZeroUsize::get),
         })
     }
 }
@@ -347,5 +364,20 @@ mod tests {
             (e.key.as_str(), e.env.as_deref()),
             ("store.url_env", Some("NOPE"))
         );
+    }
+
+    #[test]
+    fn batch_max_is_for_the_sql_stores() {
+        let spec = |url: &str, batch_max: Option<usize>| StoreSpec {
+            url: Some(url.to_owned()),
+            batch_max: batch_max.and_then(std::num::NonZeroUsize::new),
+            ..StoreSpec::default()
+        };
+        let t = target(&spec("s.db", None)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(t.batch_max, crate::store::DEFAULT_BATCH_MAX);
+        let t = target(&spec("postgres://db/x", Some(1))).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(t.batch_max, 1);
+        let e = target(&spec("memory", Some(8))).unwrap_err();
+        assert_eq!(e.key, "store.batch_max");
     }
 }

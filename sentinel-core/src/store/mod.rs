@@ -15,9 +15,14 @@ pub use budget::{BudgetDemand, WindowFigure};
 pub use memory::{DEFAULT_CAPACITY as DEFAULT_MEMORY_CAPACITY, MemoryStore};
 pub use query::{ActionPage, ActionQuery, StateCount};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub use sql::{BatchStats, DEFAULT_BATCH_MAX, SqlStore};
+pub use sql::{BatchStats, SqlStore};
 pub use verify::{AuditReport, verify_audit};
 mod verify;
+
+/// The most writes a SQL store groups into one transaction by default (config
+/// `store.batch_max`, [`SqlStore::with_batch_max`](crate::SqlStore)): see group commit in
+/// `docs/store.md`.
+pub const DEFAULT_BATCH_MAX: usize = 256;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

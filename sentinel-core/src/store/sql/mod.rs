@@ -28,7 +28,7 @@ use crate::state::State;
 use rows::{ACTION_COLUMNS, AUDIT_COLUMNS, backend};
 use schema::check_schema_name;
 pub(crate) use schema::redact_url;
-pub use writer::{BatchStats, DEFAULT_BATCH_MAX};
+pub use writer::BatchStats;
 use writer::{Done, Op, Writer};
 
 /// A store on SQLite or PostgreSQL, chosen by the URL:
@@ -174,7 +174,7 @@ impl SqlStore {
     }
 
     /// Caps the writes grouped into one transaction (at least 1; default
-    /// [`DEFAULT_BATCH_MAX`]). `1` turns group commit off: one transaction per write, as a
+    /// [`DEFAULT_BATCH_MAX`](crate::store::DEFAULT_BATCH_MAX)). `1` turns group commit off: one transaction per write, as a
     /// baseline to measure against. Applies to every clone of this store.
     #[must_use]
     pub fn with_batch_max(self, max: usize) -> Self {

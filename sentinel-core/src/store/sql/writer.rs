@@ -38,8 +38,7 @@ use crate::store::{
     note_event, now, received_events,
 };
 
-/// The most writes one transaction takes by default (`store.batch_max`).
-pub const DEFAULT_BATCH_MAX: usize = 256;
+use crate::store::DEFAULT_BATCH_MAX;
 
 /// Writes waiting for the writer at most; further callers wait for room.
 const QUEUE: usize = 4096;
