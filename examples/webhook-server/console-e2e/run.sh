@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Browser end-to-end tests of sentinel-server's console: the real binary
-# (`sentinel-server demo --keep-running`), Debian's chromium, playwright-core from npm.
+# (`sentinel-server demo --keep-running` for console.test.mjs; a [[routes]] configuration
+# with docs/examples/webhook_receiver.py as its webhook, run with python3, for
+# ladder.test.mjs), Debian's chromium, playwright-core from npm.
 #
 #   examples/webhook-server/console-e2e/run.sh
 #   SENTINEL_SERVER_BIN=path/to/sentinel-server CHROMIUM=/usr/bin/chromium ...run.sh
@@ -55,4 +57,4 @@ fi
 
 export SENTINEL_SERVER_BIN="$bin" CHROMIUM="$chromium" ARTEFACTS="${ARTEFACTS:-$target/console-e2e}"
 say "$("$chromium" --version 2>/dev/null || echo chromium), server $bin"
-timeout 240 node --test --test-concurrency=1 --test-reporter=spec "$here/console.test.mjs"
+timeout 300 node --test --test-concurrency=1 --test-reporter=spec "$here/console.test.mjs" "$here/ladder.test.mjs"
