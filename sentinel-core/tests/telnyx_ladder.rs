@@ -13,8 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sentinel_core::ladder::{Channel, ChannelKind, LadderApprover, Route, Step};
-use sentinel_core::telnyx::VoiceChannel;
 use sentinel_core::store::AttemptStatus;
+use sentinel_core::telnyx::VoiceChannel;
 use sentinel_core::{ActionId, AuditKind, Gateway, MemoryStore, Resolution, State, Store};
 use telnyx_support::*;
 
@@ -119,7 +119,12 @@ async fn ladder_note(h: &Harness, id: ActionId, text: &str) -> Vec<String> {
 
 /// Everything that left the process or was recorded, as one text (to look for the PIN).
 async fn everything(h: &Harness, id: ActionId) -> String {
-    let requests: Vec<String> = h.fake.requests().iter().map(|r| r.body.to_string()).collect();
+    let requests: Vec<String> = h
+        .fake
+        .requests()
+        .iter()
+        .map(|r| r.body.to_string())
+        .collect();
     let trail = format!("{:?}", h.gateway.audit_trail(id).await.unwrap());
     let attempts = format!("{:?}", h.store.attempts(id).await.unwrap());
     format!("{}\n{trail}\n{attempts}", requests.join("\n"))
@@ -128,10 +133,17 @@ async fn everything(h: &Harness, id: ActionId) -> String {
 #[tokio::test]
 async fn a_voice_step_dials_its_own_number_and_an_unanswered_call_hands_over() {
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-    let h = harness(FakeTelnyx::start().await, store, voice_then_console(DESK_PHONE));
+    let h = harness(
+        FakeTelnyx::start().await,
+        store,
+        voice_then_console(DESK_PHONE),
+    );
     let id = h.escalate().await;
     let dial = dials(&h, 1).await.remove(0);
-    assert_eq!(dial.body["to"], DESK_PHONE, "the step's `to`, not the admin");
+    assert_eq!(
+        dial.body["to"], DESK_PHONE,
+        "the step's `to`, not the admin"
+    );
     assert_eq!(dial.body["from"], FROM);
     assert_eq!(dial.body["connection_id"], CONNECTION);
     assert_eq!(
@@ -165,7 +177,11 @@ async fn a_voice_step_dials_its_own_number_and_an_unanswered_call_hands_over() {
 #[tokio::test]
 async fn an_unbound_number_keeps_the_approver_pin_and_decides_under_the_number() {
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-    let h = harness(FakeTelnyx::start().await, store, voice_then_console(DESK_PHONE));
+    let h = harness(
+        FakeTelnyx::start().await,
+        store,
+        voice_then_console(DESK_PHONE),
+    );
     let id = h.escalate().await;
     dials(&h, 1).await;
     h.answered().await;
@@ -189,7 +205,10 @@ async fn an_unbound_number_keeps_the_approver_pin_and_decides_under_the_number()
     assert_eq!(approval.by, DESK_PHONE);
     assert_eq!(approval.channel, "voice/dtmf");
     let text = everything(&h, id).await;
-    assert!(!text.contains(WIDE_PIN) && !text.contains(ALICE_PIN), "{text}");
+    assert!(
+        !text.contains(WIDE_PIN) && !text.contains(ALICE_PIN),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -267,14 +286,21 @@ async fn a_bound_number_asks_the_operators_pin_and_quorum_counts_the_person_once
         approval.reason
     );
     let text = everything(&h, id).await;
-    assert!(!text.contains(ALICE_PIN) && !text.contains(WIDE_PIN), "{text}");
+    assert!(
+        !text.contains(ALICE_PIN) && !text.contains(WIDE_PIN),
+        "{text}"
+    );
     assert_requests_match_spec(&h.fake.requests());
 }
 
 #[tokio::test]
 async fn a_wrong_pin_too_often_fails_the_step_with_its_reason() {
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-    let h = harness(FakeTelnyx::start().await, store, voice_then_console(ALICE_PHONE));
+    let h = harness(
+        FakeTelnyx::start().await,
+        store,
+        voice_then_console(ALICE_PHONE),
+    );
     let id = h.escalate().await;
     dials(&h, 1).await;
     h.answered().await;
@@ -346,7 +372,10 @@ async fn a_restart_takes_the_steps_call_up_and_its_no_answer_still_hands_over() 
         )),
         "{n:?}"
     );
-    let starts = n.iter().filter(|r| r.contains("step 1 of 2 started")).count();
+    let starts = n
+        .iter()
+        .filter(|r| r.contains("step 1 of 2 started"))
+        .count();
     assert_eq!(starts, 1, "the step was resumed, not started again: {n:?}");
 }
 

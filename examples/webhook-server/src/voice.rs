@@ -130,16 +130,39 @@ fn webhook_error(e: &WebhookError) -> ApiError {
     error
 }
 
-/// Notes the key of a handled key-press event.
+/// Notes the menu key of a handled key-press event. Keys typed while the call asks for a
+/// PIN (the client state of its gather says `pin`) are never noted: `last_digit` would
+/// show the PIN. Only a single menu key is noted.
 fn note_digit(notes: &CallNotes, id: ActionId, body: &[u8]) {
     let Ok(event) = CallEvent::parse(body) else {
         return;
     };
-    match &event.kind {
-        EventKind::DtmfReceived { digit } => notes.digit(id, digit),
-        EventKind::GatherEnded { digits, .. } if !digits.is_empty() => notes.digit(id, digits),
-        _ => {}
+    if pin_entry(event.call.client_state.as_deref()) {
+        return;
     }
+    let key = match &event.kind {
+        EventKind::DtmfReceived { digit } => digit,
+        EventKind::GatherEnded { digits, .. } => digits,
+        _ => return,
+    };
+    if matches!(key.as_str(), "1" | "2") {
+        notes.digit(id, key);
+    }
+}
+
+/// True when the client state (base64 JSON) names the PIN gather, or cannot be read (fail
+/// closed: the key is not noted).
+fn pin_entry(client_state: Option<&str>) -> bool {
+    use base64::Engine as _;
+    let Some(text) = client_state else {
+        return false;
+    };
+    let step = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| v["step"].as_str().map(str::to_owned));
+    step.is_none_or(|s| s == "pin")
 }
 
 /// `+15550100002` → `+1555…02`.

@@ -385,7 +385,10 @@ impl Drive<'_> {
                 return Ok(());
             }
             let trail = store.audit_trail(id).await?;
-            if let Some(who) = answered_since(&trail, attempt.created_at, kind) {
+            // A vote that met the quorum is being recorded as the decision: that ends the
+            // ladder, not just the step.
+            let met = quorum::approvers(&trail).len() >= self.route.quorum as usize;
+            if let Some(who) = answered_since(&trail, attempt.created_at, kind).filter(|_| !met) {
                 let why = format!("approved by {who}; the quorum needs more approvers");
                 self.end(store, &attempt, state, Outcome::Answered, &why)
                     .await?;

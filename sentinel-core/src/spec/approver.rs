@@ -291,11 +291,7 @@ mod build {
             let mut config = self.config(env, base)?;
             for p in phones {
                 config = config
-                    .with_phone_operator(
-                        &p.number,
-                        &p.operator,
-                        p.pin.as_ref().map(|s| s.expose()),
-                    )
+                    .with_phone_operator(&p.number, &p.operator, p.pin.as_ref().map(|s| s.expose()))
                     .map_err(|e| ConfigError::at(p.key.clone(), e.to_string()))?;
             }
             let approver = crate::telnyx::TelnyxVoiceApprover::new(config)

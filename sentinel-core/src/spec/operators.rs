@@ -75,7 +75,11 @@ pub(crate) fn phone_bindings(
         let section = format!("operators[{i}]");
         let Some(number) = &o.phone else {
             if o.pin_env.is_some() || o.pin_file.is_some() {
-                let key = if o.pin_env.is_some() { "pin_env" } else { "pin_file" };
+                let key = if o.pin_env.is_some() {
+                    "pin_env"
+                } else {
+                    "pin_file"
+                };
                 return Err(ConfigError::at(
                     format!("{section}.{key}"),
                     format!(
@@ -118,7 +122,11 @@ pub(crate) fn phone_bindings(
                 let ok = (4..=12).contains(&pin.expose().len())
                     && pin.expose().bytes().all(|b| b.is_ascii_digit());
                 if !ok {
-                    let field = if o.pin_file.is_some() { "pin_file" } else { "pin_env" };
+                    let field = if o.pin_file.is_some() {
+                        "pin_file"
+                    } else {
+                        "pin_env"
+                    };
                     return Err(ConfigError::at(
                         format!("{section}.{field}"),
                         format!("the PIN of operator `{}` must be 4 to 12 digits", o.name),
@@ -176,7 +184,10 @@ mod tests {
     use super::*;
     use crate::spec::{Env, GatewaySpec};
 
-    fn bindings(text: &str, vars: &[(&str, &str)]) -> Result<Vec<PhoneBinding>, crate::spec::ConfigError> {
+    fn bindings(
+        text: &str,
+        vars: &[(&str, &str)],
+    ) -> Result<Vec<PhoneBinding>, crate::spec::ConfigError> {
         let spec = GatewaySpec::from_toml_str(text)?;
         let env = Env::from_map(
             vars.iter()
@@ -205,7 +216,10 @@ mod tests {
     fn phones_bind_operators_with_their_pins() {
         let b = bindings(TWO, &[("PIN_ALICE", "24680")]).unwrap();
         assert_eq!(b.len(), 2);
-        assert_eq!((b[0].number.as_str(), b[0].operator.as_str()), ("+15550100002", "alice"));
+        assert_eq!(
+            (b[0].number.as_str(), b[0].operator.as_str()),
+            ("+15550100002", "alice")
+        );
         assert_eq!(b[0].pin.as_ref().map(|p| p.expose()), Some("24680"));
         assert_eq!((b[1].operator.as_str(), b[1].pin.is_none()), ("bob", true));
     }

@@ -117,6 +117,13 @@ impl TelnyxVoiceApprover {
                     confirmation = match state.handle.resolve(resolution).await {
                         Ok(record) if approved && record.state.is_pending() => {
                             tracing::info!(%action_id, channel, "approval counted on the call; the quorum wants more");
+                            // The call's Q&A is over: the action waits for the others.
+                            if record.state == crate::state::State::QnaMode
+                                && let Err(e) =
+                                    state.handle.set_qna_mode(false, &admin, "voice").await
+                            {
+                                tracing::info!(%action_id, error = %e, "could not leave QNA_MODE");
+                            }
                             COUNTED_WORDS
                         }
                         Ok(_) => {

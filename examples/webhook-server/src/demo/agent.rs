@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 
 use super::DemoError;
 use super::simulator::Script;
+use super::slack_simulator::{ALICE, SlackUser};
 
 /// The HTTP side of the demo: an agent (one key per agent id) and the admin.
 pub(super) struct Client {
@@ -64,18 +65,6 @@ impl Client {
         )
         .await
     }
-
-    pub(super) async fn resolve(
-        &self,
-        id: &str,
-        decision: &str,
-        reason: &str,
-    ) -> Result<Value, DemoError> {
-        let url = format!("{}/api/sentinel/actions/{id}/resolve", self.base);
-        let body = json!({"decision": decision, "reason": reason, "by": "alice (on-call)"});
-        self.call(self.http.post(url).json(&body), &self.admin)
-            .await
-    }
 }
 
 /// One scenario: what the agent sends and, with the simulator, what the admin does.
@@ -83,8 +72,9 @@ pub(super) struct Scenario {
     pub(super) title: &'static str,
     pub(super) action: Value,
     pub(super) script: Option<Script>,
-    /// The admin decides on the web after the call (simulator only).
-    pub(super) web_fallback: bool,
+    /// With the Slack simulator: who presses Approve on the action's Slack messages, in
+    /// order (the ladder's Slack step).
+    pub(super) slack: &'static [SlackUser],
 }
 
 pub(super) fn scenarios() -> Vec<Scenario> {
@@ -99,7 +89,7 @@ pub(super) fn scenarios() -> Vec<Scenario> {
                 "monthly hosting bill",
             ),
             script: None,
-            web_fallback: false,
+            slack: &[],
         },
         Scenario {
             title: "DROP_TABLE",
@@ -110,7 +100,7 @@ pub(super) fn scenarios() -> Vec<Scenario> {
                 "free up disk space",
             ),
             script: None,
-            web_fallback: false,
+            slack: &[],
         },
         Scenario {
             title: "200-record export",
@@ -124,7 +114,7 @@ pub(super) fn scenarios() -> Vec<Scenario> {
                 key: "2".to_owned(),
                 lines: vec!["block it".to_owned()],
             }),
-            web_fallback: false,
+            slack: &[],
         },
         Scenario {
             title: "production DELETE_USER",
@@ -135,7 +125,7 @@ pub(super) fn scenarios() -> Vec<Scenario> {
                 "GDPR erasure request",
             ),
             script: Some(Script::NoAnswer),
-            web_fallback: true,
+            slack: &[ALICE],
         },
         Scenario {
             title: "$10,000 to Unknown Corp",
@@ -149,7 +139,7 @@ pub(super) fn scenarios() -> Vec<Scenario> {
                 key: "2".to_owned(),
                 lines: vec!["who is Unknown Corp?".to_owned(), "approve".to_owned()],
             }),
-            web_fallback: false,
+            slack: &[ALICE],
         },
     ]
 }

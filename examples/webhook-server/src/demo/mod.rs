@@ -3,12 +3,16 @@
 //! Starts the server on embedded defaults ([`DEMO_CONFIG`], read through the core's
 //! `GatewaySpec` like any configuration file: SQLite in a temporary directory, a free
 //! port), then an example agent runs the original scenarios through the HTTP API. Without
-//! Telnyx credentials the approval calls go to the local [`simulator`]; with `TELNYX_*`
-//! set (or a `SENTINEL_CONFIG` whose `[approver]` is Telnyx), the same command places real
-//! calls and waits for the human.
+//! Telnyx credentials the approval calls go to the local [`simulator`] and the ladder's
+//! Slack messages to the local [`slack_simulator`]: the production `DELETE_USER` walks the
+//! ladder (an unanswered call, then Slack), and the large payment needs two approvers (bob
+//! by phone with his PIN, alice in Slack). With `TELNYX_*` set (or a `SENTINEL_CONFIG`
+//! whose `[approver]` is Telnyx), the same command places real calls and waits for the
+//! human, with that configuration's routes.
 
 mod agent;
 pub mod simulator;
+pub mod slack_simulator;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -24,6 +28,7 @@ use crate::config::{Config, ConfigError, OPERATORS_VAR};
 use crate::server::{StartError, start};
 use agent::{Client, Scenario, scenarios};
 use simulator::Simulator;
+use slack_simulator::SlackSimulator;
 
 /// Where the demo's output goes: stdout (when `echo`) and a copy kept for tests.
 #[derive(Clone, Default)]
@@ -196,6 +201,9 @@ pub enum DemoError {
     /// The simulator did not start.
     #[error("telnyx simulator: {0}")]
     Simulator(String),
+    /// The Slack simulator did not start.
+    #[error("slack simulator: {0}")]
+    SlackSimulator(String),
     /// An HTTP exchange with the server failed.
     #[error("http: {0}")]
     Http(String),
@@ -244,7 +252,42 @@ pub async fn run(options: DemoOptions) -> Result<DemoReport, DemoError> {
                 *file = file.take().map(|f| base.join(f));
             }
         }
+        // Real calls: that configuration's ladder and operators, not the simulated ones.
+        spec.routes = real.spec.routes.clone();
+        spec.channels = real.spec.channels.clone();
+        spec.operators = real.spec.operators.clone();
+        if let Some(base) = real.spec.base_dir() {
+            for o in &mut spec.operators {
+                for file in [&mut o.token_file, &mut o.pin_file] {
+                    *file = file.take().map(|f| base.join(f));
+                }
+            }
+        }
     }
+    // The simulated Slack workspace, its app's secrets and the operators' made up for this
+    // run only.
+    let mut made = std::collections::HashMap::new();
+    let mut bob_pin = String::new();
+    let slack = match real {
+        Some(_) => None,
+        None => {
+            let token = format!("xoxb-demo-{}", secret()?);
+            let signing = secret()?;
+            let sim = SlackSimulator::start(out.clone(), token.clone(), signing.clone(), &base)
+                .await
+                .map_err(DemoError::SlackSimulator)?;
+            if let Some(s) = spec.channels.slack.as_mut() {
+                s.api_base = sim.api_base().to_owned();
+            }
+            bob_pin = pin()?;
+            made.insert("DEMO_SLACK_BOT_TOKEN".to_owned(), token);
+            made.insert("DEMO_SLACK_SIGNING_SECRET".to_owned(), signing);
+            made.insert("DEMO_TOKEN_ALICE".to_owned(), secret()?);
+            made.insert("DEMO_TOKEN_BOB".to_owned(), secret()?);
+            made.insert("DEMO_PIN_BOB".to_owned(), bob_pin.clone());
+            Some(sim)
+        }
+    };
     if !options.cors_origins.is_empty() {
         spec.server.cors_origins = Some(options.cors_origins.clone());
     }
@@ -254,7 +297,7 @@ pub async fn run(options: DemoOptions) -> Result<DemoReport, DemoError> {
         .operators
         .as_ref()
         .map(|o| (OPERATORS_VAR.to_owned(), o.expose().to_owned()));
-    let env = Env::from_map(console_env.into_iter().collect());
+    let env = Env::from_map(console_env.into_iter().chain(made).collect());
     let mut config = Config::from_spec(spec, env, "the demo's embedded configuration")?
         .with_escalation_timeout(options.escalation_timeout);
     config.demo = true;
@@ -306,6 +349,7 @@ pub async fn run(options: DemoOptions) -> Result<DemoReport, DemoError> {
                 },
                 ..TelnyxSpec::default()
             });
+            sim.set_pin(&bob_pin);
             Some(sim)
         }
     };
@@ -321,6 +365,13 @@ pub async fn run(options: DemoOptions) -> Result<DemoReport, DemoError> {
             sim.api_base()
         )),
         None => out.line("  approval calls are REAL Telnyx calls: answer the phone to decide"),
+    }
+    if let Some(sim) = &slack {
+        out.line(format!(
+            "  Slack steps post to the LOCAL SLACK SIMULATOR at {} (no workspace, no account): simulated users press the buttons, signed like Slack",
+            sim.api_base()
+        ));
+        out.line("  ladder: production DELETE_USER → alice's phone, then #ops-oncall in Slack; payments of risk 90+ → bob's phone (PIN), then #payments-oncall, 2 approvers; the rest → the admin's phone");
     }
     match &demo_operator {
         Some(token) => out.line(format!(
@@ -353,6 +404,7 @@ pub async fn run(options: DemoOptions) -> Result<DemoReport, DemoError> {
             &client,
             &out,
             simulator.as_ref(),
+            slack.as_ref(),
             i + 1,
             scenario,
             options.escalation_timeout,
@@ -419,6 +471,7 @@ async fn run_scenario(
     client: &Client,
     out: &Out,
     simulator: Option<&Simulator>,
+    slack: Option<&SlackSimulator>,
     n: usize,
     scenario: Scenario,
     timeout: Duration,
@@ -432,6 +485,11 @@ async fn run_scenario(
     ));
     if let (Some(sim), Some(script)) = (simulator, &scenario.script) {
         sim.expect(script.clone());
+    }
+    if let Some(sim) = slack {
+        for user in scenario.slack {
+            sim.expect_approval(user.clone());
+        }
     }
     let mut retried = false;
     let mut action = a.clone();
@@ -456,32 +514,24 @@ async fn run_scenario(
 
     let mut record = ticket.clone();
     if first == "BLOCKED_AWAITING_AUTH" {
-        let fallback =
-            (scenario.web_fallback && simulator.is_some()).then(|| web_admin(client, out, &id));
         out.line(format!("    agent long-polls GET /api/sentinel/actions/{{id}}/wait while a human is asked (up to {} s)", timeout.as_secs()));
         let until = Instant::now() + timeout + Duration::from_secs(5);
-        let (waited, decided) = tokio::join!(
-            async {
-                loop {
-                    let r = client.wait(&agent_id, &id, 30).await?;
-                    if r["terminal"] == json!(true) || Instant::now() > until {
-                        return Ok::<Value, DemoError>(r);
-                    }
-                }
-            },
-            async {
-                match fallback {
-                    Some(f) => f.await,
-                    None => Ok(()),
-                }
+        record = loop {
+            let r = client.wait(&agent_id, &id, 30).await?;
+            if r["terminal"] == json!(true) || Instant::now() > until {
+                break r;
             }
-        );
-        decided?;
-        record = waited?;
+        };
     }
     if let Some(sim) = simulator {
         // Let the call finish (goodbye, hang-up) before the next scenario.
         sim.wait_idle(Duration::from_secs(10)).await;
+    }
+    if let Some(sim) = slack {
+        sim.wait_idle(Duration::from_secs(10)).await;
+    }
+    if first == "BLOCKED_AWAITING_AUTH" {
+        narrate_ladder(client, out, &id).await?;
     }
     let status = record["status"].as_str().unwrap_or_default().to_owned();
     let approval = &record["approval"];
@@ -518,25 +568,29 @@ async fn run_scenario(
     Ok((outcome, retried))
 }
 
-/// The on-call admin's web console: once the call has ended unanswered, approve with
-/// `POST /resolve`.
-async fn web_admin(client: &Client, out: &Out, id: &str) -> Result<(), DemoError> {
-    let until = Instant::now() + Duration::from_secs(20);
-    loop {
-        let view = client.show(id).await?;
-        if view["voice"]["call"]["phase"] == json!("ended") || view["terminal"] == json!(true) {
-            break;
+/// How the action walked its route, from its audit trail: each step (what was asked,
+/// through which channel, how it ended) and each approver's vote.
+async fn narrate_ladder(client: &Client, out: &Out, id: &str) -> Result<(), DemoError> {
+    let view = client.show(id).await?;
+    for e in view["audit_trail"].as_array().into_iter().flatten() {
+        let reason = e["reason"].as_str().unwrap_or_default();
+        match e["channel"].as_str() {
+            Some("ladder") => out.line(format!("    [ladder] {reason}")),
+            Some("quorum") => out.line(format!(
+                "    [quorum] {}: {reason}",
+                e["actor"].as_str().unwrap_or("?")
+            )),
+            _ => {}
         }
-        if Instant::now() > until {
-            return Err(DemoError::Http("the simulated call did not end".to_owned()));
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    out.line("    [web console] the call went unanswered; alice approves on the web: POST /api/sentinel/actions/{id}/resolve");
-    client
-        .resolve(id, "approve", "erasure request verified in ticket GDPR-311")
-        .await?;
     Ok(())
+}
+
+/// A random PIN of 6 digits (the demo's operator PIN, never printed).
+fn pin() -> Result<String, DemoError> {
+    let mut bytes = [0u8; 6];
+    getrandom::getrandom(&mut bytes).map_err(|e| DemoError::Http(format!("no randomness: {e}")))?;
+    Ok(bytes.iter().map(|b| char::from(b'0' + b % 10)).collect())
 }
 
 /// Counts the `lifecycle` events of the admin's SSE stream until it ends.

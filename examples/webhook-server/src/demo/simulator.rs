@@ -64,6 +64,8 @@ struct Inner {
     count: AtomicU64,
     /// Calls whose webhooks are still being delivered.
     active: AtomicU64,
+    /// The PIN the person called enters when asked (the demo's operator PIN).
+    pin: Mutex<Option<String>>,
     http: reqwest::Client,
     out: Out,
 }
@@ -95,6 +97,7 @@ impl Simulator {
             calls: Mutex::default(),
             count: AtomicU64::new(0),
             active: AtomicU64::new(0),
+            pin: Mutex::new(None),
             http,
             out,
         });
@@ -137,6 +140,11 @@ impl Simulator {
         }
     }
 
+    /// The PIN the person called enters when the call asks for one.
+    pub fn set_pin(&self, pin: &str) {
+        *lock(&self.inner.pin) = Some(pin.to_owned());
+    }
+
     /// What the admin does on the next call placed.
     pub fn expect(&self, script: Script) {
         lock(&self.inner.scripts).push_back(script);
@@ -174,13 +182,29 @@ fn respond(inner: &Arc<Inner>, method: &Method, uri: &Uri, body: &[u8]) -> Respo
             .line(format!("    [telnyx simulator] 🔊 Sentinel: \"{text}\""))
     };
     match action {
+        "gather_using_speak" if state.as_deref().and_then(step).as_deref() == Some("pin") => {
+            say(body["payload"].as_str().unwrap_or_default());
+            let pin = lock(&inner.pin).clone().unwrap_or_default();
+            inner.out.line(format!(
+                "    [telnyx simulator] ☎  {} keys in the PIN ({} digits, not shown) and #",
+                call.to,
+                pin.len()
+            ));
+            send(
+                &call,
+                "call.gather.ended",
+                state,
+                json!({"digits": format!("{pin}#"), "status": "valid"}),
+            );
+        }
         "gather_using_speak" => {
             say(body["payload"].as_str().unwrap_or_default());
             let key = lock(&call.key).take();
             if let Some(key) = key {
-                inner
-                    .out
-                    .line(format!("    [telnyx simulator] ☎  the admin presses {key}"));
+                inner.out.line(format!(
+                    "    [telnyx simulator] ☎  {} presses {key}",
+                    call.to
+                ));
                 send(
                     &call,
                     "call.dtmf.received",
@@ -268,7 +292,10 @@ fn dial(inner: &Arc<Inner>, body: &Value) -> Response {
         receiver,
     ));
     let state = body["client_state"].as_str().map(str::to_owned);
-    inner.out.line(format!("    [telnyx simulator] ☎  placing call {n} to the admin at {} (simulated phone, no real call)", call.to));
+    inner.out.line(format!(
+        "    [telnyx simulator] ☎  placing call {n} to {} (simulated phone, no real call)",
+        call.to
+    ));
     send(
         &call,
         "call.initiated",
@@ -291,7 +318,7 @@ fn dial(inner: &Arc<Inner>, body: &Value) -> Response {
         Script::Talk { .. } => {
             inner
                 .out
-                .line("    [telnyx simulator] ☎  the admin answers");
+                .line(format!("    [telnyx simulator] ☎  {} answers", call.to));
             send(&call, "call.answered", state, json!({}));
         }
     }
@@ -307,7 +334,8 @@ fn speak_next(inner: &Inner, call: &Call, state: Option<String>) {
         return;
     };
     inner.out.line(format!(
-        "    [telnyx simulator] 🗣  the admin says: \"{line}\""
+        "    [telnyx simulator] 🗣  {} says: \"{line}\"",
+        call.to
     ));
     *lock(&call.awaiting_answer) = line.trim_end().ends_with('?');
     let data =
