@@ -239,6 +239,8 @@ pub(crate) fn build(
     if !matches!(approver, ApproverChoice::Spec) {
         spec.approver = ApproverSpec::default();
     }
+    // The integrations' tool calls map to actions as `[mcp]` says, like the MCP proxy's.
+    let tools = spec.mcp.mapping();
     let built = runtime::block_on(py, async move {
         let mut c = spec.components(&Env::process())?;
         match scorer {
@@ -264,6 +266,7 @@ pub(crate) fn build(
             groq,
             telnyx,
             store,
+            tools,
         })
     })?;
     built.map_err(|e| errors::config(py, &e))

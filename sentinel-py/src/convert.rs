@@ -74,6 +74,12 @@ pub(crate) fn action(obj: &Bound<'_, PyAny>) -> PyResult<Action> {
     Action::from_json(value).map_err(|e| errors::action(py, &e))
 }
 
+/// Converts a JSON-like Python value (a tool call's arguments); the error message names
+/// where in it the problem is, below `root`.
+pub(crate) fn json_value(obj: &Bound<'_, PyAny>, root: &str) -> Result<Value, String> {
+    to_json(obj, 0).map_err(|e| e.message(root))
+}
+
 /// Converts a JSON-like Python object found at `key` of a configuration (`""` for the
 /// whole document); a value that is not JSON is a [`ConfigError`] at its key path.
 pub(crate) fn config_value(obj: &Bound<'_, PyAny>, key: &str) -> Result<Value, ConfigError> {

@@ -18,6 +18,8 @@ use sentinel_core::{
     ScorerUse, StoreError, TransitionError,
 };
 
+use sentinel_core::tool_call::ToolCallError;
+
 use crate::callback::PyCallbackError;
 use crate::decision::Decision;
 
@@ -266,6 +268,11 @@ fn with_attr<'py, V: IntoPyObject<'py>>(
 /// `InvalidActionError`, or `ActionTypeError` (also a `TypeError`) for a wrong type;
 /// `field` names the field.
 pub(crate) fn action(py: Python<'_>, e: &ActionError) -> PyErr {
+    action_said(py, e, e.to_string())
+}
+
+/// [`action`] with another message.
+fn action_said(py: Python<'_>, e: &ActionError, message: String) -> PyErr {
     let (kind, field) = match e {
         ActionError::NotAnObject { .. } => (Kind::ActionType, None),
         ActionError::WrongType { field, .. } => (Kind::ActionType, Some((*field).to_owned())),
@@ -275,12 +282,27 @@ pub(crate) fn action(py: Python<'_>, e: &ActionError) -> PyErr {
         ActionError::UnknownField { field } => (Kind::InvalidAction, Some(field.clone())),
         _ => (Kind::InvalidAction, None),
     };
-    with_attr(
-        py,
-        of_kind(py, kind, e.code(), e.to_string()),
-        "field",
-        field,
-    )
+    with_attr(py, of_kind(py, kind, e.code(), message), "field", field)
+}
+
+/// `InvalidActionError` (`ActionTypeError` for arguments that are no object) for a tool
+/// call that cannot become an action.
+pub(crate) fn tool_call(py: Python<'_>, e: &ToolCallError) -> PyErr {
+    match e {
+        // The message names the tool too.
+        ToolCallError::Action { source, .. } => action_said(py, source, e.to_string()),
+        _ => of_kind(
+            py,
+            Kind::ActionType,
+            ErrorCode::InvalidAction,
+            e.to_string(),
+        ),
+    }
+}
+
+/// `InvalidActionError` with `message` (a tool call's arguments that are not strict JSON).
+pub(crate) fn invalid_action(py: Python<'_>, message: String) -> PyErr {
+    of_kind(py, Kind::InvalidAction, ErrorCode::InvalidAction, message)
 }
 
 /// `ActionTypeError` for a value of the action that is not JSON (found by the binding

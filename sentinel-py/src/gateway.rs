@@ -19,8 +19,10 @@ use crate::config;
 use crate::decision::Decision;
 use crate::errors;
 use crate::groq;
+use crate::tools::{self, ToolVerdict};
 use crate::{convert, runtime, telnyx, trace};
 use sentinel_core::telemetry;
+use sentinel_core::tool_call::ToolMapping;
 
 /// The safety gateway: decides about actions and runs guarded functions only when allowed.
 ///
@@ -40,6 +42,8 @@ pub struct Gateway {
     pub(crate) groq: Option<Arc<sentinel_core::GroqScorer>>,
     pub(crate) telnyx: Option<TelnyxVoiceApprover>,
     pub(crate) store: &'static str,
+    /// How the integrations' tool calls become actions (`[mcp]` of the configuration).
+    pub(crate) tools: ToolMapping,
 }
 
 /// A gateway `from_config` built, handed to the constructor of the class it was called on
@@ -224,6 +228,121 @@ impl Gateway {
             let authorizing = gateway.authorize(action);
             let permit = telemetry::with_traceparent(tp.as_deref(), authorizing).await;
             Box::new(move |py: Python<'_>| permitted(py, permit)) as Outcome
+        })
+    }
+
+    /// The action a framework's tool call is, as a dict in the wire form: the tool's name
+    /// upper-cased unless `[mcp.tools.NAME] action` of the configuration names another,
+    /// the arguments as the payload, `agent_id` (default: `[mcp] agent_id`, else
+    /// `mcp-client`), `reasoning`, and the context `{"tool": tool, "integration":
+    /// integration}` — the MCP proxy's mapping. `arguments` is a mapping, `None`, or JSON
+    /// text (parsed strictly). Raises `InvalidActionError`/`ActionTypeError`.
+    #[pyo3(signature = (integration, tool, arguments = None, *, reasoning = None, agent_id = None))]
+    fn tool_action<'py>(
+        &self,
+        py: Python<'py>,
+        integration: &str,
+        tool: &str,
+        arguments: Option<&Bound<'py, PyAny>>,
+        reasoning: Option<String>,
+        agent_id: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let call = tools::Call {
+            integration,
+            tool,
+            arguments,
+            reasoning,
+            agent_id,
+        };
+        let action = tools::action(py, &self.tools, call)?;
+        convert::serialize(py, &action)
+    }
+
+    /// Decides whether a framework's tool call may run (the action as `tool_action` maps
+    /// it), waiting for a human when it is escalated (with the GIL released), and claims
+    /// its one execution. Never raises for a refusal: returns a `ToolVerdict` whose
+    /// `allowed` says whether the tool may run and whose `message` tells the model why not.
+    /// `approved_by`: a human already approved this call through the framework's own
+    /// approval flow (OpenAI Agents' `needs_approval`); if Sentinel escalates it, the
+    /// approval is recorded as theirs (channel: the integration) instead of asking again.
+    #[pyo3(signature = (
+        integration, tool, arguments = None, *, reasoning = None, agent_id = None,
+        approved_by = None, traceparent = None,
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn authorize_tool(
+        &self,
+        py: Python<'_>,
+        integration: &str,
+        tool: &str,
+        arguments: Option<&Bound<'_, PyAny>>,
+        reasoning: Option<String>,
+        agent_id: Option<String>,
+        approved_by: Option<String>,
+        traceparent: Option<String>,
+    ) -> PyResult<ToolVerdict> {
+        let call = tools::Call {
+            integration,
+            tool,
+            arguments,
+            reasoning,
+            agent_id,
+        };
+        let (tool, action) = match tools::prepare(py, &self.tools, call) {
+            Ok(prepared) => prepared,
+            Err(refused) => return Ok(refused),
+        };
+        let gateway = self.inner.clone();
+        let tp = trace::traceparent(py, traceparent);
+        let submitted = action.clone();
+        let approved = approved_by.map(|by| (by, integration.to_owned()));
+        let permit = runtime::block_on(py, async move {
+            let authorizing = tools::authorize(gateway, submitted, approved);
+            telemetry::with_traceparent(tp.as_deref(), authorizing).await
+        })?;
+        tools::verdict(py, tool, &action, permit)
+    }
+
+    /// `authorize_tool` as an asyncio future (use `await gw.aauthorize_tool(...)`).
+    #[pyo3(signature = (integration, tool, arguments, reasoning, agent_id, approved_by, traceparent))]
+    #[allow(clippy::too_many_arguments)]
+    fn _aauthorize_tool<'py>(
+        &self,
+        py: Python<'py>,
+        integration: &str,
+        tool: &str,
+        arguments: Option<&Bound<'py, PyAny>>,
+        reasoning: Option<String>,
+        agent_id: Option<String>,
+        approved_by: Option<String>,
+        traceparent: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let call = tools::Call {
+            integration,
+            tool,
+            arguments,
+            reasoning,
+            agent_id,
+        };
+        let (tool, action) = match tools::prepare(py, &self.tools, call) {
+            Ok(prepared) => prepared,
+            Err(refused) => {
+                return aio::spawn(py, async move {
+                    Box::new(move |py: Python<'_>| Ok(Bound::new(py, refused)?.into_any().unbind()))
+                        as Outcome
+                });
+            }
+        };
+        let gateway = self.inner.clone();
+        let tp = trace::traceparent(py, traceparent);
+        let approved = approved_by.map(|by| (by, integration.to_owned()));
+        aio::spawn(py, async move {
+            let authorizing = tools::authorize(gateway, action.clone(), approved);
+            let permit = telemetry::with_traceparent(tp.as_deref(), authorizing).await;
+            Box::new(move |py: Python<'_>| {
+                let verdict = tools::verdict(py, tool, &action, permit)?;
+                Ok(Bound::new(py, verdict)?.into_any().unbind())
+            }) as Outcome
         })
     }
 

@@ -17,6 +17,7 @@ mod groq;
 mod runtime;
 mod scorer;
 mod telnyx;
+mod tools;
 mod trace;
 
 use pyo3::prelude::*;
@@ -26,6 +27,7 @@ pub use decision::Decision;
 pub use gateway::Gateway;
 pub use groq::GroqScorer;
 pub use telnyx::TelnyxApprover;
+pub use tools::ToolVerdict;
 
 /// The native module (private: import `sentinel_guard` instead).
 #[pymodule]
@@ -36,6 +38,7 @@ fn native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<ApprovalHandle>()?;
     module.add_class::<GroqScorer>()?;
     module.add_class::<TelnyxApprover>()?;
+    module.add_class::<ToolVerdict>()?;
     module.add_function(wrap_pyfunction!(trace::flush_telemetry, module)?)?;
     errors::register(module)?;
     runtime::install_hooks(module)?;

@@ -64,6 +64,21 @@ class Gateway(_native.Gateway):
             result = await result
         return result
 
+    async def aauthorize_tool(
+        self,
+        integration: str,
+        tool: str,
+        arguments: Union[None, str, Mapping[str, Any]] = None,
+        *,
+        reasoning: Optional[str] = None,
+        agent_id: Optional[str] = None,
+        approved_by: Optional[str] = None,
+        traceparent: Optional[str] = None,
+    ) -> _native.ToolVerdict:
+        """``authorize_tool`` for asyncio: waits for a human without blocking the loop.
+        Never raises for a refusal: the verdict's ``allowed`` says whether the tool may run."""
+        return await self._aauthorize_tool(integration, tool, arguments, reasoning, agent_id, approved_by, traceparent)
+
     async def ahandle_telnyx_webhook(self, headers: Mapping[str, str], body: Union[bytes, str]) -> int:
         """``handle_telnyx_webhook`` for asyncio (FastAPI, Starlette): returns the HTTP status."""
         return await self._ahandle_telnyx_webhook(headers, body)

@@ -12,6 +12,7 @@ __all__ = [
     "ApprovalHandle",
     "GroqScorer",
     "TelnyxApprover",
+    "ToolVerdict",
     "SentinelError",
     "InvalidActionError",
     "ActionTypeError",
@@ -96,6 +97,28 @@ class GroqScorer:
     def stats(self) -> Dict[str, int]: ...
 
 _Headers = Mapping[str, str]
+_Arguments = Union[None, str, Mapping[str, Any]]
+
+@final
+class ToolVerdict:
+    """Whether a framework's tool call may run, and if not, why (read-only)."""
+
+    @property
+    def allowed(self) -> bool: ...
+    @property
+    def tool(self) -> str: ...
+    @property
+    def action(self) -> str: ...
+    @property
+    def action_id(self) -> Optional[str]: ...
+    @property
+    def status(self) -> Optional[str]: ...
+    @property
+    def decision(self) -> Optional[Decision]: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def error(self) -> Optional[BaseException]: ...
 
 @final
 class TelnyxApprover:
@@ -157,6 +180,36 @@ class Gateway:
         self, action: Mapping[str, Any], func: Callable[..., Any], /, *args: Any, traceparent: Optional[str] = None, **kwargs: Any
     ) -> Any: ...
     def _aauthorize(self, action: Mapping[str, Any], traceparent: Optional[str] = None) -> "asyncio.Future[str]": ...
+    def tool_action(
+        self,
+        integration: str,
+        tool: str,
+        arguments: _Arguments = None,
+        *,
+        reasoning: Optional[str] = None,
+        agent_id: Optional[str] = None,
+    ) -> Dict[str, Any]: ...
+    def authorize_tool(
+        self,
+        integration: str,
+        tool: str,
+        arguments: _Arguments = None,
+        *,
+        reasoning: Optional[str] = None,
+        agent_id: Optional[str] = None,
+        approved_by: Optional[str] = None,
+        traceparent: Optional[str] = None,
+    ) -> ToolVerdict: ...
+    def _aauthorize_tool(
+        self,
+        integration: str,
+        tool: str,
+        arguments: _Arguments,
+        reasoning: Optional[str],
+        agent_id: Optional[str],
+        approved_by: Optional[str],
+        traceparent: Optional[str],
+    ) -> "asyncio.Future[ToolVerdict]": ...
     def resolve(
         self, action_id: str, *, approved: bool, by: str, channel: str = "python", reason: str = ""
     ) -> Dict[str, Any]: ...
