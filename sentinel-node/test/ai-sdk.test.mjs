@@ -3,7 +3,7 @@
 // ToolLoopAgent loops, and Sentinel's toolApproval decides each call.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ToolLoopAgent, generateText, jsonSchema, stepCountIs, streamText, tool } from 'ai';
@@ -219,4 +219,29 @@ test('streamText and ToolLoopAgent take the same toolApproval', async () => {
   const result = await agent.generate({ prompt: 'x' });
   assert.equal(result.text, 'done');
   assert.deepEqual(agentRan, [['pay_invoice', { amount: 120, vendor: 'AWS' }]]);
+});
+
+test('a durable store: the escalated call waits until an operator on another gateway (sentinel-server) approves it', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sentinel-ai-sdk-store-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'sentinel.db');
+  const config = { store: { url: `sqlite://${file}` }, gateway: { escalation_timeout_s: 30 } };
+  // The pending action's id as a notifier would post it; nobody answers here.
+  const pending = [];
+  const gateway = await Gateway.fromConfig(config, { approver: { request: (req) => { pending.push(req.actionId); } } });
+  const operator = await Gateway.fromConfig(config);
+  const ran = [];
+  const { model } = scriptedModel([['pay_invoice', { amount: 10000, vendor: 'Unknown Corp' }]]);
+  const loop = generateText({
+    model, tools: tools(ran), prompt: 'pay', stopWhen: stepCountIs(3),
+    toolApproval: sentinelToolApproval(gateway, { agentId: 'session_x' }),
+  });
+  while (pending.length === 0) await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(ran, []);
+  await operator.resolve(pending[0], { approved: true, by: 'alice', channel: 'web' });
+  assert.equal((await loop).text, 'done');
+  assert.deepEqual(ran, [['pay_invoice', { amount: 10000, vendor: 'Unknown Corp' }]]);
+  const status = await operator.status(pending[0]);
+  assert.equal(status.approval.by, 'alice');
+  assert.ok(status.executedAtMs > 0);
 });

@@ -91,7 +91,7 @@ test('an escalated call waits for Sentinel\'s approver; arguments with a repeate
     /^Sentinel refused the call of tool `drop_table`: the arguments of tool `drop_table` are not JSON data: duplicate key `table`.*\. The tool was not called\.$/);
 });
 
-test('fails closed: an approver that cannot ask anybody rejects the call', async () => {
+test('fails closed: an approver that cannot ask anybody, and an escalation nobody answers, reject the call', async () => {
   const gateway = new Gateway({ approver: { request() { throw new Error('pager down'); } } });
   const ran = [];
   const model = new ScriptedModel([
@@ -103,6 +103,17 @@ test('fails closed: an approver that cannot ask anybody rejects the call', async
   await run(agent, 'pay');
   assert.deepEqual(ran, []);
   assert.match(outputs(model).c1, /^Sentinel could not ask a human \(.*pager down.*\): .* Status: ERROR_APPROVER\./);
+
+  // Nobody answers before the escalation timeout: expired, not run.
+  const silent = new Gateway({ escalationTimeoutMs: 300, approver: { request() {} } });
+  const late = new ScriptedModel([
+    [functionCall('pay_invoice', { amount: 10000, vendor: 'Unknown Corp' }, { callId: 'c1' })],
+    [assistantMessage('done')],
+  ]);
+  await run(new Agent({ name: 'session_x', instructions: 'x', model: late,
+    tools: tools(ran, { guardrail: sentinelInputGuardrail(silent) }) }), 'pay');
+  assert.deepEqual(ran, []);
+  assert.match(outputs(late).c1, /^Sentinel was not approved in time: the call of tool `pay_invoice` .* Status: EXPIRED\./);
 });
 
 test('needsApproval bridge: the run stops before calls Sentinel would not auto-approve; the app\'s approval is recorded, a decline stays', async () => {
