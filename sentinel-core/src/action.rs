@@ -240,13 +240,13 @@ pub(crate) fn json_type(value: &Value) -> &'static str {
 
 /// Lowercase hex of bytes.
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    s
 }
 
 /// The id Sentinel assigns to each submitted action: a UUID v7 (time-ordered).
@@ -258,6 +258,11 @@ impl ActionId {
     /// A fresh, time-ordered id.
     pub fn new() -> Self {
         Self(uuid::Uuid::now_v7())
+    }
+
+    /// The id as [`Display`](fmt::Display) writes it, in `buf` (no allocation).
+    pub(crate) fn encode(self, buf: &mut [u8; 36]) -> &str {
+        self.0.hyphenated().encode_lower(buf)
     }
 }
 

@@ -25,7 +25,7 @@ pub fn event_hash(event: &AuditEvent) -> String {
     field(event.prev_hash.as_bytes());
     field(&event.seq.to_le_bytes());
     field(event.kind.as_str().as_bytes());
-    field(event.action_id.to_string().as_bytes());
+    field(event.action_id.encode(&mut [0; 36]).as_bytes());
     field(event.agent_id.as_bytes());
     field(event.action.as_bytes());
     field(event.from.map_or("", State::as_str).as_bytes());
@@ -33,7 +33,7 @@ pub fn event_hash(event: &AuditEvent) -> String {
     field(event.actor.as_bytes());
     field(event.channel.as_bytes());
     field(event.reason.as_bytes());
-    field(super::format_time(event.at).as_bytes());
+    field(super::write_time(event.at, &mut [0; 27]).as_bytes());
     // Added later: events without it hash as they always did.
     if !event.state_hash.is_empty() {
         field(event.state_hash.as_bytes());

@@ -233,7 +233,13 @@ impl Store for MemoryStore {
         let first = inner.next_seq;
         let mut record = new_record(id, action, hash, decided.received_at);
         let at = now();
-        let decision = apply(&mut record, &decided.transition, first + 2, at)?;
+        // The decision moves into the record rather than being copied by `apply`.
+        let mut transition = decided.transition;
+        let recorded = transition.decision.take();
+        let decision = apply(&mut record, &transition, first + 2, at)?;
+        if recorded.is_some() {
+            record.decision = recorded;
+        }
         inner.make_room()?;
         if let Some(slot) = slot {
             inner.keys.insert(slot, id);
