@@ -52,9 +52,9 @@ async fn the_demo_runs_every_scenario_to_its_documented_end() {
         // [4] production DELETE_USER
         "[telnyx simulator] ☎  placing call 2 to +15550100003 (simulated phone, no real call)",
         "[telnyx simulator] ☎  ring... ring... nobody answers",
-        "[ladder] route `production-deletes` step 1 of 2 started: voice to +15550100003, up to 30 s",
-        "[ladder] route `production-deletes` step 1 of 2 (voice) ended: failed: the call to +15550100003 was not answered",
-        "[ladder] route `production-deletes` step 2 of 2 started: slack to #ops-oncall",
+        "[ladder] route `production-deletes` step 1 of 3 started: voice to +15550100003, up to 30 s",
+        "[ladder] route `production-deletes` step 1 of 3 (voice) ended: failed: the call to +15550100003 was not answered",
+        "[ladder] route `production-deletes` step 2 of 3 started: slack to #ops-oncall",
         "[slack simulator] 💬 Sentinel posts to #ops-oncall (simulated workspace, no real Slack): \"Approval needed: DELETE_USER\" [Approve] [Decline]",
         "[slack simulator] 👆 alice (U0ALICE) presses Approve",
         "[slack simulator] ✏️  the message is updated: \"APPROVED by alice via Slack.\"",
@@ -67,8 +67,8 @@ async fn the_demo_runs_every_scenario_to_its_documented_end() {
         "[telnyx simulator] ☎  +15550100004 keys in the PIN (6 digits, not shown) and #",
         "[telnyx simulator] 🔊 Sentinel: \"Your approval is counted. More approvers are needed before the action can run. Goodbye.\"",
         "[quorum] bob: approved via voice/speech; 1 of 2 approvers: said \"approve\", PIN verified",
-        "[ladder] route `payments-high` step 1 of 2 (voice) ended: answered: approved by bob; the quorum needs more approvers",
-        "[ladder] route `payments-high` step 2 of 2 started: slack to #payments-oncall",
+        "[ladder] route `payments-high` step 1 of 3 (voice) ended: answered: approved by bob; the quorum needs more approvers",
+        "[ladder] route `payments-high` step 2 of 3 started: slack to #payments-oncall",
         "[quorum] alice: approved via slack; 2 of 2 approvers",
         "by bob, alice via slack: quorum of 2 met: approved by bob via voice/speech, alice via slack",
         "[slack simulator] ✏️  the message is updated: \"APPROVED by bob, alice via Slack.\"",
@@ -78,7 +78,7 @@ async fn the_demo_runs_every_scenario_to_its_documented_end() {
     }
     // The quorum met ends the ladder: its last step does not read as a vote wanting more.
     assert!(
-        !text.contains("step 2 of 2 (slack) ended: answered"),
+        !text.contains("step 2 of 3 (slack) ended: answered"),
         "{text}"
     );
     assert!(

@@ -280,6 +280,13 @@ pub async fn run(options: DemoOptions) -> Result<DemoReport, DemoError> {
                 s.api_base = sim.api_base().to_owned();
             }
             bob_pin = pin()?;
+            if options.keep_running {
+                // One approver each: the person at the console decides alone (the demo's
+                // own operators' tokens are never printed).
+                for route in &mut spec.routes {
+                    route.quorum = None;
+                }
+            }
             made.insert("DEMO_SLACK_BOT_TOKEN".to_owned(), token);
             made.insert("DEMO_SLACK_SIGNING_SECRET".to_owned(), signing);
             made.insert("DEMO_TOKEN_ALICE".to_owned(), secret()?);
@@ -529,6 +536,7 @@ async fn run_scenario(
     }
     if let Some(sim) = slack {
         sim.wait_idle(Duration::from_secs(10)).await;
+        sim.clear_expected();
     }
     if first == "BLOCKED_AWAITING_AUTH" {
         narrate_ladder(client, out, &id).await?;

@@ -115,6 +115,11 @@ impl SlackSimulator {
         lock(&self.inner.presses).push_back(user);
     }
 
+    /// Forgets the presses no message was posted for (a scenario decided without them).
+    pub fn clear_expected(&self) {
+        lock(&self.inner.presses).clear();
+    }
+
     /// Waits (up to `limit`) until every press is delivered.
     pub async fn wait_idle(&self, limit: Duration) {
         let until = tokio::time::Instant::now() + limit;
