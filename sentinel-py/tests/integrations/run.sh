@@ -68,4 +68,4 @@ say "openai-agents and langchain"
     test_openai_agents.py test_langchain.py test_examples.py -k "not crewai" "$@"
 say "crewai"
 "$here/.venv-crewai/bin/python" -m pytest -q -rs -p no:cacheprovider \
-    test_crewai.py test_examples.py -k "crewai" "$@"
+    --disable-warnings test_crewai.py test_examples.py -k "crewai" "$@"
