@@ -39,11 +39,13 @@ pub struct MemoryStore {
 #[derive(Debug)]
 struct Inner {
     capacity: usize,
-    records: HashMap<ActionId, ActionRecord>,
+    /// Boxed, like the log's events, so that growing the map or the log moves pointers
+    /// rather than whole records (growth and eviction were most of a `guard`'s time).
+    records: HashMap<ActionId, Box<ActionRecord>>,
     /// Decided actions, oldest first: evicted first when full.
     terminal: BTreeSet<ActionId>,
     /// The most recent audit events, in `seq` order.
-    log: VecDeque<AuditEvent>,
+    log: VecDeque<Box<AuditEvent>>,
     /// `seq` and hash of the last event evicted from `log`.
     anchor: Option<(u64, String)>,
     /// Next `seq`.
@@ -113,7 +115,10 @@ impl MemoryStore {
 
 impl Inner {
     fn record(&mut self, id: ActionId) -> Result<&mut ActionRecord, StoreError> {
-        self.records.get_mut(&id).ok_or(StoreError::NotFound(id))
+        self.records
+            .get_mut(&id)
+            .map(|r| &mut **r)
+            .ok_or(StoreError::NotFound(id))
     }
 
     /// Seals the event onto the chain and appends it, evicting the oldest event beyond
@@ -130,10 +135,11 @@ impl Inner {
             .entry(event.action_id)
             .or_default()
             .push(event.seq);
-        self.log.push_back(event.clone());
+        self.log.push_back(Box::new(event.clone()));
         if self.log.len() > self.capacity.saturating_mul(EVENTS_PER_ACTION)
             && let Some(old) = self.log.pop_front()
         {
+            let old = *old;
             self.anchor = Some((old.seq, old.hash));
         }
         event
@@ -156,6 +162,7 @@ impl Inner {
                 )));
             };
             if let Some(record) = self.records.remove(&oldest) {
+                let record = *record;
                 self.trails.remove(&oldest);
                 self.attempts.evict(oldest);
                 if let Some(key) = record.action.idempotency_key {
@@ -199,7 +206,7 @@ impl Store for MemoryStore {
         let record = new_record(id, action, hash, at);
         let events = received_events(inner.next_seq, id, action, at);
         let events = events.into_iter().map(|e| inner.append(e)).collect();
-        inner.records.insert(id, record.clone());
+        inner.records.insert(id, Box::new(record.clone()));
         inner.latest = Some(id);
         Ok(Created::New(record, events))
     }
@@ -255,7 +262,7 @@ impl Store for MemoryStore {
             events.push(inner.append(execution));
         }
         inner.settled(&record);
-        inner.records.insert(id, record.clone());
+        inner.records.insert(id, Box::new(record.clone()));
         inner.latest = Some(id);
         Ok(Created::New(record, events))
     }
@@ -318,13 +325,15 @@ impl Store for MemoryStore {
             .iter()
             .filter(|&&seq| seq >= first)
             .filter_map(|&seq| usize::try_from(seq - first).ok())
-            .filter_map(|i| inner.log.get(i).cloned())
+            .filter_map(|i| inner.log.get(i).map(|e| (**e).clone()))
             .collect())
     }
 
     async fn latest(&self) -> Result<Option<ActionRecord>, StoreError> {
         let inner = self.lock()?;
-        Ok(inner.latest.and_then(|id| inner.records.get(&id).cloned()))
+        Ok(inner
+            .latest
+            .and_then(|id| inner.records.get(&id).map(|r| (**r).clone())))
     }
 
     async fn in_states(&self, states: &[State]) -> Result<Vec<ActionRecord>, StoreError> {
@@ -333,7 +342,7 @@ impl Store for MemoryStore {
             .records
             .values()
             .filter(|r| states.contains(&r.state))
-            .cloned()
+            .map(|r| (**r).clone())
             .collect();
         found.sort_by_key(|r| r.id);
         Ok(found)
@@ -361,7 +370,7 @@ impl Store for MemoryStore {
             .iter()
             .skip_while(|e| e.seq <= after)
             .take(limit)
-            .cloned()
+            .map(|e| (**e).clone())
             .collect())
     }
 
@@ -393,7 +402,7 @@ impl Store for MemoryStore {
         ids.truncate(limit);
         Ok(ids
             .iter()
-            .filter_map(|id| inner.records.get(id).cloned())
+            .filter_map(|id| inner.records.get(id).map(|r| (**r).clone()))
             .collect())
     }
 
@@ -403,7 +412,7 @@ impl Store for MemoryStore {
             .records
             .values()
             .filter(|r| query.matches(r))
-            .cloned()
+            .map(|r| (**r).clone())
             .collect();
         found.sort_by_key(|r| std::cmp::Reverse(r.id));
         found.truncate(query.page_size() + 1);
@@ -415,7 +424,10 @@ impl Store for MemoryStore {
         since: chrono::DateTime<chrono::Utc>,
     ) -> Result<Vec<StateCount>, StoreError> {
         let inner = self.lock()?;
-        Ok(super::query::count(inner.records.values(), since))
+        Ok(super::query::count(
+            inner.records.values().map(|r| &**r),
+            since,
+        ))
     }
 
     fn is_bounded(&self) -> bool {
