@@ -393,3 +393,144 @@ async fn a_plain_approver_calls_the_admin_and_a_bound_admin_decides_as_the_opera
         ("carol", "voice/dtmf")
     );
 }
+
+#[tokio::test]
+async fn a_decline_on_the_phone_declines_a_quorum_at_once() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let h = harness(
+        FakeTelnyx::start().await,
+        store,
+        voice_then_console(ALICE_PHONE).with_quorum(2),
+    );
+    let id = h.escalate().await;
+    dials(&h, 1).await;
+    // bob approved on the console first: 1 of 2.
+    let first = h
+        .gateway
+        .resolve(id, Resolution::approve("bob", "console"))
+        .await
+        .unwrap();
+    assert_eq!(first.state, State::BlockedAwaitingAuth);
+    h.answered().await;
+    handled(Ok(h.dtmf("2").await));
+    handled(Ok(h.say("decline").await));
+    // A decline needs no PIN and wins over the approvals so far.
+    let record = h.gateway.status(id).await.unwrap();
+    assert_eq!(record.state, State::Declined);
+    let approval = record.approval.unwrap();
+    assert_eq!(
+        (approval.by.as_str(), approval.channel.as_str()),
+        ("alice", "voice/speech")
+    );
+    assert_eq!(
+        h.fake.last("speak").body["payload"],
+        "Declined. The action will not run. Goodbye."
+    );
+}
+
+#[tokio::test]
+async fn the_configuration_binds_phones_and_dials_each_steps_number() {
+    use sentinel_core::spec::{Env, GatewaySpec};
+    let fake = FakeTelnyx::start().await;
+    let (signing, public) = keys(42);
+    let text = format!(
+        r#"
+        [approver]
+        kind = "telnyx"
+        [approver.telnyx]
+        connection_id = "{CONNECTION}"
+        from_number = "{FROM}"
+        admin_number = "{ADMIN}"
+        public_key = "{key}"
+        api_base = "{base}"
+        public_url = "https://sentinel.example.com"
+
+        [[operators]]
+        name = "alice"
+        token_env = "T_ALICE"
+        phone = "{ALICE_PHONE}"
+        pin_env = "PIN_ALICE"
+
+        [[routes]]
+        name = "phones"
+        steps = [
+          {{ channel = "voice", to = "{ALICE_PHONE}", timeout_s = 60 }},
+          {{ channel = "console", timeout_s = 60 }},
+        ]
+        "#,
+        key = public.to_base64(),
+        base = fake.base,
+    );
+    let spec = GatewaySpec::from_toml_str(&text).unwrap();
+    let env = Env::from_map(
+        [
+            ("TELNYX_API_KEY", API_KEY),
+            ("T_ALICE", "alice-token-0123456789"),
+            ("PIN_ALICE", ALICE_PIN),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect(),
+    );
+    let components = spec.components(&env).unwrap();
+    let approver = components.telnyx.clone().unwrap();
+    let bound = &approver.config().phones[ALICE_PHONE];
+    assert_eq!(bound.operator, "alice");
+    assert!(!format!("{:?}", approver.config()).contains(ALICE_PIN));
+    let gateway = components.build().await.unwrap();
+    assert_eq!(gateway.approver_name(), Some("ladder"));
+    let ticket = gateway
+        .submit(
+            sentinel_core::Action::new("session_x", "PAY_INVOICE")
+                .with_payload(serde_json::json!({"amount": 10000, "vendor": "Unknown Corp"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ticket.status, State::BlockedAwaitingAuth);
+    let mut dial = None;
+    for _ in 0..400 {
+        dial = fake.requests().into_iter().find(|r| r.action() == "dial");
+        if dial.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(dial.unwrap().body["to"], ALICE_PHONE);
+    // The call: answered, 1, alice's PIN (signed now, as Telnyx would).
+    for (n, (event, extra)) in [
+        ("call.answered", serde_json::json!({})),
+        ("call.dtmf.received", serde_json::json!({"digit": "1"})),
+        (
+            "call.gather.ended",
+            serde_json::json!({"digits": format!("{ALICE_PIN}#"), "status": "valid"}),
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut payload = serde_json::json!({
+            "call_control_id": "v3:call-1", "call_leg_id": "leg-1", "call_session_id": "session-1",
+            "connection_id": CONNECTION, "from": FROM, "to": ALICE_PHONE,
+        });
+        payload
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let body = serde_json::json!({"data": {"record_type": "event", "event_type": event,
+            "id": format!("cfg-evt-{n}"), "occurred_at": "2027-01-15T08:00:00.000000Z", "payload": payload}})
+        .to_string();
+        let headers = sign(&signing, chrono::Utc::now().timestamp(), &body);
+        handled(
+            approver
+                .handle_webhook(headers.as_slice(), body.as_bytes())
+                .await,
+        );
+    }
+    let record = gateway.status(ticket.action_id).await.unwrap();
+    assert_eq!(record.state, State::Approved);
+    let approval = record.approval.unwrap();
+    assert_eq!(
+        (approval.by.as_str(), approval.channel.as_str()),
+        ("alice", "voice/dtmf")
+    );
+}
