@@ -26,6 +26,8 @@ pub(crate) struct Active<'a> {
     pub(crate) voice: Option<&'a Voice>,
     /// Pending approvals recovered from the store.
     pub(crate) pending: usize,
+    /// The console links of the ladder's `webhook` steps, when a route has one.
+    pub(crate) links: Option<&'a sentinel_core::ladder::ConsoleLinks>,
 }
 
 /// The banner, one line per concern.
@@ -57,6 +59,19 @@ pub(crate) fn lines(a: &Active<'_>) -> Vec<String> {
             .map(|o| format!("{} ({} is set)", o.key, o.var))
             .collect();
         lines.push(format!("turned on by the environment: {}", on.join(", ")));
+    }
+    if let Some(links) = a.links {
+        lines.push(if links.is_ephemeral() {
+            format!(
+                "console links: {}/console/link/..., signed with a random key of this process (set SENTINEL_LINK_KEY: these links stop working on a restart, and other instances cannot check them)",
+                links.base_url()
+            )
+        } else {
+            format!(
+                "console links: {}/console/link/..., signed with the configured link key",
+                links.base_url()
+            )
+        });
     }
     let packs: Vec<String> = a
         .gateway

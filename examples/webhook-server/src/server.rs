@@ -180,6 +180,7 @@ async fn launch(
         groq: groq.as_deref(),
         voice: voice.as_ref(),
         pending,
+        links: parts.links.as_deref(),
     });
     let (stop, stopped) = watch::channel(false);
     let state = AppState::new(

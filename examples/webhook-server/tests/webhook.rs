@@ -189,6 +189,12 @@ async fn timeline(t: &TestServer, cookie: &str, id: &str) -> Value {
 async fn a_webhook_link_opens_the_action_once_and_the_console_shows_the_steps() {
     let (got, base) = receiver().await;
     let t = server(&base).await;
+    assert!(
+        t.server.banner().iter().any(|l| l
+            == "console links: https://sentinel.example.com/console/link/..., signed with the configured link key"),
+        "{:?}",
+        t.server.banner()
+    );
     let (status, submitted) = t
         .execute(SESSION, &pay("session_1", 10_000, "Unknown Corp"))
         .await;
