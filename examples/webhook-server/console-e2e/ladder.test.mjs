@@ -196,6 +196,20 @@ test('a console link leads through sign-in to the action, whose page shows the l
   await context.close();
 });
 
+test('the documented receiver refuses forged, stale and replayed POSTs', async () => {
+  const url = `http://127.0.0.1:${receiver.port}/hook`;
+  const body = JSON.stringify({ event: 'sentinel.approval_requested', action_id: 'x' });
+  const { createHmac } = await import('node:crypto');
+  const sign = (ts, b, secret = SECRET) => `v1=${createHmac('sha256', secret).update(`v1:${ts}:${b}`).digest('hex')}`;
+  const now = Math.floor(Date.now() / 1000);
+  const send = (ts, sig, delivery, b = body) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-sentinel-timestamp': String(ts), 'x-sentinel-signature': sig, 'x-sentinel-delivery': delivery }, body: b });
+  assert.equal((await send(now, sign(now, body, 'another-secret'), 'd1')).status, 401, 'forged');
+  assert.equal((await send(now - 301, sign(now - 301, body), 'd2')).status, 401, 'stale');
+  assert.equal((await send(now, sign(now, body), 'd3', `${body} `)).status, 401, 'body changed');
+  assert.equal((await send(now, sign(now, body), 'd4')).status, 204, 'signed like Sentinel signs');
+  assert.equal((await send(now, sign(now, body), 'd4')).status, 401, 'replayed delivery');
+});
+
 test('no script failed', () => {
   assert.deepEqual(pageErrors, []);
 });

@@ -21,7 +21,7 @@ function ladderStep(s) {
   const ended = s.status === 'ended'
     ? (s.outcome ? `${s.outcome}${s.reason ? `: ${s.reason}` : ''}` : 'ended (decided)')
     : 'under way';
-  return el('li', { class: `ladder-step ${s.status}`, 'data-step': s.step },
+  return el('li', { class: `ladder-step step-${s.status}`, 'data-step': s.step },
     el('div', { class: 'meta', text: `step ${s.step}${of} · route ${s.route}` }),
     el('div', { text: `${where} · started ${when(s.started_at)} · ${s.status === 'ended' ? 'ended by' : 'ends'} ${when(s.ends_at)}` }),
     el('div', { class: 'outcome', text: ended }));
