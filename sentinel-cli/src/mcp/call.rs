@@ -9,8 +9,8 @@
 
 use std::time::Duration;
 
-use sentinel_core::tool_call::{ToolCall, ToolMapping};
-use sentinel_core::{Action, ActionId, Decision, Gateway, GuardError, State};
+use sentinel_core::tool_call::{ToolCall, ToolMapping, ToolRefusal};
+use sentinel_core::{Action, ActionId, Decision, Gateway, GuardError};
 use serde_json::{Map, Value, json};
 
 use super::Upstream;
@@ -138,60 +138,34 @@ impl Guard {
     }
 }
 
-/// The result of a call Sentinel refused, from the gateway's answer.
+/// The result of a call Sentinel refused, from the gateway's answer: the core's
+/// [`ToolRefusal`] (the words every integration refuses in) as a `CallToolResult`.
 fn refusal(tool: &str, name: &str, error: &GuardError) -> Value {
-    let (decision, why) = match error {
-        GuardError::Denied(d) => (d.as_ref(), "declined"),
-        GuardError::Expired { decision, .. } => (decision.as_ref(), "was not approved in time"),
-        GuardError::ApproverFailed {
-            decision, message, ..
-        } => {
-            let text = format!("{why} ({message})", why = "could not ask a human");
-            return refused(tool, name, decision, State::ErrorApprover, &text);
-        }
-        GuardError::AlreadyExecuted { decision, .. } => {
-            (decision.as_ref(), "already ran this action once")
-        }
-        other => return failure(tool, &other.to_string()),
+    let refusal = ToolRefusal::from_guard(tool, name, error);
+    let (Some(decision), Some(status)) = (&refusal.decision, refusal.status) else {
+        return result(refusal.text, None);
     };
-    let status = match error {
-        GuardError::Expired { .. } => State::Expired,
-        GuardError::AlreadyExecuted { .. } => State::Executed,
-        _ => decision.status,
-    };
-    refused(tool, name, decision, status, why)
-}
-
-/// `Sentinel declined the call of tool ... (status ..., risk ...): analysis. Rules: ...`
-fn refused(tool: &str, name: &str, decision: &Decision, status: State, why: &str) -> Value {
-    let rules = if decision.rules.is_empty() {
-        "none".to_owned()
-    } else {
-        decision.rules.join(", ")
-    };
-    let text = format!(
-        "Sentinel {why}: the call of tool `{tool}` (action {}, {}) was not made. Status: {status}. Risk: {}. Analysis: {} Rules: {rules}.",
-        name, decision.action_id, decision.risk_score, decision.analysis
-    );
-    json!({
-        "content": [{"type": "text", "text": text}],
-        "isError": true,
-        "_meta": {"sentinel": {
-            "action_id": decision.action_id,
-            "action": name,
-            "status": status,
-            "risk_score": decision.risk_score,
-            "analysis": decision.analysis,
-            "rules": decision.rules,
-        }},
-    })
+    let meta = json!({"sentinel": {
+        "action_id": decision.action_id,
+        "action": name,
+        "status": status,
+        "risk_score": decision.risk_score,
+        "analysis": decision.analysis,
+        "rules": decision.rules,
+    }});
+    result(refusal.text, Some(meta))
 }
 
 /// The result of a call that could not be decided on: not made.
 fn failure(tool: &str, message: &str) -> Value {
-    json!({
-        "content": [{"type": "text", "text": format!(
-            "Sentinel refused the call of tool `{tool}`: {message}. The tool was not called.")}],
-        "isError": true,
-    })
+    result(ToolRefusal::failure(tool, message).text, None)
+}
+
+/// A `CallToolResult` with `isError` and `text`.
+fn result(text: String, meta: Option<Value>) -> Value {
+    let mut result = json!({"content": [{"type": "text", "text": text}], "isError": true});
+    if let Some(meta) = meta {
+        result["_meta"] = meta;
+    }
+    result
 }
