@@ -321,6 +321,15 @@ mod tests {
             parts[4]
         );
         assert_eq!(links.check(&moved, now), Err(LinkError::Invalid));
+        // A random key per process: another process (or a restart) cannot check its links.
+        let (a, b) = (
+            ConsoleLinks::ephemeral("https://s.example.com").unwrap(),
+            ConsoleLinks::ephemeral("https://s.example.com").unwrap(),
+        );
+        assert!(a.is_ephemeral() && !links.is_ephemeral());
+        let t = a.token(id, exp).unwrap();
+        assert_eq!(a.check(&t, now).unwrap().action_id, id);
+        assert_eq!(b.check(&t, now), Err(LinkError::Invalid));
         for junk in [
             "",
             "v1",

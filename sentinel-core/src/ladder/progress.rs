@@ -218,3 +218,29 @@ pub fn quorum_votes(trail: &[AuditEvent]) -> Vec<QuorumVote> {
     }
     votes
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_recorded_before_of_and_quorum_were_kept_still_read() {
+        let id = ActionId::new();
+        let old = serde_json::json!({
+            "route": "payments", "index": 1, "channel": "slack", "to": "#oncall",
+            "ends_at": "2026-01-01T00:00:00Z", "outcome": "timeout", "reason": "no decision within 5 s"
+        });
+        let mut a = ApprovalAttempt::new(id, 2, LADDER, old);
+        a.status = AttemptStatus::Ended;
+        let other = ApprovalAttempt::new(id, 1, "telnyx-voice", serde_json::json!({}));
+        let steps = ladder_steps(&[other, a]);
+        assert_eq!(steps.len(), 1, "only the ladder's attempts");
+        let s = &steps[0];
+        assert_eq!((s.step, s.of, s.quorum), (2, None, None));
+        assert_eq!(
+            (s.channel.as_str(), s.status.as_str(), s.outcome.as_deref()),
+            ("slack", "ended", Some("timeout"))
+        );
+    }
+}
