@@ -113,3 +113,26 @@ def test_an_escalated_call_the_operator_declines_through_resolve_never_runs() ->
     assert ran == []
     assert message.status == "error"
     assert "Status: DECLINED. Risk: 60." in str(message.content)
+
+
+class Broken:
+    """Not a working gateway: every use fails."""
+
+    def authorize_tool(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the store is gone")
+
+    async def aauthorize_tool(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the store is gone")
+
+
+@aio
+async def test_any_failure_refuses_the_call_in_invoke_and_ainvoke() -> None:
+    ran: List[str] = []
+    for asynchronous in (False, True):
+        a = agent(Broken(), ran, "pay_invoice", {"amount": 120, "vendor": "AWS"})  # type: ignore[arg-type]
+        request = {"messages": [HumanMessage("pay it")]}
+        result = await a.ainvoke(request) if asynchronous else a.invoke(request)
+        message = tool_message(result)
+        assert message.status == "error"
+        assert message.content == "Sentinel could not decide on this call (RuntimeError); the tool was not called."
+    assert ran == []

@@ -203,3 +203,19 @@ async def test_needs_approval_interrupts_what_sentinel_would_not_auto_approve() 
     assert (wired["approval"]["by"], wired["approval"]["channel"]) == ("openai-agents", "openai_agents")
     assert verdicts["drop_table"].status == "DECLINED"
     assert model.tool_outputs()["c3"].startswith("Sentinel declined: the call of tool `drop_table`")
+
+
+class Broken:
+    """Not a working gateway: every use fails."""
+
+    async def aauthorize_tool(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the store is gone")
+
+
+@aio
+async def test_any_failure_rejects_the_call() -> None:
+    ran: List[str] = []
+    model = Scripted([call("pay_invoice", {"amount": 120, "vendor": "AWS"}, "c1")], [say("ok")])
+    await run(agent_with(Broken(), model, ran))  # type: ignore[arg-type]
+    assert ran == []
+    assert model.tool_outputs()["c1"] == "Sentinel could not decide on this call (RuntimeError); the tool was not called."
