@@ -201,8 +201,10 @@ test('history finds the simulated call, and its timeline shows the Q&A', async (
   await rows.first().getByRole('button', { name: /^Open/ }).click();
   const timeline = alicePage.locator('#timeline');
   await timeline.getByText('asked: "who is Unknown Corp?"', { exact: false }).waitFor();
-  await timeline.getByText(/approved by \+15550100002 via voice/).waitFor();
-  await timeline.getByText(/attempt 1 via telnyx-voice: ended, dialled .*, answered .*, phase ended \(approved\)/).waitFor();
+  // The demo's ladder called bob's phone (bound to the operator bob); its first attempt is
+  // the ladder's step, the call the next one.
+  await timeline.getByText(/approved by bob via voice/).waitFor();
+  await timeline.getByText(/attempt \d+ via telnyx-voice: ended, dialled .*, answered .*, phase ended \(approved\)/).waitFor();
   await timeline.locator('dd', { hasText: /^2$/ }).waitFor(); // the key the admin pressed
   await timeline.getByText('VaultKeeper 1.1.0', { exact: true }).first().waitFor();
   await shot(alicePage, '06-timeline');
