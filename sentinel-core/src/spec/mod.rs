@@ -538,6 +538,8 @@ pub async fn open_store(target: &StoreTarget) -> Result<Arc<dyn Store>, ConfigEr
 #[cfg(any(
     not(feature = "groq"),
     not(feature = "telnyx"),
+    not(feature = "slack"),
+    not(feature = "webhook"),
     not(any(feature = "sqlite", feature = "postgres"))
 ))]
 fn missing_feature(key: &str, feature: &str) -> ConfigError {
