@@ -11,6 +11,8 @@ use serde_json::{Map, Number, Value};
 
 use crate::errors;
 
+mod texts;
+
 /// Deeper nesting than this is refused (also stops self-referencing containers).
 const MAX_DEPTH: usize = 128;
 
@@ -58,6 +60,9 @@ impl NotJson {
 
 /// Parses a Python action (a `dict` in the wire form) into a core [`Action`].
 pub(crate) fn action(obj: &Bound<'_, PyAny>) -> PyResult<Action> {
+    if let Some(action) = obj.cast::<PyDict>().ok().and_then(|d| direct_action(d)) {
+        return Ok(action);
+    }
     let py = obj.py();
     let value = to_json(obj, 0).map_err(|e| {
         let message = if e.path.is_empty() {
@@ -80,6 +85,55 @@ pub(crate) fn json_value(obj: &Bound<'_, PyAny>, root: &str) -> Result<Value, St
     to_json(obj, 0).map_err(|e| e.message(root))
 }
 
+/// The common case of [`action`] without the intermediate JSON object: a `dict` whose
+/// keys are the action's fields, each of the type the core accepts (`agent_id` and
+/// `action` not blank, `reasoning` a string, `payload` a dict, `idempotency_key` a
+/// non-empty string or `None`, `context` a dict or `None`). `None` for anything else: the
+/// general path then converts it and the core names what is wrong, as before.
+fn direct_action(dict: &Bound<'_, PyDict>) -> Option<Action> {
+    let py = dict.py();
+    let mut texts = texts::Texts::lock();
+    let (mut agent_id, mut name, mut reasoning) = (None, None, None);
+    let (mut payload, mut key, mut context) = (None, None, None);
+    for (k, v) in dict.iter() {
+        let field = texts::field(py, &k, &mut texts)?;
+        let string = |v: &Bound<'_, PyAny>, texts: &mut texts::Texts| {
+            v.cast::<PyString>().ok().and_then(|s| texts.text(s))
+        };
+        let object = |v: &Bound<'_, PyAny>, texts: &mut texts::Texts| match to_json_in(v, 0, texts)
+        {
+            Ok(Value::Object(map)) => Some(map),
+            _ => None,
+        };
+        match field {
+            texts::Field::AgentId => agent_id = Some(string(&v, &mut texts)?),
+            texts::Field::Action => name = Some(string(&v, &mut texts)?),
+            texts::Field::Reasoning => reasoning = Some(string(&v, &mut texts)?),
+            texts::Field::Payload if v.is_instance_of::<PyDict>() => {
+                payload = Some(object(&v, &mut texts)?);
+            }
+            texts::Field::IdempotencyKey if v.is_none() => {}
+            texts::Field::IdempotencyKey => key = Some(string(&v, &mut texts)?),
+            texts::Field::Context if v.is_none() => {}
+            texts::Field::Context if v.is_instance_of::<PyDict>() => {
+                context = Some(object(&v, &mut texts)?);
+            }
+            _ => return None,
+        }
+    }
+    let blank = |s: &str| s.trim().is_empty();
+    let (agent_id, name) = (agent_id?, name?);
+    if blank(&agent_id) || blank(&name) || key.as_deref() == Some("") {
+        return None;
+    }
+    let mut action = Action::new(agent_id, name);
+    action.payload = payload?;
+    action.reasoning = reasoning?;
+    action.idempotency_key = key;
+    action.context = context.unwrap_or_default();
+    Some(action)
+}
+
 /// Converts a JSON-like Python object found at `key` of a configuration (`""` for the
 /// whole document); a value that is not JSON is a [`ConfigError`] at its key path.
 pub(crate) fn config_value(obj: &Bound<'_, PyAny>, key: &str) -> Result<Value, ConfigError> {
@@ -90,6 +144,14 @@ pub(crate) fn config_value(obj: &Bound<'_, PyAny>, key: &str) -> Result<Value, C
 }
 
 fn to_json(obj: &Bound<'_, PyAny>, depth: usize) -> Result<Value, NotJson> {
+    to_json_in(obj, depth, &mut texts::Texts::lock())
+}
+
+fn to_json_in(
+    obj: &Bound<'_, PyAny>,
+    depth: usize,
+    texts: &mut texts::Texts,
+) -> Result<Value, NotJson> {
     if depth > MAX_DEPTH {
         return Err(NotJson::new(format!(
             "nested deeper than {MAX_DEPTH} levels"
@@ -99,6 +161,9 @@ fn to_json(obj: &Bound<'_, PyAny>, depth: usize) -> Result<Value, NotJson> {
         return Ok(Value::Null);
     }
     if let Ok(s) = obj.cast::<PyString>() {
+        if let Some(text) = texts.text(s) {
+            return Ok(Value::String(text));
+        }
         return s
             .to_cow()
             .map(|c| Value::String(c.into_owned()))
@@ -133,11 +198,14 @@ fn to_json(obj: &Bound<'_, PyAny>, depth: usize) -> Result<Value, NotJson> {
                     type_name(&key)
                 )));
             };
-            let key = key
-                .to_cow()
-                .map_err(|e| NotJson::new(e.to_string()))?
-                .into_owned();
-            match to_json(&item, depth + 1) {
+            let key = match texts.text(key) {
+                Some(text) => text,
+                None => key
+                    .to_cow()
+                    .map_err(|e| NotJson::new(e.to_string()))?
+                    .into_owned(),
+            };
+            match to_json_in(&item, depth + 1, texts) {
                 Ok(v) => {
                     map.insert(key, v);
                 }
@@ -147,10 +215,10 @@ fn to_json(obj: &Bound<'_, PyAny>, depth: usize) -> Result<Value, NotJson> {
         return Ok(Value::Object(map));
     }
     if let Ok(list) = obj.cast::<PyList>() {
-        return seq(list.iter(), depth);
+        return seq(list.iter(), depth, texts);
     }
     if let Ok(tuple) = obj.cast::<PyTuple>() {
-        return seq(tuple.iter(), depth);
+        return seq(tuple.iter(), depth, texts);
     }
     Err(NotJson::new(format!(
         "`{}` is not JSON (use dict, list, str, int, float, bool or None)",
@@ -161,10 +229,11 @@ fn to_json(obj: &Bound<'_, PyAny>, depth: usize) -> Result<Value, NotJson> {
 fn seq<'py>(
     items: impl Iterator<Item = Bound<'py, PyAny>>,
     depth: usize,
+    texts: &mut texts::Texts,
 ) -> Result<Value, NotJson> {
     let mut out = Vec::new();
     for (i, item) in items.enumerate() {
-        out.push(to_json(&item, depth + 1).map_err(|e| e.at(format!("[{i}]")))?);
+        out.push(to_json_in(&item, depth + 1, texts).map_err(|e| e.at(format!("[{i}]")))?);
     }
     Ok(Value::Array(out))
 }

@@ -208,7 +208,9 @@ impl Gateway {
         let permit = runtime::block_on(py, async move {
             telemetry::with_traceparent(tp.as_deref(), gateway.authorize(action)).await
         })?;
-        permitted(py, permit)?;
+        if let Err(e) = permit {
+            return Err(errors::guard(py, e)?);
+        }
         Ok(func.call(args, kwargs)?.unbind())
     }
 

@@ -98,7 +98,9 @@ def test_guard_and_evaluate_join_the_callers_trace(collector: tuple[str, List[An
     a = attrs(paid)
     assert a["gen_ai.operation.name"] == "execute_tool"
     assert a["sentinel.mode"] == "guard" and a["sentinel.final_status"] == "EXECUTED"
-    assert any(s.parent_span_id == paid.span_id and s.name == "store claim_execution" for s in spans)
+    # One store write records the action, its decision and the claim of its execution.
+    assert any(s.parent_span_id == paid.span_id and s.name == "store create_decided"
+               and attrs(s)["sentinel.state.to"] == "EXECUTED" for s in spans)
 
     dropped = by_name["execute_tool DROP_TABLE"]
     d = attrs(dropped)
