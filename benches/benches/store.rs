@@ -1,13 +1,17 @@
 //! Submit throughput and latency (p50/p99) per store, and memory per pending approval.
 //!
 //! `cargo bench -p sentinel-benches --bench store` (PostgreSQL when `DATABASE_URL` is set).
-//! Under `cargo test` it runs a few submits per store only, to keep the bench compiling
-//! and working.
+//! Each SQL store runs twice in the same run: with group commit turned off
+//! (`batch_max = 1`, one transaction per write: the baseline) and with it (the default);
+//! the rates are printed as ratios to that baseline and to the memory store's, with the
+//! writes per transaction the store's writer managed. Under `cargo test` it runs a few
+//! submits per store only, to keep the bench compiling and working.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use sentinel_core::store::DEFAULT_BATCH_MAX;
 use sentinel_core::{Action, ActionId, Gateway, MemoryStore, SqlStore, Store};
 use serde_json::json;
 
@@ -21,7 +25,8 @@ fn action(i: usize) -> Action {
         .with_payload(json!({"amount": 10 + i % 900, "vendor": "AWS"}))
 }
 
-async fn run(name: &str, store: Arc<dyn Store>, total: usize) {
+/// Submits per second.
+async fn run(name: &str, store: Arc<dyn Store>, total: usize) -> f64 {
     let gw = Gateway::builder().store_arc(store).build().unwrap();
     // Warm up (connections, caches).
     for i in 0..CONCURRENCY.min(total) {
@@ -50,13 +55,35 @@ async fn run(name: &str, store: Arc<dyn Store>, total: usize) {
     let elapsed = start.elapsed();
     lat.sort();
     let pct = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)];
-    println!(
-        "{name:<9} {:>6} submits  {:>9.0} submits/s  p50 {:>9.1?}  p99 {:>9.1?}  ({CONCURRENCY} concurrent)",
+    let rate = lat.len() as f64 / elapsed.as_secs_f64();
+    print!(
+        "{name:<22} {:>6} submits  {:>7.0} submits/s  p50 {:>8.1?}  p99 {:>8.1?}",
         lat.len(),
-        lat.len() as f64 / elapsed.as_secs_f64(),
+        rate,
         pct(0.50),
         pct(0.99)
     );
+    rate
+}
+
+/// The SQL store twice: without group commit (the baseline) and with it.
+async fn run_sql(name: &str, connect: impl AsyncFn() -> SqlStore, total: usize, memory: f64) {
+    let mut baseline = None;
+    for batch_max in [1, DEFAULT_BATCH_MAX] {
+        let store = connect().await.with_batch_max(batch_max);
+        let label = format!("{name}, batch_max {batch_max}");
+        let before = store.batch_stats();
+        let rate = run(&label, Arc::new(store.clone()), total).await;
+        let after = store.batch_stats();
+        let per_commit =
+            (after.writes - before.writes) as f64 / (after.batches - before.batches).max(1) as f64;
+        let base = *baseline.get_or_insert(rate);
+        println!(
+            "  {:>5.2} x batch_max 1  {:>5.2} x memory  {per_commit:>5.1} writes/commit",
+            rate / base,
+            rate / memory
+        );
+    }
 }
 
 fn rss_bytes() -> u64 {
@@ -95,29 +122,33 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    println!("{CONCURRENCY} concurrent submitters (auto-approved payments)");
     rt.block_on(async {
-        run("memory", Arc::new(MemoryStore::new()), total).await;
-        let path = std::env::temp_dir().join(format!("sentinel-bench-{}.db", ActionId::new()));
-        run(
-            "sqlite",
-            Arc::new(SqlStore::open_sqlite(&path).await.unwrap()),
-            total,
-        )
-        .await;
-        let _ = std::fs::remove_file(&path);
+        let memory = run("memory", Arc::new(MemoryStore::new()), total).await;
+        println!();
+        let dir = std::env::temp_dir().join(format!("sentinel-bench-{}", ActionId::new()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let files = std::sync::atomic::AtomicUsize::new(0);
+        let sqlite = async || {
+            let n = files.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            SqlStore::open_sqlite(dir.join(format!("{n}.db")))
+                .await
+                .unwrap()
+        };
+        run_sql("sqlite", sqlite, total, memory).await;
+        let _ = std::fs::remove_dir_all(&dir);
         match std::env::var("DATABASE_URL") {
             Ok(url) if url.starts_with("postgres") => {
-                let schema = postgres_support::TestSchema::new(&url, "sentinel_bench");
-                run(
-                    "postgres",
-                    Arc::new(
-                        SqlStore::connect_in_schema(&url, schema.name())
-                            .await
-                            .unwrap(),
-                    ),
-                    total,
-                )
-                .await;
+                // One fresh schema per run, dropped at the end.
+                let schemas = std::sync::Mutex::new(Vec::new());
+                let postgres = async || {
+                    let schema = postgres_support::TestSchema::new(&url, "sentinel_bench");
+                    let name = schema.name().to_owned();
+                    schemas.lock().unwrap().push(schema);
+                    SqlStore::connect_in_schema(&url, &name).await.unwrap()
+                };
+                run_sql("postgres", postgres, total, memory).await;
+                drop(schemas);
             }
             _ => println!("postgres  skipped: DATABASE_URL is not set"),
         }
