@@ -25,8 +25,10 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 
 use crate::action::Action;
+use crate::approver::Resolution;
 use crate::decision::Decision;
 use crate::error::{ActionError, GuardError};
+use crate::gateway::{Gateway, Permit};
 use crate::state::State;
 
 /// The agent id of tool calls when the configuration names none.
@@ -228,6 +230,50 @@ impl ToolRefusal {
             decision: None,
         }
     }
+}
+
+/// A person's approval of a tool call given through the agent framework's own approval
+/// flow (the OpenAI Agents SDK's `state.approve`, ...), recorded as theirs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FrameworkApproval {
+    /// Who approved, as the framework names them (recorded as the approval's `by`).
+    pub by: String,
+    /// The channel it is recorded under: the integration (`openai_agents`, ...).
+    pub channel: String,
+}
+
+impl FrameworkApproval {
+    /// `by`'s approval through `channel`.
+    pub fn new(by: impl Into<String>, channel: impl Into<String>) -> Self {
+        Self {
+            by: by.into(),
+            channel: channel.into(),
+        }
+    }
+}
+
+/// [`Gateway::authorize`] for a framework's tool call: submits `action`, waits for its
+/// decision and claims its single execution. With `approved`, a human already approved the
+/// call through the framework's approval flow, so an escalated action is approved as
+/// theirs instead of waiting for another human; a declined one stays declined, and one
+/// someone else decided first keeps their decision.
+pub async fn authorize(
+    gateway: &Gateway,
+    action: Action,
+    approved: Option<FrameworkApproval>,
+) -> Result<Permit, GuardError> {
+    let Some(FrameworkApproval { by, channel }) = approved else {
+        return gateway.authorize(action).await;
+    };
+    let ticket = gateway.submit(action.clone()).await?;
+    if !ticket.status.is_terminal() {
+        // Fails when someone decided first: the permit below then says what they decided.
+        let approval = Resolution::approve(by, channel)
+            .with_reason("approved through the agent framework's approval flow");
+        let _ = gateway.resolve(ticket.action_id, approval).await;
+    }
+    gateway.authorize_submitted(ticket.action_id, &action).await
 }
 
 fn json_type(value: &Value) -> &'static str {

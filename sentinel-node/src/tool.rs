@@ -13,8 +13,8 @@ use std::borrow::Cow;
 use napi::Env;
 use napi_derive::napi;
 use sentinel_core::telemetry::with_traceparent;
-use sentinel_core::tool_call::{ToolCall, ToolRefusal};
-use sentinel_core::{Action, Coded, ErrorCode, Gateway, GuardError, Permit, Resolution, State};
+use sentinel_core::tool_call::{self, FrameworkApproval, ToolCall, ToolRefusal};
+use sentinel_core::{Action, Coded, ErrorCode, GuardError, Permit, State};
 use serde_json::Value;
 
 use crate::codec::encode_decision;
@@ -193,33 +193,13 @@ impl NativeGateway {
             Ok(gateway) => gateway,
             Err(f) => return failed(tool, name, &f),
         };
-        let approved = meta.approved_by.clone().map(|by| (by, integration));
-        let authorizing = authorize(gateway, action, approved);
+        let approved = (meta.approved_by.clone()).map(|by| FrameworkApproval::new(by, integration));
+        let authorizing = tool_call::authorize(gateway, action, approved);
         match with_traceparent(meta.traceparent.as_deref(), authorizing).await {
             Ok(permit) => allowed(tool, name, &permit),
             Err(e) => refused(tool, name, &e),
         }
     }
-}
-
-/// `Gateway::authorize`; with `approved` (who, through which channel), an escalated call
-/// is approved as theirs rather than waiting for another human.
-async fn authorize(
-    gateway: &Gateway,
-    action: Action,
-    approved: Option<(String, String)>,
-) -> Result<Permit, GuardError> {
-    let Some((by, channel)) = approved else {
-        return gateway.authorize(action).await;
-    };
-    let ticket = gateway.submit(action.clone()).await?;
-    if !ticket.status.is_terminal() {
-        // Fails when someone decided first: the permit below then says what they decided.
-        let approval = Resolution::approve(by, channel)
-            .with_reason("approved through the agent framework's approval flow");
-        let _ = gateway.resolve(ticket.action_id, approval).await;
-    }
-    gateway.authorize_submitted(ticket.action_id, &action).await
 }
 
 /// The verdict of a call that may run.

@@ -12,8 +12,8 @@ use std::borrow::Cow;
 
 use pyo3::prelude::*;
 use pyo3::types::PyString;
-use sentinel_core::tool_call::{ToolCall, ToolMapping, ToolRefusal};
-use sentinel_core::{Action, GuardError, Permit, Resolution};
+use sentinel_core::tool_call::{self, FrameworkApproval, ToolCall, ToolMapping, ToolRefusal};
+use sentinel_core::{Action, GuardError, Permit};
 use serde_json::Value;
 
 use crate::decision::Decision;
@@ -200,26 +200,15 @@ pub(crate) fn verdict(
     }
 }
 
-/// Submits `action`, waits for its decision and claims its one execution. With
-/// `approved` (`by`, the integration as the channel): a human already approved the call
-/// through the framework's own approval flow, so an escalated action is approved as them
-/// instead of waiting for another human; a declined one stays declined.
+/// [`tool_call::authorize`]: with `approved` (who, through which integration), an
+/// escalated call is approved as theirs.
 pub(crate) async fn authorize(
     gateway: sentinel_core::Gateway,
     action: Action,
     approved: Option<(String, String)>,
 ) -> Result<Permit, GuardError> {
-    let Some((by, channel)) = approved else {
-        return gateway.authorize(action).await;
-    };
-    let ticket = gateway.submit(action.clone()).await?;
-    if !ticket.status.is_terminal() {
-        // Fails when someone decided first: the permit below then says what they decided.
-        let approval = Resolution::approve(by, channel)
-            .with_reason("approved through the agent framework's approval flow");
-        let _ = gateway.resolve(ticket.action_id, approval).await;
-    }
-    gateway.authorize_submitted(ticket.action_id, &action).await
+    let approved = approved.map(|(by, channel)| FrameworkApproval::new(by, channel));
+    tool_call::authorize(&gateway, action, approved).await
 }
 
 /// The arguments as JSON: a mapping converted, JSON text parsed strictly (a repeated key
