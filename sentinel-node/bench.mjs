@@ -7,7 +7,11 @@
 //   npm ci --ignore-scripts && npm run build:release && node bench.mjs
 //
 // The next run-tests.sh puts the dev build back.
+import { createRequire } from 'node:module';
 import { Gateway } from 'sentinel-guard';
+
+// The addon itself, for the previous implementation's calls (always off the JS thread).
+const { NativeGateway } = createRequire(import.meta.url)('./native/index.js');
 
 const N = Number(process.argv[2] ?? 20000);
 const gw = new Gateway();
@@ -61,15 +65,26 @@ rows.push(await time('evaluate (async, awaited one by one)', () => gw.evaluate(a
 rows.push(await concurrent('evaluate (async, 64 in flight)', () => gw.evaluate(action)));
 rows.push(await time('guard + tool (auto-approve, awaited)', () => gw.guard(action, tool), Math.min(N, 10000)));
 rows.push(await concurrent('guard + tool (64 in flight)', () => gw.guard(action, tool), Math.min(N, 10000)));
+// The previous implementation's path, measured in the same run: the async native calls
+// (a thread hop each), without the TS layer's conversions (so slightly flattering it).
+const previous = new NativeGateway('{}');
+const wire = JSON.stringify({ agent_id: action.agentId, action: action.action, payload: action.payload, reasoning: action.reasoning });
+rows.push(await time('previous: native evaluate (thread hop)', () => previous.evaluate(wire)));
+rows.push(await time('previous: native authorize + tool (hop)', async () => { await previous.authorize(wire); return tool(); }, Math.min(N, 10000)));
 
 const base = rows[0].us;
 const baseAsync = rows[1].us;
-console.log(`node ${process.version}, ${N} iterations per row\n`);
-console.log('what'.padEnd(40), 'us/call'.padStart(9), 'x sync check'.padStart(13), 'x async check'.padStart(14));
-for (const r of rows) {
-  console.log(r.label.padEnd(40), r.us.toFixed(3).padStart(9), (r.us / base).toFixed(1).padStart(13), (r.us / baseAsync).toFixed(1).padStart(14));
-}
 const sync = rows.find((r) => r.label.startsWith('evaluateSync (auto')).us;
-const asyncOne = rows.find((r) => r.label.startsWith('evaluate (async, awaited')).us;
-console.log(`\nevaluateSync: ${sync.toFixed(2)} us/call (target <= 3 us: ${sync <= 3 ? 'met' : 'NOT met'})`);
-console.log(`evaluate (async): ${asyncOne.toFixed(2)} us/call; the difference is the thread hop of an async napi call`);
+console.log(`node ${process.version}, ${N} iterations per row\n`);
+console.log('what'.padEnd(40), 'us/call'.padStart(9), 'x sync check'.padStart(13), 'x async check'.padStart(14), 'x evaluateSync'.padStart(15));
+for (const r of rows) {
+  console.log(r.label.padEnd(40), r.us.toFixed(3).padStart(9), (r.us / base).toFixed(1).padStart(13),
+    (r.us / baseAsync).toFixed(1).padStart(14), (r.us / sync).toFixed(2).padStart(15));
+}
+const us = (prefix) => rows.find((r) => r.label.startsWith(prefix)).us;
+const asyncOne = us('evaluate (async, awaited');
+const guardOne = us('guard + tool (auto-approve');
+console.log(`\nevaluate (async): ${asyncOne.toFixed(2)} us/call (target <= 10 us: ${asyncOne <= 10 ? 'met' : 'NOT met'}), ` +
+  `${(asyncOne / us('previous: native evaluate')).toFixed(2)}x the previous path`);
+console.log(`guard + tool: ${guardOne.toFixed(2)} us/call (target <= 15 us: ${guardOne <= 15 ? 'met' : 'NOT met'}), ` +
+  `${(guardOne / us('previous: native authorize')).toFixed(2)}x the previous path`);

@@ -12,7 +12,7 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-use napi::bindgen_prelude::Promise;
+use napi::bindgen_prelude::{Promise, PromiseRaw, within_runtime_if_available};
 use napi::threadsafe_function::ThreadsafeFunction;
 use napi::{Env, JsString, Status};
 use napi_derive::napi;
@@ -298,15 +298,106 @@ impl NativeGateway {
                 "`evaluateSync` needs the built-in scorer; use `evaluate` with any other scorer",
             ));
         }
+        self.decide_at_once(action, aliases, traceparent)?
+            .ok_or_else(|| {
+                Failure::new(
+                    ErrorCode::Unsupported,
+                    "evaluation did not complete synchronously; use `evaluate`",
+                )
+            })
+    }
+
+    /// The decision when one poll makes it; `None` when it would wait.
+    fn decide_at_once(
+        &self,
+        action: &str,
+        aliases: u32,
+        traceparent: Option<&str>,
+    ) -> Result<Option<Decision>, Failure> {
         let action = parse_action(action, aliases)?;
         // The built-in scorer answers at once: the core then arms no timer, and one poll
         // decides, outside any runtime.
-        poll_once(with_traceparent(traceparent, self.deciding().evaluate(&action))).ok_or_else(|| {
-            Failure::new(
-                ErrorCode::Unsupported,
-                "evaluation did not complete synchronously; use `evaluate`",
-            )
-        })
+        Ok(poll_once(with_traceparent(
+            traceparent,
+            self.deciding().evaluate(&action),
+        )))
+    }
+
+    /// True when deciding involves no I/O and no JS callback: the built-in scorer and
+    /// the in-memory store (a durable store answers budget conditions and records
+    /// actions over I/O). The async methods then run on the calling thread, without
+    /// the thread hop of an async call.
+    fn decides_without_io(&self) -> bool {
+        self.sync_ok && !self.components.store.kind.is_durable()
+    }
+
+    /// The first half of `evaluate`: the decision (encoded as by `evaluate`) when it can
+    /// be made on the calling thread at once (see `decides_without_io`); `null` when
+    /// `evaluate` must be awaited instead. Throws what `evaluate` rejects with.
+    #[napi(catch_unwind, ts_return_type = "string | null")]
+    pub fn evaluate_now<'env>(
+        &self,
+        env: &'env Env,
+        action: String,
+        aliases: Option<u32>,
+        traceparent: Option<String>,
+    ) -> napi::Result<Option<JsString<'env>>> {
+        if !self.decides_without_io() {
+            return Ok(None);
+        }
+        match self.decide_at_once(&action, aliases.unwrap_or(0), traceparent.as_deref()) {
+            Ok(Some(decision)) => with_encoded(&decision, |text| {
+                if text.is_ascii() {
+                    env.create_string_latin1(text.as_bytes())
+                } else {
+                    env.create_string(text)
+                }
+            })
+            .map(Some),
+            Ok(None) => Ok(None),
+            Err(f) => Err(f.throw(env)),
+        }
+    }
+
+    /// `authorize`, started on the calling thread: when the decision involves no I/O
+    /// (see `decides_without_io`) and permission is settled at once (auto-approved, or
+    /// refused), returns `null` or throws the refusal, with no thread hop; otherwise
+    /// returns the promise of `authorize`, which the same submission continues into
+    /// (waiting for a human on the runtime).
+    #[napi(catch_unwind, ts_return_type = "Promise<void> | null")]
+    pub fn authorize_now<'env>(
+        &self,
+        env: &'env Env,
+        action: String,
+        aliases: Option<u32>,
+        traceparent: Option<String>,
+    ) -> napi::Result<Option<PromiseRaw<'env, Reply<()>>>> {
+        let prepared = parse_action(&action, aliases.unwrap_or(0))
+            .and_then(|action| Ok((action, self.gateway()?.clone())));
+        let (action, gateway) = prepared.map_err(|f| f.throw(env))?;
+        let mut authorizing = Box::pin(async move {
+            let authorized = with_traceparent(traceparent.as_deref(), gateway.authorize(action));
+            match authorized.await {
+                Ok(_) => Ok(()),
+                Err(e) => Err(guard_error(&e)),
+            }
+        });
+        if self.decides_without_io() {
+            // Inside the runtime's context: whatever the submission starts that outlives
+            // this poll (the recovery sweep, an expiry timer) runs there.
+            let polled = within_runtime_if_available(|| {
+                authorizing
+                    .as_mut()
+                    .poll(&mut Context::from_waker(Waker::noop()))
+            });
+            if let Poll::Ready(done) = polled {
+                return done.map(|()| None).map_err(|f| f.throw(env));
+            }
+        }
+        // Waiting (for a human, the store, a callback): the same future continues on the
+        // runtime, polled again at once with a real waker.
+        env.spawn_future(async move { Ok(Reply(authorizing.await)) })
+            .map(Some)
     }
 
     /// Submits a wire-form action and waits for permission to run the guarded function:

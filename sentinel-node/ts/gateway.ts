@@ -45,9 +45,10 @@ interface NativeError {
 }
 
 /**
- * The safety gateway. Every decision is made by the Rust core, off the JS thread; custom
- * scorers and approvers are called back on the JS thread and never keep the process
- * alive by themselves.
+ * The safety gateway. Every decision is made by the Rust core: on the JS thread when it
+ * involves no I/O (the built-in scorer and the in-memory store: a few microseconds), else
+ * off it; custom scorers and approvers are called back on the JS thread and never keep
+ * the process alive by themselves.
  *
  * ```ts
  * const gw = await Gateway.fromConfig('sentinel.toml');   // the configuration every host reads
@@ -280,9 +281,13 @@ export class Gateway {
   async evaluate(action: ActionInput, options?: CallOptions): Promise<Decision> {
     const aliases = aliasesOf(action, options?.strict);
     const wire = toWire(action, options?.strict, aliases);
+    const traceparent = this.#traceparent(options);
     let encoded: string;
     try {
-      encoded = await this.#native.evaluate(wire, aliases, this.#traceparent(options));
+      // Decided on this thread when no I/O is involved (the core's built-in scorer, the
+      // in-memory store); otherwise off it.
+      encoded = this.#native.evaluateNow(wire, aliases, traceparent)
+        ?? await this.#native.evaluate(wire, aliases, traceparent);
     } catch (err) {
       throw this.#fail(err);
     }
@@ -330,7 +335,11 @@ export class Gateway {
     const wire = toWire(action, options?.strict, aliases);
     if (this.#durable) await this.ready();
     try {
-      await this.#native.authorize(wire, aliases, this.#traceparent(options));
+      // Settled on this thread when no I/O is involved and nobody has to be asked (an
+      // auto-approved or declined action); otherwise a promise to wait for.
+      const waiting = this.#native.authorizeNow(wire, aliases, this.#traceparent(options));
+      // Either way the function runs after `guard` has returned its promise.
+      await waiting;
     } catch (err) {
       throw this.#fail(err);
     }
