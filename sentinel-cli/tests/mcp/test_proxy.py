@@ -351,6 +351,30 @@ class McpProxyTest(unittest.IsolatedAsyncioTestCase):
             )
 
 
+class ReadmeQuickStartTest(unittest.IsolatedAsyncioTestCase):
+    """The README's quick start, as written there: the proxy with examples/mcp/sentinel.toml
+    in front of examples/mcp/payments_server.py."""
+
+    async def test_the_readme_command_guards_the_example_server(self) -> None:
+        root = HERE.parents[2]
+        command = "sentinel mcp-proxy --config examples/mcp/sentinel.toml -- python3 examples/mcp/payments_server.py"
+        self.assertIn(command, (root / "README.md").read_text(encoding="utf-8"))
+        args = command.split()[1:]
+        args[-2] = sys.executable  # python3, with the `mcp` package of this venv
+        params = StdioServerParameters(command=SENTINEL, args=args, cwd=str(root))
+        async with AsyncExitStack() as stack:
+            session = await connect(stack, params)
+            names = sorted(t.name for t in (await session.list_tools()).tools)
+            self.assertEqual(names, ["drop_table", "pay_invoice"])
+            ok = await session.call_tool("pay_invoice", {"amount": 120, "vendor": "AWS"})
+            self.assertFalse(ok.isError, text(ok))
+            self.assertEqual(text(ok), "paid 120 to AWS")
+            no = await session.call_tool("drop_table", {"table": "users"})
+            self.assertTrue(no.isError)
+            self.assertIn("Status: DECLINED", text(no))
+            self.assertIn("OpsGuard/drop-table-forbidden", text(no))
+
+
 if __name__ == "__main__":
     if not (SENTINEL and SERVER):
         sys.exit("SENTINEL_BIN and SENTINEL_SERVER_BIN must name the binaries (see run.sh)")
