@@ -360,3 +360,55 @@ async fn a_write_the_database_refuses_fails_alone() {
     assert!(batches > 1, "{batches}");
     assert_eq!(verified("sqlite", store.as_ref()).await, 62);
 }
+
+/// `guard`'s one write (`create_decided`) is one entry of a batch: concurrent guards each
+/// run once, their four events each are on one chain, and a decision the lifecycle refuses
+/// writes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guards_write_once_each_in_shared_batches() {
+    let (_schema, stores) = stores("guard").await;
+    for (name, store) in stores {
+        let gw = Gateway::builder().store(store.clone()).build().unwrap();
+        let before = store.batch_stats();
+        let ran = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..64usize)
+            .map(|i| {
+                let (gw, ran) = (gw.clone(), Arc::clone(&ran));
+                tokio::spawn(async move {
+                    let action = Action::new(format!("agent-{}", i % 4), "PAY_INVOICE")
+                        .with_payload(json!({"amount": 10 + i, "vendor": "AWS"}));
+                    gw.guard(action, || async {
+                        ran.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    })
+                    .await
+                    .unwrap();
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(ran.load(std::sync::atomic::Ordering::SeqCst), 64, "{name}");
+        let (batches, writes) = delta(before, store.batch_stats());
+        assert_eq!(writes, 64, "{name}: one write per guard");
+        assert!(batches < writes, "{name}: {batches} transactions");
+        // RECEIVED, ANALYZING, EXECUTED and the execution, for each.
+        assert_eq!(verified(name, &store).await, 256, "{name}");
+        let latest = store.latest().await.unwrap().unwrap();
+        assert!(latest.executed_at.is_some(), "{name}");
+
+        let id = ActionId::new();
+        let refused = Transition::new(State::Analyzing, "sentinel", "policy", "");
+        let decided = sentinel_core::store::Decided::new(chrono::Utc::now(), refused, true);
+        let e = store
+            .create_decided(id, &payment(1), decided)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, StoreError::Transition(_)), "{name}: {e}");
+        assert!(
+            matches!(store.get(id).await, Err(StoreError::NotFound(_))),
+            "{name}"
+        );
+        assert_eq!(verified(name, &store).await, 256, "{name}");
+    }
+}

@@ -21,7 +21,7 @@ use tokio::sync::broadcast;
 
 use super::attempt::ApprovalAttempt;
 use super::checkpoint::{AuditKey, Checkpoint};
-use super::{ActionRecord, AuditEvent, Created, Store, Transition, format_time, now};
+use super::{ActionRecord, AuditEvent, Created, Decided, Store, Transition, format_time, now};
 use crate::action::{Action, ActionId};
 use crate::error::StoreError;
 use crate::state::State;
@@ -207,6 +207,25 @@ impl Store for SqlStore {
         let op = Op::Create {
             id,
             action: Box::new(action.clone()),
+        };
+        match self.writer.write(op).await? {
+            Done::Created(created) => Ok(created),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// One entry of the writer's batch: the action, its decision and (when asked) the claim
+    /// of its execution in the same transaction, one wait for the caller.
+    async fn create_decided(
+        &self,
+        id: ActionId,
+        action: &Action,
+        decided: Decided,
+    ) -> Result<Created, StoreError> {
+        let op = Op::CreateDecided {
+            id,
+            action: Box::new(action.clone()),
+            decided: Box::new(decided),
         };
         match self.writer.write(op).await? {
             Done::Created(created) => Ok(created),

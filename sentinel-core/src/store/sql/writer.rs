@@ -34,8 +34,8 @@ use crate::action::{Action, ActionId};
 use crate::error::StoreError;
 use crate::store::chain::{record_digest, seal};
 use crate::store::{
-    ActionRecord, AuditEvent, Created, Transition, apply, execution_event, format_time, new_record,
-    note_event, now, received_events,
+    ActionRecord, AuditEvent, Created, Decided, Transition, apply, execution_event, format_time,
+    new_record, note_event, now, received_events,
 };
 
 use crate::store::DEFAULT_BATCH_MAX;
@@ -53,6 +53,13 @@ pub(super) enum Op {
     Create {
         id: ActionId,
         action: Box<Action>,
+    },
+    /// [`Store::create_decided`](crate::store::Store::create_decided): one entry of the
+    /// batch.
+    CreateDecided {
+        id: ActionId,
+        action: Box<Action>,
+        decided: Box<Decided>,
     },
     Transition {
         id: ActionId,
@@ -262,6 +269,11 @@ impl Pending {
     fn apply(&mut self, op: &Op) -> Result<Done, StoreError> {
         match op {
             Op::Create { id, action } => self.create(*id, action),
+            Op::CreateDecided {
+                id,
+                action,
+                decided,
+            } => self.create_decided(*id, action, decided),
             Op::Transition { id, transition } => {
                 let record = self.records.get_mut(id).ok_or(StoreError::NotFound(*id))?;
                 let event = apply(record, transition, 0, now())?;
@@ -297,19 +309,69 @@ impl Pending {
         }
     }
 
+    /// The record an action's idempotency key already names (`Some(Ok(Existing))`), or the
+    /// conflict; `None` when the key is free (or there is none).
+    fn held(&self, action: &Action, hash: &str) -> Option<Result<Done, StoreError>> {
+        let key = action.idempotency_key.as_ref()?;
+        let held = self.keys.get(&(action.agent_id.clone(), key.clone()))?;
+        let record = self.records.get(held)?;
+        Some(if record.action_hash == hash {
+            Ok(Done::Created(Created::Existing(record.clone())))
+        } else {
+            Err(StoreError::IdempotencyConflict {
+                key: key.clone(),
+                existing: record.id,
+            })
+        })
+    }
+
+    /// Records a made action: its idempotency key, its place in the batch.
+    fn made(&mut self, action: &Action, record: &ActionRecord) {
+        if let Some(key) = &action.idempotency_key {
+            self.keys
+                .insert((action.agent_id.clone(), key.clone()), record.id);
+        }
+        self.created.push(record.id);
+        self.records.insert(record.id, record.clone());
+    }
+
+    /// `create`, `transition` and (when asked and permitted) `claim_execution` at once, with
+    /// their events in that order; a refused transition writes nothing.
+    fn create_decided(
+        &mut self,
+        id: ActionId,
+        action: &Action,
+        decided: &Decided,
+    ) -> Result<Done, StoreError> {
+        let hash = action.canonical_hash();
+        if let Some(done) = self.held(action, &hash) {
+            return done;
+        }
+        if self.records.contains_key(&id) {
+            return Err(StoreError::Backend(format!("action `{id}` already exists")));
+        }
+        let received = new_record(id, action, hash, decided.received_at);
+        let mut record = received.clone();
+        let decision = apply(&mut record, &decided.transition, 0, now())?;
+        let digest = record_digest(&received);
+        let mut events: Vec<AuditEvent> = received_events(0, id, action, decided.received_at)
+            .map(|event| self.append(event, digest.clone()))
+            .to_vec();
+        events.push(self.append(decision, record_digest(&record)));
+        if decided.claim_execution && record.state.permits_execution() {
+            let at = now();
+            record.executed_at = Some(at);
+            let execution = execution_event(0, &record, at);
+            events.push(self.append(execution, record_digest(&record)));
+        }
+        self.made(action, &record);
+        Ok(Done::Created(Created::New(record, events)))
+    }
+
     fn create(&mut self, id: ActionId, action: &Action) -> Result<Done, StoreError> {
         let hash = action.canonical_hash();
-        if let Some(key) = &action.idempotency_key {
-            let held = self.keys.get(&(action.agent_id.clone(), key.clone()));
-            if let Some(record) = held.and_then(|held| self.records.get(held)) {
-                if record.action_hash != hash {
-                    return Err(StoreError::IdempotencyConflict {
-                        key: key.clone(),
-                        existing: record.id,
-                    });
-                }
-                return Ok(Done::Created(Created::Existing(record.clone())));
-            }
+        if let Some(done) = self.held(action, &hash) {
+            return done;
         }
         if self.records.contains_key(&id) {
             return Err(StoreError::Backend(format!("action `{id}` already exists")));
@@ -320,11 +382,7 @@ impl Pending {
         let events = received_events(0, id, action, at)
             .map(|event| self.append(event, digest.clone()))
             .to_vec();
-        if let Some(key) = &action.idempotency_key {
-            self.keys.insert((action.agent_id.clone(), key.clone()), id);
-        }
-        self.created.push(id);
-        self.records.insert(id, record.clone());
+        self.made(action, &record);
         Ok(Done::Created(Created::New(record, events)))
     }
 
@@ -406,7 +464,7 @@ async fn load(
     let mut keys: Vec<(&str, &str)> = Vec::new();
     for op in ops {
         let id = match op {
-            Op::Create { id, action } => {
+            Op::Create { id, action } | Op::CreateDecided { id, action, .. } => {
                 if let Some(key) = &action.idempotency_key {
                     keys.push((&action.agent_id, key));
                 }
