@@ -209,7 +209,7 @@ impl Store for SqlStore {
             action: Box::new(action.clone()),
         };
         match self.writer.write(op).await? {
-            Done::Created(created) => Ok(created),
+            Done::Created(created) => Ok(*created),
             other => Err(unexpected(&other)),
         }
     }
@@ -228,7 +228,7 @@ impl Store for SqlStore {
             decided: Box::new(decided),
         };
         match self.writer.write(op).await? {
-            Done::Created(created) => Ok(created),
+            Done::Created(created) => Ok(*created),
             other => Err(unexpected(&other)),
         }
     }
@@ -255,7 +255,7 @@ impl Store for SqlStore {
             transition: Box::new(transition),
         };
         match self.writer.write(op).await? {
-            Done::Transitioned(record, event) => Ok((record, event)),
+            Done::Transitioned(done) => Ok(*done),
             other => Err(unexpected(&other)),
         }
     }

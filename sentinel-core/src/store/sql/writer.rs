@@ -79,8 +79,8 @@ pub(super) enum Op {
 /// What a write did, per kind of [`Op`].
 #[derive(Debug)]
 pub(super) enum Done {
-    Created(Created),
-    Transitioned(ActionRecord, AuditEvent),
+    Created(Box<Created>),
+    Transitioned(Box<(ActionRecord, AuditEvent)>),
     Claimed(Option<AuditEvent>),
     Noted(AuditEvent),
 }
@@ -280,7 +280,7 @@ impl Pending {
                 let record = record.clone();
                 let event = self.append(event, record_digest(&record));
                 self.mark_changed(*id);
-                Ok(Done::Transitioned(record, event))
+                Ok(Done::Transitioned(Box::new((record, event))))
             }
             Op::Claim { id } => {
                 let record = self.records.get_mut(id).ok_or(StoreError::NotFound(*id))?;
@@ -316,7 +316,7 @@ impl Pending {
         let held = self.keys.get(&(action.agent_id.clone(), key.clone()))?;
         let record = self.records.get(held)?;
         Some(if record.action_hash == hash {
-            Ok(Done::Created(Created::Existing(record.clone())))
+            Ok(Done::Created(Box::new(Created::Existing(record.clone()))))
         } else {
             Err(StoreError::IdempotencyConflict {
                 key: key.clone(),
@@ -365,7 +365,7 @@ impl Pending {
             events.push(self.append(execution, record_digest(&record)));
         }
         self.made(action, &record);
-        Ok(Done::Created(Created::New(record, events)))
+        Ok(Done::Created(Box::new(Created::New(record, events))))
     }
 
     fn create(&mut self, id: ActionId, action: &Action) -> Result<Done, StoreError> {
@@ -383,7 +383,7 @@ impl Pending {
             .map(|event| self.append(event, digest.clone()))
             .to_vec();
         self.made(action, &record);
-        Ok(Done::Created(Created::New(record, events)))
+        Ok(Done::Created(Box::new(Created::New(record, events))))
     }
 
     fn writes_nothing(&self) -> bool {
