@@ -262,14 +262,23 @@ async fn the_message_is_posted_with_buttons_and_agent_text_neutralised() {
     );
     assert_eq!(approve["value"], id.to_string());
     assert!(approve["confirm"]["confirm"]["text"] == "Approve" && decline.get("confirm").is_none());
-    let notes: Vec<_> = gw
-        .audit_trail(id)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|e| e.kind == AuditKind::Note && e.channel == "slack")
-        .map(|e| e.reason)
-        .collect();
+    // The channel notes the post once Slack's answer is in, which can be after the fake
+    // handed the request to this test.
+    let waited = std::time::Instant::now();
+    let notes = loop {
+        let notes: Vec<_> = gw
+            .audit_trail(id)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.kind == AuditKind::Note && e.channel == "slack")
+            .map(|e| e.reason)
+            .collect();
+        if !notes.is_empty() || waited.elapsed() > Duration::from_secs(10) {
+            break notes;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     assert_eq!(notes, [format!("posted to Slack `C0PAY` (message {TS})")]);
 }
 

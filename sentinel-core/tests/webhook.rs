@@ -333,11 +333,20 @@ async fn a_webhook_step_posts_a_signed_redacted_body_with_a_single_use_link() {
         gw.status(id).await.unwrap().state,
         State::BlockedAwaitingAuth
     );
-    let trail = gw.audit_trail(id).await.unwrap();
-    assert!(
-        trail.iter().any(|e| e.channel == "webhook"
-            && e.reason.starts_with("posted to webhook `pager` (HTTP 204)"))
-    );
+    // The channel notes the POST once the receiver's answer is in, which can be after the
+    // receiver handed the request to this test.
+    let posted = |trail: &[sentinel_core::store::AuditEvent]| {
+        trail.iter().any(|e| {
+            e.channel == "webhook" && e.reason.starts_with("posted to webhook `pager` (HTTP 204)")
+        })
+    };
+    let mut trail = gw.audit_trail(id).await.unwrap();
+    let waited = std::time::Instant::now();
+    while !posted(&trail) && waited.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        trail = gw.audit_trail(id).await.unwrap();
+    }
+    assert!(posted(&trail), "the POST is in the trail: {trail:#?}");
     assert_eq!(
         trail.iter().filter(|e| e.channel == "console_link").count(),
         1,
