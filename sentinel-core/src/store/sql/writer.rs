@@ -565,21 +565,34 @@ async fn store(
         }
         query.execute(&mut **tx).await.map_err(backend)?;
     }
-    for r in records(&pending.changed) {
-        sqlx::query(
-            "UPDATE sentinel_actions SET state = $1, decision_json = $2, approval_json = $3, updated_at = $4, \
-             deadline = $5, executed_at = $6 WHERE id = $7",
-        )
-        .bind(r.state.as_str())
-        .bind(r.decision.as_ref().map(to_json).transpose()?)
-        .bind(r.approval.as_ref().map(to_json).transpose()?)
-        .bind(format_time(r.updated_at))
-        .bind(opt_time_text(r.deadline))
-        .bind(opt_time_text(r.executed_at))
-        .bind(r.id.to_string())
-        .execute(&mut **tx)
-        .await
-        .map_err(backend)?;
+    // The changed records in one statement per chunk (`VALUES` columns are `column1`...
+    // on both databases).
+    for chunk in records(&pending.changed).chunks(ROWS_PER_INSERT) {
+        let sql = format!(
+            "UPDATE sentinel_actions SET state = v.column2, decision_json = v.column3, \
+             approval_json = v.column4, updated_at = v.column5, deadline = v.column6, \
+             executed_at = v.column7 FROM (VALUES {}) AS v WHERE sentinel_actions.id = v.column1",
+            placeholders(chunk.len(), 7)
+        );
+        let mut query = sqlx::query(&sql);
+        for r in chunk {
+            query = query
+                .bind(r.id.to_string())
+                .bind(r.state.as_str())
+                .bind(r.decision.as_ref().map(to_json).transpose()?)
+                .bind(r.approval.as_ref().map(to_json).transpose()?)
+                .bind(format_time(r.updated_at))
+                .bind(opt_time_text(r.deadline))
+                .bind(opt_time_text(r.executed_at));
+        }
+        let done = query.execute(&mut **tx).await.map_err(backend)?;
+        if done.rows_affected() != chunk.len() as u64 {
+            return Err(backend(format!(
+                "{} of {} changed records were written",
+                done.rows_affected(),
+                chunk.len()
+            )));
+        }
     }
     for chunk in pending.events.chunks(ROWS_PER_INSERT) {
         let sql = format!(
