@@ -51,7 +51,9 @@ impl Gateway {
             let (step, deadline) = self.decided_step(&decision);
             let claim = decision.status == State::Executed;
             let store_step = traced::store_step(id, "create_decided", Some(step.to));
-            let decided = Decided::new(received_at, step, claim);
+            // The events' copies only for subscribers: the store keeps them either way.
+            let decided = Decided::new(received_at, step, claim)
+                .with_events(self.inner.events.receiver_count() > 0);
             let written = store_step
                 .scope(self.inner.store.create_decided(id, &action, decided))
                 .await;
@@ -89,6 +91,14 @@ impl Gateway {
     /// and does what follows the decision's transition; true when the execution was
     /// claimed.
     async fn recorded_events(&self, record: &ActionRecord, events: Vec<AuditEvent>) -> bool {
+        if events.is_empty() {
+            // Left out (nobody subscribed): what the decision's event would tell, from the
+            // record it left. It leaves `ANALYZING`, so it resolves nothing pending.
+            let at = record.updated_at;
+            self.after_transition(record, Some(State::Analyzing), "policy", at, None)
+                .await;
+            return record.executed_at.is_some();
+        }
         let mut claimed = false;
         for event in events {
             match (event.kind, event.from) {

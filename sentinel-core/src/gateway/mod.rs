@@ -490,21 +490,40 @@ impl Gateway {
     /// What follows a state change the store recorded (`event`, leaving `record`): budget
     /// entries released, the resolution logged, metrics, subscribers and waiters told.
     async fn transitioned(&self, record: &ActionRecord, event: &AuditEvent) {
+        self.after_transition(record, event.from, &event.channel, event.at, Some(event))
+            .await;
+    }
+
+    /// [`transitioned`](Self::transitioned) by the parts of the event (from `from`, through
+    /// `channel`, at `at`, to the record's state), with or without the event itself: a
+    /// [`create_decided`](crate::Store::create_decided) write leaves its events out when
+    /// nobody subscribed, and its decision leaves `ANALYZING`, resolving nothing pending.
+    async fn after_transition(
+        &self,
+        record: &ActionRecord,
+        from: Option<State>,
+        channel: &str,
+        at: DateTime<Utc>,
+        event: Option<&AuditEvent>,
+    ) {
         let id = record.id;
         self.release_budgets(record).await;
         if record.state.is_terminal() {
             crate::telemetry::forget(id);
-            if let (Some(log), true) = (
+            if let (Some(log), Some(event), true) = (
                 &self.inner.decision_log,
-                event.from.is_some_and(State::is_pending),
+                event,
+                from.is_some_and(State::is_pending),
             ) {
                 log.resolution(record, event);
             }
         }
-        let age = (event.at - record.created_at).to_std().unwrap_or_default();
+        let age = (at - record.created_at).to_std().unwrap_or_default();
         self.metrics()
-            .record_transition(id, event.from, event.to, &event.channel, age);
-        if self.inner.events.receiver_count() > 0 {
+            .record_transition(id, from, record.state, channel, age);
+        if let Some(event) = event
+            && self.inner.events.receiver_count() > 0
+        {
             self.publish(event.clone());
         }
         if record.state.is_terminal() || record.state.is_pending() {

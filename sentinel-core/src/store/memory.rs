@@ -3,17 +3,19 @@
 //! limit (decided actions are evicted first, oldest first).
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
 use super::attempt::{ApprovalAttempt, AttemptBook};
-use super::chain::{GENESIS, seal};
 use super::query::{ActionPage, ActionQuery, StateCount};
 use super::{
-    ActionRecord, AuditEvent, Created, Decided, Store, Transition, apply, execution_event,
-    new_record, note_event, now, received_events,
+    ActionRecord, AuditEvent, AuditKind, Created, Decided, Store, Transition, apply, change,
+    execution_event, new_record, note_event, now, received_events, words,
 };
+use kept::{GENESIS_HASH, Hash, Kept, Text, Unsealed, hex_string};
+
+mod kept;
 use crate::action::{Action, ActionId};
 use crate::error::StoreError;
 use crate::state::State;
@@ -45,9 +47,9 @@ struct Inner {
     /// Decided actions, oldest first: evicted first when full.
     terminal: BTreeSet<ActionId>,
     /// The most recent audit events, in `seq` order.
-    log: VecDeque<Box<AuditEvent>>,
+    log: VecDeque<Box<Kept>>,
     /// `seq` and hash of the last event evicted from `log`.
-    anchor: Option<(u64, String)>,
+    anchor: Option<(u64, Hash)>,
     /// Next `seq`.
     next_seq: u64,
     /// `seq`s per action.
@@ -121,28 +123,53 @@ impl Inner {
             .ok_or(StoreError::NotFound(id))
     }
 
-    /// Seals the event onto the chain and appends it, evicting the oldest event beyond
-    /// the log's bound.
+    /// Seals an event built by the functions the stores share onto the chain and appends
+    /// it; returns a copy of it as sealed.
     fn append(&mut self, event: AuditEvent) -> AuditEvent {
+        let (agent_id, action) = self.names(event.action_id, &event);
+        self.push(Unsealed::from_event(event, agent_id, action))
+            .to_event()
+    }
+
+    /// The agent's and the action's names as the action's kept events share them.
+    fn names(&self, id: ActionId, event: &AuditEvent) -> (Arc<str>, Arc<str>) {
+        let first = self.log.front().map_or(self.next_seq, |e| e.seq);
+        let kept = self
+            .trails
+            .get(&id)
+            .and_then(|seqs| seqs.last())
+            .and_then(|&seq| usize::try_from(seq.checked_sub(first)?).ok())
+            .and_then(|i| self.log.get(i));
+        match kept {
+            Some(kept) => (kept.agent_id.clone(), kept.action.clone()),
+            None => (event.agent_id.as_str().into(), event.action.as_str().into()),
+        }
+    }
+
+    /// Seals the event onto the chain and appends it, evicting the oldest event beyond
+    /// the log's bound; returns it as kept.
+    fn push(&mut self, event: Unsealed) -> &Kept {
         let prev = match (self.log.back(), &self.anchor) {
-            (Some(last), _) => last.hash.as_str(),
-            (None, Some((_, hash))) => hash.as_str(),
-            (None, None) => GENESIS,
+            (Some(last), _) => last.hash,
+            (None, Some((_, hash))) => *hash,
+            (None, None) => GENESIS_HASH,
         };
-        let event = seal(event, prev);
+        let event = event.seal(prev);
         self.next_seq = event.seq + 1;
-        self.trails
-            .entry(event.action_id)
-            .or_default()
-            .push(event.seq);
-        self.log.push_back(Box::new(event.clone()));
+        let seqs = self.trails.entry(event.action_id).or_default();
+        if seqs.capacity() == 0 {
+            // An action's trail: `RECEIVED`, `ANALYZING`, the decision, the execution.
+            seqs.reserve_exact(4);
+        }
+        seqs.push(event.seq);
+        self.log.push_back(Box::new(event));
         if self.log.len() > self.capacity.saturating_mul(EVENTS_PER_ACTION)
             && let Some(old) = self.log.pop_front()
         {
-            let old = *old;
             self.anchor = Some((old.seq, old.hash));
         }
-        event
+        let last = self.log.back();
+        last.map_or_else(|| unreachable!("an event was just appended"), |e| &**e)
     }
 
     /// Notes a record that became terminal, so that it can be evicted.
@@ -243,7 +270,7 @@ impl Store for MemoryStore {
         // The decision moves into the record rather than being copied by `apply`.
         let mut transition = decided.transition;
         let recorded = transition.decision.take();
-        let decision = apply(&mut record, &transition, first + 2, at)?;
+        let from = change(&mut record, &transition, at)?;
         if recorded.is_some() {
             record.decision = recorded;
         }
@@ -251,15 +278,81 @@ impl Store for MemoryStore {
         if let Some(slot) = slot {
             inner.keys.insert(slot, id);
         }
-        let mut events = Vec::with_capacity(4);
-        for event in received_events(first, id, action, decided.received_at) {
-            events.push(inner.append(event));
-        }
-        events.push(inner.append(decision));
+        // The caller's copies of the events, only when it wants them.
+        let mut events = Vec::with_capacity(if decided.events { 4 } else { 0 });
+        let mut keep = |inner: &mut Inner, event: Unsealed| {
+            let kept = inner.push(event);
+            if decided.events {
+                events.push(kept.to_event());
+            }
+        };
+        let agent_id: Arc<str> = action.agent_id.as_str().into();
+        let name: Arc<str> = action.action.as_str().into();
+        let event =
+            |seq: u64, from: Option<State>, to: State, actor: Text, channel, reason, at| Unsealed {
+                seq,
+                kind: AuditKind::Transition,
+                action_id: id,
+                agent_id: agent_id.clone(),
+                action: name.clone(),
+                from,
+                to,
+                actor,
+                channel,
+                reason,
+                at,
+            };
+        // As `received_events`, the transition's event as `apply`'s, `execution_event`.
+        let received = decided.received_at;
+        let agent = Text::Shared(agent_id.clone());
+        let submit = Text::Fixed(words::SUBMIT);
+        let none = || Text::Fixed("");
+        keep(
+            &mut inner,
+            event(
+                first,
+                None,
+                State::Received,
+                agent.clone(),
+                submit,
+                none(),
+                received,
+            ),
+        );
+        let (gateway, policy) = (Text::Fixed(words::GATEWAY), Text::Fixed(words::POLICY));
+        let analyzing = event(
+            first + 1,
+            Some(State::Received),
+            State::Analyzing,
+            gateway,
+            policy,
+            none(),
+            received,
+        );
+        keep(&mut inner, analyzing);
+        let (actor, channel, reason) = (transition.actor, transition.channel, transition.reason);
+        let (actor, channel, reason) = (Text::Own(actor), Text::Own(channel), Text::Own(reason));
+        keep(
+            &mut inner,
+            event(
+                first + 2,
+                Some(from),
+                transition.to,
+                actor,
+                channel,
+                reason,
+                at,
+            ),
+        );
         if decided.claim_execution && record.state.permits_execution() {
             record.executed_at = Some(at);
-            let execution = execution_event(first + 3, &record, at);
-            events.push(inner.append(execution));
+            let state = Some(record.state);
+            let (guard, started) = (Text::Fixed(words::GUARD), Text::Fixed(words::STARTED));
+            let execution = Unsealed {
+                kind: AuditKind::Execution,
+                ..event(first + 3, state, record.state, agent, guard, started, at)
+            };
+            keep(&mut inner, execution);
         }
         inner.settled(&record);
         inner.records.insert(id, Box::new(record.clone()));
@@ -325,7 +418,7 @@ impl Store for MemoryStore {
             .iter()
             .filter(|&&seq| seq >= first)
             .filter_map(|&seq| usize::try_from(seq - first).ok())
-            .filter_map(|i| inner.log.get(i).map(|e| (**e).clone()))
+            .filter_map(|i| inner.log.get(i).map(|e| e.to_event()))
             .collect())
     }
 
@@ -370,19 +463,22 @@ impl Store for MemoryStore {
             .iter()
             .skip_while(|e| e.seq <= after)
             .take(limit)
-            .map(|e| (**e).clone())
+            .map(|e| e.to_event())
             .collect())
     }
 
     async fn audit_anchor(&self) -> Result<Option<(u64, String)>, StoreError> {
-        Ok(self.lock()?.anchor.clone())
+        Ok(self
+            .lock()?
+            .anchor
+            .map(|(seq, hash)| (seq, hex_string(&hash))))
     }
 
     async fn audit_head(&self) -> Result<Option<(u64, String)>, StoreError> {
         let inner = self.lock()?;
         Ok(match inner.log.back() {
-            Some(last) => Some((last.seq, last.hash.clone())),
-            None => inner.anchor.clone(),
+            Some(last) => Some((last.seq, hex_string(&last.hash))),
+            None => inner.anchor.map(|(seq, hash)| (seq, hex_string(&hash))),
         })
     }
 
@@ -554,6 +650,52 @@ mod tests {
             refused.to_string().contains("memory store is full"),
             "{refused}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_decided_write_without_events_keeps_the_same_trail() {
+        let store = MemoryStore::new();
+        let mut trails = Vec::new();
+        for events in [true, false] {
+            let id = ActionId::new();
+            let step = Transition::new(State::Executed, "sentinel", "policy", "fine");
+            let decided = Decided::new(now(), step, true).with_events(events);
+            let Ok(Created::New(record, returned)) = store
+                .create_decided(id, &action(usize::from(events)), decided)
+                .await
+            else {
+                panic!("not created");
+            };
+            assert!(record.executed_at.is_some());
+            let trail = store.audit_trail(id).await.unwrap_or_default();
+            if events {
+                assert_eq!(returned, trail);
+            } else {
+                assert!(returned.is_empty());
+            }
+            trails.push(trail);
+        }
+        let shape = |t: &[AuditEvent]| -> Vec<_> {
+            t.iter()
+                .map(|e| {
+                    let words = (e.actor.clone(), e.channel.clone(), e.reason.clone());
+                    (
+                        e.kind,
+                        e.from,
+                        e.to,
+                        e.agent_id.clone(),
+                        e.action.clone(),
+                        words,
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(trails[0].len(), 4);
+        assert_eq!(shape(&trails[0]), shape(&trails[1]));
+        let checked = crate::store::verify_audit_log(&store)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(checked, Ok(8));
     }
 
     #[tokio::test]

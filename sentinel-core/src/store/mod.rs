@@ -286,6 +286,10 @@ pub struct Decided {
     /// Also claim the single execution ([`Store::claim_execution`]) when the new state
     /// permits it: the guarded function is about to run.
     pub claim_execution: bool,
+    /// Return the audit events written in [`Created::New`] (the default). When false the
+    /// store may leave them out, sparing their copies (the gateway asks for them only when
+    /// someone subscribed to its events); what it writes is the same either way.
+    pub events: bool,
 }
 
 impl Decided {
@@ -296,7 +300,15 @@ impl Decided {
             received_at,
             transition,
             claim_execution,
+            events: true,
         }
+    }
+
+    /// Sets [`events`](Self::events): whether the caller wants the events written back.
+    #[must_use]
+    pub fn with_events(mut self, events: bool) -> Self {
+        self.events = events;
+        self
     }
 }
 
@@ -321,7 +333,8 @@ pub trait Store: Send + Sync + 'static {
     /// decision, then the execution), sealed onto the chain like theirs.
     ///
     /// Returns [`Created::New`] with the record as the write left it (`executed_at` set
-    /// when claimed) and those events, or, for an idempotency key used before,
+    /// when claimed) and those events (none, when the store honours
+    /// `decided.events == false`), or, for an idempotency key used before,
     /// [`Created::Existing`] with nothing written (or
     /// [`StoreError::IdempotencyConflict`], as `create` does). A transition the lifecycle
     /// refuses fails the whole call, leaving nothing written.
@@ -580,6 +593,32 @@ pub(crate) fn apply(
     seq: u64,
     now: DateTime<Utc>,
 ) -> Result<AuditEvent, StoreError> {
+    let from = change(record, t, now)?;
+    Ok(AuditEvent {
+        seq,
+        kind: AuditKind::Transition,
+        action_id: record.id,
+        agent_id: record.action.agent_id.clone(),
+        action: record.action.action.clone(),
+        from: Some(from),
+        to: t.to,
+        actor: t.actor.clone(),
+        channel: t.channel.clone(),
+        reason: t.reason.clone(),
+        at: now,
+        prev_hash: String::new(),
+        hash: String::new(),
+        state_hash: String::new(),
+    })
+}
+
+/// What [`apply`] does to the record, without building the event: returns the state the
+/// record left.
+pub(crate) fn change(
+    record: &mut ActionRecord,
+    t: &Transition,
+    now: DateTime<Utc>,
+) -> Result<State, StoreError> {
     use crate::error::TransitionError;
     let from = record.state;
     if from.is_terminal() {
@@ -608,22 +647,21 @@ pub(crate) fn apply(
     if t.deadline.is_some() {
         record.deadline = t.deadline;
     }
-    Ok(AuditEvent {
-        seq,
-        kind: AuditKind::Transition,
-        action_id: record.id,
-        agent_id: record.action.agent_id.clone(),
-        action: record.action.action.clone(),
-        from: Some(from),
-        to: t.to,
-        actor: t.actor.clone(),
-        channel: t.channel.clone(),
-        reason: t.reason.clone(),
-        at: now,
-        prev_hash: String::new(),
-        hash: String::new(),
-        state_hash: String::new(),
-    })
+    Ok(from)
+}
+
+/// The gateway's own words in the audit events every store writes alike.
+pub(crate) mod words {
+    /// The gateway as an actor.
+    pub(crate) const GATEWAY: &str = "sentinel";
+    /// The channel of `RECEIVED`.
+    pub(crate) const SUBMIT: &str = "submit";
+    /// The channel of `ANALYZING`.
+    pub(crate) const POLICY: &str = "policy";
+    /// The channel of an execution.
+    pub(crate) const GUARD: &str = "guard";
+    /// The reason of an execution.
+    pub(crate) const STARTED: &str = "guarded function started";
 }
 
 /// The audit events of a newly received action (not sealed yet): `RECEIVED` (by the agent)
@@ -643,7 +681,7 @@ pub(crate) fn received_events(
         from: None,
         to: State::Received,
         actor: action.agent_id.clone(),
-        channel: "submit".to_owned(),
+        channel: words::SUBMIT.to_owned(),
         reason: String::new(),
         at: now,
         prev_hash: String::new(),
@@ -658,8 +696,8 @@ pub(crate) fn received_events(
         action: action.action.clone(),
         from: Some(State::Received),
         to: State::Analyzing,
-        actor: "sentinel".to_owned(),
-        channel: "policy".to_owned(),
+        actor: words::GATEWAY.to_owned(),
+        channel: words::POLICY.to_owned(),
         reason: String::new(),
         at: now,
         prev_hash: String::new(),
@@ -680,8 +718,8 @@ pub(crate) fn execution_event(seq: u64, record: &ActionRecord, now: DateTime<Utc
         from: Some(record.state),
         to: record.state,
         actor: record.action.agent_id.clone(),
-        channel: "guard".to_owned(),
-        reason: "guarded function started".to_owned(),
+        channel: words::GUARD.to_owned(),
+        reason: words::STARTED.to_owned(),
         at: now,
         prev_hash: String::new(),
         hash: String::new(),
