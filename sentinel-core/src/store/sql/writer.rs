@@ -18,7 +18,8 @@
 //! batch is rolled back and its writes are retried one transaction each, so that only the
 //! faulty one fails. When the database cannot be reached, the head cannot be locked, or the
 //! commit fails, every caller of the batch gets the error (fail closed: nothing was
-//! acknowledged, and a commit that failed may not be retried blindly).
+//! acknowledged, and a commit that failed may not be retried blindly), and so do the
+//! writes queued behind it meanwhile, at once, rather than one lock timeout after another.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -187,10 +188,17 @@ async fn run(
             }
         }
         let (ops, replies): (Vec<Op>, Vec<_>) = jobs.into_iter().map(|j| (j.op, j.reply)).unzip();
-        let outcomes = commit(&pool, postgres, &ops, &counters).await;
+        let (outcomes, unavailable) = commit(&pool, postgres, &ops, &counters).await;
         for (reply, outcome) in replies.into_iter().zip(outcomes) {
             // A caller that went away: its write is durable all the same.
             let _ = reply.send(outcome);
+        }
+        if let Some(e) = unavailable {
+            // The writes that queued up meanwhile would each wait for the same database in
+            // turn, one timeout after another: they fail now, with the same error.
+            while let Ok(job) = queue.try_recv() {
+                let _ = job.reply.send(Err(e.clone()));
+            }
         }
     }
 }
@@ -204,15 +212,16 @@ enum Failure {
 }
 
 /// Writes `ops` in one transaction; on a statement failure, each in a transaction of its
-/// own. One outcome per op, in order.
+/// own. One outcome per op, in order, and the error when the database could not be used
+/// at all (unreachable, locked past its timeout, or the commit failed).
 async fn commit(
     pool: &AnyPool,
     postgres: bool,
     ops: &[Op],
     counters: &Counters,
-) -> Vec<Result<Done, StoreError>> {
+) -> (Vec<Result<Done, StoreError>>, Option<StoreError>) {
     let all: Vec<&Op> = ops.iter().collect();
-    match write_batch(pool, postgres, &all, counters).await {
+    let outcomes = match write_batch(pool, postgres, &all, counters).await {
         Ok(outcomes) => outcomes,
         Err(Failure::Statements(e)) if ops.len() > 1 => {
             tracing::warn!(error = %e, writes = ops.len(), "a batch of store writes failed; retrying them one by one");
@@ -225,10 +234,12 @@ async fn commit(
             }
             outcomes
         }
-        Err(Failure::Whole(e) | Failure::Statements(e)) => {
-            ops.iter().map(|_| Err(e.clone())).collect()
+        Err(Failure::Statements(e)) => vec![Err(e)],
+        Err(Failure::Whole(e)) => {
+            return (ops.iter().map(|_| Err(e.clone())).collect(), Some(e));
         }
-    }
+    };
+    (outcomes, None)
 }
 
 /// What a batch leaves to be written, built in memory from the records it read.
