@@ -39,7 +39,9 @@ impl Gateway {
     async fn authorize_in(&self, action: Action) -> Result<Permit, GuardError> {
         if action.idempotency_key.is_some() {
             // An earlier submission under the key must be found before deciding again.
-            return self.authorize_keyed(action).await;
+            // Boxed, as every path but the auto-approved one below: `block_on` and the
+            // callers move this future, and its size is that of its largest path.
+            return Box::pin(self.authorize_keyed(action)).await;
         }
         let submitted = self.submit_decided(action).await?;
         let ticket = submitted.ticket;
@@ -53,9 +55,9 @@ impl Gateway {
             }
             // Decided for good: the record as written is the record.
             Some(record) if record.state.is_terminal() => record,
-            _ => self.wait(ticket.action_id, None).await?,
+            _ => Box::pin(self.wait(ticket.action_id, None)).await?,
         };
-        self.finish(ticket, record).await
+        Box::pin(self.finish(ticket, record)).await
     }
 
     /// `authorize` of an action with an idempotency key: submitted (returning the earlier

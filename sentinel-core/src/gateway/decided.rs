@@ -65,7 +65,7 @@ impl Gateway {
                 Created::New(record, events) => (record, events),
                 Created::Existing(record) => {
                     // Decided for nothing: what this decision reserved does not count.
-                    self.release_unrecorded(id).await;
+                    Box::pin(self.release_unrecorded(id)).await;
                     return Ok(Submitted {
                         ticket: replayed_ticket(record),
                         record: None,

@@ -280,7 +280,7 @@ impl Gateway {
                         approver.name(),
                         e.to_string(),
                     );
-                    match self.transition(id, failed).await {
+                    match Box::pin(self.transition(id, failed)).await {
                         Ok((r, _)) => record = r,
                         // Decided or moved on meanwhile (a fast human, a Q&A already
                         // started): what the store says stands; nothing was approved by
@@ -295,7 +295,8 @@ impl Gateway {
             }
         }
         if let Some(shadow) = &inner.shadow {
-            self.shadow_check(shadow, id, &action, &decision).await;
+            // Boxed: the future of every decision holds what only the shadow packs need.
+            Box::pin(self.shadow_check(shadow, id, &action, &decision)).await;
         }
         let ticket = Ticket {
             action_id: id,
