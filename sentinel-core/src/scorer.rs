@@ -78,6 +78,14 @@ pub trait RiskScorer: Send + Sync + 'static {
         true
     }
 
+    /// True when [`assess`](Self::assess) answers at once, without I/O (the offline
+    /// scorer). The gateway then decides before it records an action, and records it with
+    /// its decision in one store write; otherwise the action is recorded first (`ANALYZING`,
+    /// visible and recoverable while the scorer works). Default: false.
+    fn scores_at_once(&self) -> bool {
+        false
+    }
+
     /// Scores an action.
     async fn assess(
         &self,
@@ -121,6 +129,10 @@ impl RiskScorer for OfflineScorer {
 
     fn wants_policy_notes(&self) -> bool {
         false
+    }
+
+    fn scores_at_once(&self) -> bool {
+        true
     }
 
     async fn assess(

@@ -365,3 +365,74 @@ async fn a_refused_transition_writes_nothing() {
     assert!(store.audit_log(0, 10).await.unwrap().is_empty());
     assert_eq!(store.len(), 0);
 }
+
+/// A scorer that may do I/O (the trait's default `scores_at_once`), scoring as the offline
+/// scorer does.
+struct Remote(sentinel_core::OfflineScorer);
+
+#[async_trait]
+impl sentinel_core::RiskScorer for Remote {
+    fn name(&self) -> &str {
+        "remote"
+    }
+
+    async fn assess(
+        &self,
+        action: &Action,
+        context: &sentinel_core::ScoreContext,
+    ) -> Result<sentinel_core::Assessment, sentinel_core::ScorerError> {
+        self.0.assess(action, context).await
+    }
+}
+
+#[tokio::test]
+async fn submit_with_a_scorer_that_answers_at_once_is_one_write_and_leaves_the_claim() {
+    let store = Counting::new(false);
+    let gw = gateway(&store);
+    let mut reported = None;
+    let ticket = gw
+        .submit_reporting(paid(), |id| reported = Some(id))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.take(),
+        ["create_decided"],
+        "recorded with its decision"
+    );
+    assert_eq!(reported, Some(ticket.action_id), "the id is reported");
+    assert_eq!(ticket.status, State::Executed);
+    let stored = gw.status(ticket.action_id).await.unwrap();
+    assert!(stored.executed_at.is_none(), "submit claims no execution");
+    let trail = gw.audit_trail(ticket.action_id).await.unwrap();
+    assert_eq!(shape(&trail), executed_trail()[..3].to_vec());
+    // The caller claims the single execution, once.
+    gw.authorize_submitted(ticket.action_id, &paid())
+        .await
+        .unwrap();
+    let again = gw
+        .authorize_submitted(ticket.action_id, &paid())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(again, GuardError::AlreadyExecuted { .. }),
+        "{again:?}"
+    );
+    assert_eq!(verify_audit_log(gw.store().as_ref()).await.unwrap(), Ok(4));
+}
+
+#[tokio::test]
+async fn submit_with_a_scorer_that_may_do_io_records_the_action_before_deciding() {
+    let store = Counting::new(false);
+    let gw = Gateway::builder()
+        .store_arc(Arc::clone(&store) as Arc<dyn Store>)
+        .scorer(Remote(sentinel_core::OfflineScorer))
+        .build()
+        .unwrap();
+    let ticket = gw.submit(paid()).await.unwrap();
+    assert_eq!(ticket.status, State::Executed);
+    assert_eq!(
+        store.take(),
+        ["create", "transition"],
+        "ANALYZING is recorded first"
+    );
+}

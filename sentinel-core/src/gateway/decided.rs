@@ -30,15 +30,20 @@ impl Gateway {
     /// earlier submission must be found before deciding again.
     pub(super) async fn submit_decided(&self, action: Action) -> Result<Submitted, SubmitError> {
         let span = crate::telemetry::ActionSpan::start(&action, "submit");
-        let result = span.scope(self.submit_decided_in(action, &span)).await;
+        let result = span
+            .scope(self.submit_decided_in(action, &span, true))
+            .await;
         traced::submitted(&span, result.as_ref().map(|s| &s.ticket));
         result
     }
 
-    async fn submit_decided_in(
+    /// The submission in one write; with `claim`, an auto-approved action's execution is
+    /// claimed in the same write (`guard`), otherwise it is left to the caller (`submit`).
+    pub(super) async fn submit_decided_in(
         &self,
         action: Action,
         span: &crate::telemetry::ActionSpan,
+        claim: bool,
     ) -> Result<Submitted, SubmitError> {
         self.start_sweeping();
         let received_at = crate::store::now();
@@ -49,7 +54,7 @@ impl Gateway {
             let decision = self.inner.pipeline.decide_reserving(id, &action).await;
             tracing::info!(risk = decision.risk_score, status = %decision.status, rules = ?decision.rules, "decided");
             let (step, deadline) = self.decided_step(&decision);
-            let claim = decision.status == State::Executed;
+            let claim = claim && decision.status == State::Executed;
             let store_step = traced::store_step(id, "create_decided", Some(step.to));
             // The events' copies only for subscribers: the store keeps them either way.
             let decided = Decided::new(received_at, step, claim)

@@ -160,7 +160,9 @@ impl Gateway {
     }
 
     /// [`submit`](Self::submit), calling `recorded` with the action's id as soon as the
-    /// store has recorded it (before it is decided; the earlier action's id for a replayed
+    /// store has recorded it (before it is decided, unless the scorer answers at once —
+    /// [`RiskScorer::scores_at_once`](crate::RiskScorer::scores_at_once) — when it is
+    /// recorded with its decision in one write; the earlier action's id for a replayed
     /// idempotency key): a server that stops waiting for the decision can still tell the
     /// agent which action it was.
     pub async fn submit_reporting(
@@ -180,6 +182,12 @@ impl Gateway {
         recorded: impl FnOnce(ActionId) + Send,
         span: &crate::telemetry::ActionSpan,
     ) -> Result<Ticket, SubmitError> {
+        if action.idempotency_key.is_none() && self.inner.pipeline.scorer.scores_at_once() {
+            // Decided at once (no scorer I/O): recorded with its decision in one write.
+            let submitted = self.submit_decided_in(action, span, false).await?;
+            recorded(submitted.ticket.action_id);
+            return Ok(submitted.ticket);
+        }
         self.start_sweeping();
         let id = ActionId::new();
         span.set_id(id);
