@@ -104,7 +104,11 @@ async fn a_signed_press_approves_and_a_forged_one_changes_nothing() {
     ))
     .unwrap();
     let t = TestServer::start_with(move |mut c| {
+        // The test's own store (in its temporary folder), not the default file in the
+        // working directory.
+        let store = std::mem::take(&mut c.spec.store);
         c.spec = spec;
+        c.spec.store = store;
         c.env = Env::from_map(HashMap::from([
             ("SLACK_BOT_TOKEN".to_owned(), "xoxb-test-token".to_owned()),
             ("SLACK_SIGNING_SECRET".to_owned(), SECRET.to_owned()),

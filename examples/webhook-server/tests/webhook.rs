@@ -149,7 +149,11 @@ async fn server(base: &str) -> TestServer {
         ("SENTINEL_LINK_KEY".to_owned(), LINK_KEY.to_owned()),
     ]));
     TestServer::start_with(move |mut c| {
+        // The test's own store (in its temporary folder), not the default file in the
+        // working directory.
+        let store = std::mem::take(&mut c.spec.store);
         c.spec = spec;
+        c.spec.store = store;
         c.env = env;
         c.with_operator("alice", ALICE)
     })
