@@ -249,6 +249,14 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     s
 }
 
+/// The bytes of lowercase or uppercase hex; `None` for an odd length or a non-hex digit.
+pub(crate) fn unhex(text: &str) -> Option<Vec<u8>> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
 /// The id Sentinel assigns to each submitted action: a UUID v7 (time-ordered).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]

@@ -16,7 +16,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use thiserror::Error;
 
-use crate::action::ActionId;
+use crate::action::{ActionId, hex, unhex};
 use crate::store::{ApprovalAttempt, AttemptStatus, Store};
 
 /// The channel of the approval attempts that record a link's use.
@@ -263,17 +263,6 @@ async fn used(store: &dyn Store, claim: &LinkClaim) -> Result<bool, LinkError> {
         .await
         .map(|a| a.is_some())
         .map_err(|e| LinkError::Unavailable(e.to_string()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 #[cfg(test)]

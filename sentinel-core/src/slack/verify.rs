@@ -7,6 +7,8 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use thiserror::Error;
 
+use crate::action::{hex, unhex};
+
 /// How far a request's timestamp may be from now, in seconds.
 pub const MAX_AGE_S: i64 = 300;
 
@@ -36,13 +38,10 @@ pub enum VerifyError {
 
 /// The `X-Slack-Signature` of `body` sent at `timestamp` (what Slack computes).
 pub fn sign(secret: &[u8], timestamp: &str, body: &[u8]) -> String {
-    let bytes = mac(secret, timestamp, body).finalize().into_bytes();
-    let mut out = String::with_capacity(67);
-    out.push_str("v0=");
-    for b in bytes {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
+    format!(
+        "v0={}",
+        hex(&mac(secret, timestamp, body).finalize().into_bytes())
+    )
 }
 
 /// Checks a request's signature and age against `now` (Unix seconds).
@@ -86,14 +85,12 @@ fn mac(secret: &[u8], timestamp: &str, body: &[u8]) -> Hmac<Sha256> {
     mac
 }
 
+/// The 32 bytes of a 64-digit hex signature.
 fn decode_hex(hex: &str) -> Option<Vec<u8>> {
     if hex.len() != 64 {
         return None;
     }
-    (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
-        .collect()
+    unhex(hex)
 }
 
 #[cfg(test)]

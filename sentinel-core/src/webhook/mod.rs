@@ -25,6 +25,8 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use thiserror::Error;
 
+use crate::action::{hex, unhex};
+
 /// The header carrying the signing time (Unix seconds).
 pub const TIMESTAMP_HEADER: &str = "X-Sentinel-Timestamp";
 /// The header carrying `v1=<hex HMAC-SHA256 of "v1:{timestamp}:{body}">`.
@@ -62,9 +64,10 @@ fn mac(secret: &[u8], timestamp: i64, body: &[u8]) -> Hmac<Sha256> {
 
 /// `v1=<hex>`: the signature of `body` sent at `timestamp` (Unix seconds).
 pub fn sign(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
-    let digest = mac(secret, timestamp, body).finalize().into_bytes();
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("v1={hex}")
+    format!(
+        "v1={}",
+        hex(&mac(secret, timestamp, body).finalize().into_bytes())
+    )
 }
 
 /// Checks a received webhook (the two headers and the raw body) at `now` (Unix seconds), as
@@ -89,11 +92,7 @@ pub fn verify(
     if hex.len() != 64 {
         return Err(VerifyError::Mismatch);
     }
-    let given: Option<Vec<u8>> = (0..64)
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok())
-        .collect();
-    let given = given.ok_or(VerifyError::Mismatch)?;
+    let given = unhex(hex).ok_or(VerifyError::Mismatch)?;
     mac(secret, ts, body)
         .verify_slice(&given)
         .map_err(|_| VerifyError::Mismatch)
