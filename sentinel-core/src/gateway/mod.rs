@@ -255,52 +255,11 @@ impl Gateway {
             log.decision(&action, &decision, &redact.redact_paths, approver, deadline);
         }
         let mut approver_error = None;
-
         if let Some(deadline) = deadline {
             self.schedule_expiry(id, deadline);
-            if let Some(approver) = &inner.approver {
-                let redact_paths = inner
-                    .pipeline
-                    .explain_context(&action, &decision.packs)
-                    .redact_paths;
-                let request = ApprovalRequest {
-                    action_id: id,
-                    action: action.clone(),
-                    decision: decision.clone(),
-                    redact_paths,
-                    deadline,
-                    handle: ApprovalHandle {
-                        action_id: id,
-                        gateway: Arc::downgrade(&self.inner),
-                    },
-                };
-                let asking = traced::approval_step(id, "request", approver.name());
-                let asked = asking.scope(approver.request(request)).await;
-                if let Err(e) = &asked {
-                    asking.fail("approver_failed", &e.to_string());
-                }
-                drop(asking);
-                if let Err(e) = asked {
-                    tracing::warn!(approver = approver.name(), error = %e, "approver failed; failing closed");
-                    let failed = Transition::new(
-                        State::ErrorApprover,
-                        SYSTEM,
-                        approver.name(),
-                        e.to_string(),
-                    );
-                    match Box::pin(self.transition(id, failed)).await {
-                        Ok((r, _)) => record = r,
-                        // Decided or moved on meanwhile (a fast human, a Q&A already
-                        // started): what the store says stands; nothing was approved by
-                        // the failure.
-                        Err(StoreError::Transition(_)) => {
-                            record = inner.store.get(id).await?;
-                        }
-                        Err(other) => return Err(other.into()),
-                    }
-                    approver_error = Some(e);
-                }
-            }
+            // Boxed: an auto-approved decision's future need not hold the approver's.
+            approver_error =
+                Box::pin(self.ask_approver(id, &action, &decision, deadline, &mut record)).await?;
         }
         if let Some(shadow) = &inner.shadow {
             // Boxed: the future of every decision holds what only the shadow packs need.
@@ -315,6 +274,58 @@ impl Gateway {
             approver_error,
         };
         Ok((ticket, record))
+    }
+
+    /// Asks the approver about an escalated action; on its failure, moves the action to
+    /// `ERROR_APPROVER` (failing closed) and returns the error, updating `record`.
+    async fn ask_approver(
+        &self,
+        id: ActionId,
+        action: &Action,
+        decision: &Decision,
+        deadline: DateTime<Utc>,
+        record: &mut ActionRecord,
+    ) -> Result<Option<ApproverError>, SubmitError> {
+        let inner = &self.inner;
+        let Some(approver) = &inner.approver else {
+            return Ok(None);
+        };
+        let redact_paths = inner
+            .pipeline
+            .explain_context(action, &decision.packs)
+            .redact_paths;
+        let request = ApprovalRequest {
+            action_id: id,
+            action: action.clone(),
+            decision: decision.clone(),
+            redact_paths,
+            deadline,
+            handle: ApprovalHandle {
+                action_id: id,
+                gateway: Arc::downgrade(&self.inner),
+            },
+        };
+        let asking = traced::approval_step(id, "request", approver.name());
+        let asked = asking.scope(approver.request(request)).await;
+        if let Err(e) = &asked {
+            asking.fail("approver_failed", &e.to_string());
+        }
+        drop(asking);
+        let Err(e) = asked else {
+            return Ok(None);
+        };
+        tracing::warn!(approver = approver.name(), error = %e, "approver failed; failing closed");
+        let failed = Transition::new(State::ErrorApprover, SYSTEM, approver.name(), e.to_string());
+        match Box::pin(self.transition(id, failed)).await {
+            Ok((r, _)) => *record = r,
+            // Decided or moved on meanwhile (a fast human, a Q&A already started): what
+            // the store says stands; nothing was approved by the failure.
+            Err(StoreError::Transition(_)) => {
+                *record = inner.store.get(id).await?;
+            }
+            Err(other) => return Err(other.into()),
+        }
+        Ok(Some(e))
     }
 
     /// Decides `action` under the shadow packs and records a disagreement with the live
