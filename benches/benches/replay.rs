@@ -23,7 +23,7 @@ const ENVIRONMENTS: [&str; 3] = ["production", "staging", "dev"];
 /// A varied, deterministic stream: payments (trusted, unknown, untrusted, large), exports
 /// of every size, deletions, restarts, dropped tables, unknown actions.
 fn action(i: usize) -> Action {
-    let agent = if i % 7 == 0 {
+    let agent = if i.is_multiple_of(7) {
         format!("session_{}", i % 50)
     } else {
         format!("agent-{}", i % 40)
@@ -36,7 +36,7 @@ fn action(i: usize) -> Action {
         ),
         4 | 5 => (
             "EXPORT_CSV",
-            json!({"record_count": (i * 13) % 900, "contains_pii": i % 3 == 0}),
+            json!({"record_count": (i * 13) % 900, "contains_pii": i.is_multiple_of(3)}),
         ),
         6 => (
             "DELETE_USER",

@@ -9,7 +9,7 @@
 //! valgrind --tool=dhat target/*/release/examples/alloc_guard guard 1000
 //! valgrind --tool=dhat target/*/release/examples/alloc_guard guard 3000
 //! ```
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::hint::black_box;
 

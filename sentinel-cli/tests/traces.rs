@@ -8,8 +8,11 @@ use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 
+/// What the collector received: `(request line, body)` per request.
+type Received = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
 /// A collector that answers 200 to every request and keeps `(request line, body)`.
-fn collector() -> (String, Arc<Mutex<Vec<(String, Vec<u8>)>>>) {
+fn collector() -> (String, Received) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let got = Arc::new(Mutex::new(Vec::new()));

@@ -27,7 +27,6 @@ use sentinel_core::{
 use serde_json::json;
 
 #[cfg(feature = "groq")]
-#[allow(dead_code)]
 mod fake_llm;
 
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";

@@ -251,11 +251,10 @@ async fn write_batch(
     .map_err(|e| Failure::Whole(backend(e)))?;
     let stmt = |e: StoreError| Failure::Statements(e);
     let seq: i64 = sqlx::Row::try_get(&row, "last_seq").map_err(|e| Failure::Whole(backend(e)))?;
-    let mut pending = Pending {
-        seq: u64::try_from(seq).map_err(|e| Failure::Whole(backend(e)))?,
-        prev: sqlx::Row::try_get(&row, "last_hash").map_err(|e| Failure::Whole(backend(e)))?,
-        ..Pending::default()
-    };
+    let mut pending = Pending::after(
+        u64::try_from(seq).map_err(|e| Failure::Whole(backend(e)))?,
+        sqlx::Row::try_get(&row, "last_hash").map_err(|e| Failure::Whole(backend(e)))?,
+    );
     statements::load(&mut tx, postgres, ops, &mut pending)
         .await
         .map_err(stmt)?;

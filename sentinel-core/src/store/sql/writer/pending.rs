@@ -22,9 +22,9 @@ pub(super) struct Pending {
     pub(super) created: Vec<ActionId>,
     /// Existing records the batch changed, in order of first change.
     pub(super) changed: Vec<ActionId>,
-    pub(super) changed_set: HashSet<ActionId>,
+    changed_set: HashSet<ActionId>,
     /// `(agent_id, idempotency_key)` → the action holding it (stored or made by the batch).
-    pub(super) keys: HashMap<(String, String), ActionId>,
+    keys: HashMap<(String, String), ActionId>,
     /// The events, sealed, in chain order.
     pub(super) events: Vec<AuditEvent>,
     pub(super) seq: u64,
@@ -32,6 +32,15 @@ pub(super) struct Pending {
 }
 
 impl Pending {
+    /// An empty batch extending the chain whose head is record `seq` with hash `prev`.
+    pub(super) fn after(seq: u64, prev: String) -> Self {
+        Self {
+            seq,
+            prev,
+            ..Self::default()
+        }
+    }
+
     fn append(&mut self, mut event: AuditEvent, digest: String) -> AuditEvent {
         self.seq += 1;
         event.seq = self.seq;
@@ -40,6 +49,15 @@ impl Pending {
         self.prev.clone_from(&event.hash);
         self.events.push(event.clone());
         event
+    }
+
+    /// Keeps a record read from the database, and the idempotency key it holds.
+    pub(super) fn read(&mut self, record: ActionRecord) {
+        if let Some(key) = &record.action.idempotency_key {
+            self.keys
+                .insert((record.action.agent_id.clone(), key.clone()), record.id);
+        }
+        self.records.insert(record.id, record);
     }
 
     fn mark_changed(&mut self, id: ActionId) {

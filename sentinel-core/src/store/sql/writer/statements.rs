@@ -82,13 +82,7 @@ pub(super) async fn load(
             query = query.bind(id.as_str());
         }
         for row in query.fetch_all(&mut **tx).await.map_err(backend)? {
-            let record = rows::record(&row)?;
-            if let Some(key) = &record.action.idempotency_key {
-                pending
-                    .keys
-                    .insert((record.action.agent_id.clone(), key.clone()), record.id);
-            }
-            pending.records.insert(record.id, record);
+            pending.read(rows::record(&row)?);
         }
     }
     keys.sort_unstable();
@@ -109,13 +103,7 @@ pub(super) async fn load(
             query = query.bind(*agent).bind(*key);
         }
         for row in query.fetch_all(&mut **tx).await.map_err(backend)? {
-            let record = rows::record(&row)?;
-            if let Some(key) = &record.action.idempotency_key {
-                pending
-                    .keys
-                    .insert((record.action.agent_id.clone(), key.clone()), record.id);
-            }
-            pending.records.insert(record.id, record);
+            pending.read(rows::record(&row)?);
         }
     }
     Ok(())
