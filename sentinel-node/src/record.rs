@@ -46,7 +46,7 @@ impl From<ActionRecord> for ActionStatus {
         Self {
             action_id: r.id.to_string(),
             state: r.state.as_str().to_owned(),
-            decision: r.decision.as_ref().map(encode_decision),
+            decision: r.decision.as_deref().map(encode_decision),
             approval: r.approval.map(|a| ApprovalView {
                 approved: a.approved,
                 by: a.by,

@@ -210,7 +210,7 @@ fn allowed(tool: String, action: String, permit: &Permit) -> ToolVerdict {
         action,
         action_id: Some(permit.action_id.to_string()),
         status: Some(permit.record.state.as_str().to_owned()),
-        decision: permit.record.decision.as_ref().map(encode_decision),
+        decision: permit.record.decision.as_deref().map(encode_decision),
         ..ToolVerdict::default()
     }
 }

@@ -178,7 +178,10 @@ pub(crate) fn verdict(
             action: name,
             action_id: Some(permit.action_id.to_string()),
             status: Some(permit.record.state.as_str()),
-            decision: permit.record.decision.map(Decision::from),
+            decision: permit
+                .record
+                .decision
+                .map(|d| Decision::from(std::sync::Arc::unwrap_or_clone(d))),
             message: String::new(),
             error: None,
         }),

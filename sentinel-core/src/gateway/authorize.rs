@@ -118,7 +118,7 @@ impl Gateway {
         approver_error: Option<ApproverError>,
     ) -> Result<Permit, GuardError> {
         let id = record.id;
-        let Some(decided) = record.decision.clone() else {
+        let Some(decided) = record.decision.as_deref().cloned() else {
             return Err(GuardError::Store(StoreError::Backend(format!(
                 "action `{id}` has no decision"
             ))));

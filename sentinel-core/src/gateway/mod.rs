@@ -381,7 +381,10 @@ impl Gateway {
             reason: resolution.reason,
             at: Utc::now(),
             action_hash: pending.action_hash,
-            packs: pending.decision.map(|d| d.packs).unwrap_or_default(),
+            packs: pending
+                .decision
+                .map(|d| Arc::unwrap_or_clone(d).packs)
+                .unwrap_or_default(),
         };
         let step =
             Transition::new(to, resolution.by, resolution.channel, reason).with_approval(approval);
@@ -582,22 +585,26 @@ impl std::fmt::Debug for Gateway {
     }
 }
 
-fn replayed_ticket(record: ActionRecord) -> Ticket {
-    let decision = record.decision.clone().unwrap_or_else(|| Decision {
-        action_id: record.id,
-        status: record.state,
-        risk_score: 100,
-        analysis: "an earlier submission with this idempotency key is still being decided"
-            .to_owned(),
-        rules: Vec::new(),
-        matched: Vec::new(),
-        packs: Vec::new(),
-        scorer: crate::decision::ScorerUse::Skipped {
-            reason: "replayed".to_owned(),
-        },
-        timings: crate::decision::Timings::default(),
-        scorer_failure: None,
-    });
+fn replayed_ticket(mut record: ActionRecord) -> Ticket {
+    let decision = record
+        .decision
+        .take()
+        .map(Arc::unwrap_or_clone)
+        .unwrap_or_else(|| Decision {
+            action_id: record.id,
+            status: record.state,
+            risk_score: 100,
+            analysis: "an earlier submission with this idempotency key is still being decided"
+                .to_owned(),
+            rules: Vec::new(),
+            matched: Vec::new(),
+            packs: Vec::new(),
+            scorer: crate::decision::ScorerUse::Skipped {
+                reason: "replayed".to_owned(),
+            },
+            timings: crate::decision::Timings::default(),
+            scorer_failure: None,
+        });
     Ticket {
         action_id: record.id,
         status: record.state,

@@ -36,7 +36,7 @@ impl Gateway {
 
     /// The request the approver got (or would have got) for a pending record.
     pub(super) fn approval_request(&self, record: &ActionRecord) -> Option<ApprovalRequest> {
-        let decision = record.decision.clone()?;
+        let decision = record.decision.as_deref().cloned()?;
         let deadline = record.deadline?;
         let redact_paths = self
             .inner

@@ -2,6 +2,8 @@
 //! and the audit events of a received action, an execution and a note (not sealed yet:
 //! see [`chain::seal`](super::chain::seal)).
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 
 use super::{ActionRecord, AuditEvent, AuditKind, Transition};
@@ -63,7 +65,7 @@ pub(crate) fn change(
     record.state = t.to;
     record.updated_at = now;
     if let Some(d) = &t.decision {
-        record.decision = Some(d.clone());
+        record.decision = Some(Arc::new(d.clone()));
     }
     if let Some(a) = &t.approval {
         record.approval = Some(a.clone());

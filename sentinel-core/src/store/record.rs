@@ -1,6 +1,8 @@
 //! What stores keep: action records, human approvals, audit events, and the writes that
 //! change them (transitions, new actions with their decision).
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -20,8 +22,9 @@ pub struct ActionRecord {
     pub action_hash: String,
     /// Where the action is in its lifecycle.
     pub state: State,
-    /// The gateway's decision, once made.
-    pub decision: Option<Decision>,
+    /// The gateway's decision, once made; shared, so that copies of the record (a store's
+    /// and its caller's) do not copy it.
+    pub decision: Option<Arc<Decision>>,
     /// The human decision, once made.
     pub approval: Option<Approval>,
     /// When the action was received.
