@@ -4,6 +4,7 @@
 
 use std::future::Future;
 
+use super::decided::Submitted;
 use super::{Gateway, Permit, traced};
 use crate::action::{Action, ActionId};
 use crate::decision::Decision;
@@ -43,19 +44,32 @@ impl Gateway {
             // callers move this future, and its size is that of its largest path.
             return Box::pin(self.authorize_keyed(action)).await;
         }
-        let submitted = self.submit_decided(action).await?;
-        let ticket = submitted.ticket;
-        let record = match submitted.record {
-            // Auto-approved: recorded, decided and claimed in one write.
-            Some(record) if submitted.claimed => {
+        let (followed, record) = match self.submit_decided(action).await? {
+            // Auto-approved: recorded, decided and claimed in one write (no ticket made).
+            Submitted::New {
+                record,
+                claimed: true,
+                ..
+            } => {
                 return Ok(Permit {
-                    action_id: ticket.action_id,
+                    action_id: record.id,
                     record,
                 });
             }
+            Submitted::New {
+                followed, record, ..
+            } => (followed, record),
+            Submitted::Replayed(ticket) => {
+                let record = Box::pin(self.wait(ticket.action_id, None)).await?;
+                return Box::pin(self.finish(ticket, record)).await;
+            }
+        };
+        let ticket = followed.into_ticket(record.state);
+        let record = if record.state.is_terminal() {
             // Decided for good: the record as written is the record.
-            Some(record) if record.state.is_terminal() => record,
-            _ => Box::pin(self.wait(ticket.action_id, None)).await?,
+            record
+        } else {
+            Box::pin(self.wait(ticket.action_id, None)).await?
         };
         Box::pin(self.finish(ticket, record)).await
     }

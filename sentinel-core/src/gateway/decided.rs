@@ -5,6 +5,7 @@
 
 use tracing::Instrument;
 
+use super::follow_up::Followed;
 use super::{Gateway, Ticket, replayed_ticket, traced};
 use crate::action::{Action, ActionId};
 use crate::error::SubmitError;
@@ -12,13 +13,42 @@ use crate::state::State;
 use crate::store::{ActionRecord, AuditEvent, AuditKind, Created, Decided};
 
 /// What [`Gateway::submit_decided`] did.
-pub(super) struct Submitted {
+pub(super) enum Submitted {
+    /// An earlier submission under the idempotency key: nothing was written.
+    Replayed(Ticket),
+    /// Recorded and decided by this call.
+    New {
+        /// What the ticket will tell.
+        followed: Followed,
+        /// The record as this call left it.
+        record: ActionRecord,
+        /// The single execution was claimed in the same write (an auto-approved action).
+        claimed: bool,
+    },
+}
+
+impl Submitted {
     /// As [`Gateway::submit`] returns it.
-    pub(super) ticket: Ticket,
-    /// The record as this call left it (`None` when `ticket.replayed`).
-    pub(super) record: Option<ActionRecord>,
-    /// The single execution was claimed in the same write (an auto-approved action).
-    pub(super) claimed: bool,
+    pub(super) fn into_ticket(self) -> Ticket {
+        match self {
+            Submitted::Replayed(ticket) => ticket,
+            Submitted::New {
+                followed, record, ..
+            } => followed.into_ticket(record.state),
+        }
+    }
+
+    /// What the submission span records.
+    fn traced(&self) -> traced::Submission<'_> {
+        match self {
+            Submitted::Replayed(ticket) => traced::Submission::of(ticket),
+            Submitted::New { followed, .. } => traced::Submission {
+                decision: followed.decision(),
+                replayed: false,
+                approver_error: followed.approver_error.as_ref(),
+            },
+        }
+    }
 }
 
 impl Gateway {
@@ -33,7 +63,7 @@ impl Gateway {
         let result = span
             .scope(self.submit_decided_in(action, &span, true))
             .await;
-        traced::submitted(&span, result.as_ref().map(|s| &s.ticket));
+        traced::submitted(&span, result.as_ref().map(Submitted::traced));
         result
     }
 
@@ -53,8 +83,8 @@ impl Gateway {
         async move {
             let decision = self.inner.pipeline.decide_reserving(id, &action).await;
             tracing::info!(risk = decision.risk_score, status = %decision.status, rules = ?decision.rules, "decided");
-            let (step, deadline) = self.decided_step(&decision);
-            let claim = claim && decision.status == State::Executed;
+            let (step, recording) = self.decided_step(decision);
+            let claim = claim && step.to == State::Executed;
             let store_step = traced::store_step(id, "create_decided", Some(step.to));
             // The events' copies only for subscribers: the store keeps them either way.
             let decided = Decided::new(received_at, step, claim)
@@ -71,20 +101,14 @@ impl Gateway {
                 Created::Existing(record) => {
                     // Decided for nothing: what this decision reserved does not count.
                     Box::pin(self.release_unrecorded(id)).await;
-                    return Ok(Submitted {
-                        ticket: replayed_ticket(record),
-                        record: None,
-                        claimed: false,
-                    });
+                    return Ok(Submitted::Replayed(replayed_ticket(record)));
                 }
             };
             let claimed = self.recorded_events(&record, events).await;
-            let (ticket, record) = self
-                .follow_up(id, action, decision, deadline, record)
-                .await?;
-            Ok(Submitted {
-                ticket,
-                record: Some(record),
+            let (followed, record) = self.follow_up(action, recording, record).await?;
+            Ok(Submitted::New {
+                followed,
+                record,
                 claimed,
             })
         }

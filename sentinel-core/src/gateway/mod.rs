@@ -4,6 +4,7 @@ mod authorize;
 mod budgets;
 mod builder;
 mod decided;
+mod follow_up;
 mod handle;
 mod resume;
 mod traced;
@@ -20,7 +21,7 @@ use tokio::sync::{Notify, broadcast};
 use tracing::Instrument;
 
 use crate::action::{Action, ActionId};
-use crate::approver::{ApprovalHandle, ApprovalRequest, Approver, Resolution};
+use crate::approver::{Approver, Resolution};
 use crate::decision::Decision;
 use crate::error::{ApproverError, ResolveError, StoreError, SubmitError};
 use crate::pack::Pack;
@@ -172,7 +173,7 @@ impl Gateway {
     ) -> Result<Ticket, SubmitError> {
         let span = crate::telemetry::ActionSpan::start(&action, "submit");
         let result = span.scope(self.submit_in(action, recorded, &span)).await;
-        traced::submitted(&span, result.as_ref());
+        traced::submitted(&span, result.as_ref().map(traced::Submission::of));
         result
     }
 
@@ -184,9 +185,12 @@ impl Gateway {
     ) -> Result<Ticket, SubmitError> {
         if action.idempotency_key.is_none() && self.inner.pipeline.scorer.scores_at_once() {
             // Decided at once (no scorer I/O): recorded with its decision in one write.
-            let submitted = self.submit_decided_in(action, span, false).await?;
-            recorded(submitted.ticket.action_id);
-            return Ok(submitted.ticket);
+            let ticket = self
+                .submit_decided_in(action, span, false)
+                .await?
+                .into_ticket();
+            recorded(ticket.action_id);
+            return Ok(ticket);
         }
         self.start_sweeping();
         let id = ActionId::new();
@@ -213,142 +217,10 @@ impl Gateway {
     async fn settle(&self, id: ActionId, action: Action) -> Result<Ticket, SubmitError> {
         let decision = self.inner.pipeline.decide_reserving(id, &action).await;
         tracing::info!(risk = decision.risk_score, status = %decision.status, rules = ?decision.rules, "decided");
-        let (step, deadline) = self.decided_step(&decision);
+        let (step, recording) = self.decided_step(decision);
         let (record, _) = self.transition(id, step).await?;
-        let (ticket, _) = self
-            .follow_up(id, action, decision, deadline, record)
-            .await?;
-        Ok(ticket)
-    }
-
-    /// The transition that records `decision`, and the deadline of an escalation.
-    fn decided_step(&self, decision: &Decision) -> (Transition, Option<DateTime<Utc>>) {
-        let mut step =
-            Transition::new(decision.status, SYSTEM, "policy", decision.analysis.clone())
-                .with_decision(decision.clone());
-        let deadline = (decision.status == State::BlockedAwaitingAuth).then(|| {
-            Utc::now()
-                + chrono::Duration::from_std(self.inner.escalation_timeout)
-                    .unwrap_or(chrono::Duration::MAX)
-        });
-        if let Some(deadline) = deadline {
-            step = step.with_deadline(deadline);
-        }
-        (step, deadline)
-    }
-
-    /// What follows a recorded decision: the decision log, the expiry and the approver of
-    /// an escalation, the shadow packs. Returns the ticket and the record as it stands
-    /// (`ERROR_APPROVER` when no human could be asked).
-    async fn follow_up(
-        &self,
-        id: ActionId,
-        action: Action,
-        decision: Decision,
-        deadline: Option<DateTime<Utc>>,
-        mut record: ActionRecord,
-    ) -> Result<(Ticket, ActionRecord), SubmitError> {
-        let inner = &self.inner;
-        if let Some(log) = &inner.decision_log {
-            let redact = inner.pipeline.explain_context(&action, &decision.packs);
-            let approver = inner.approver.as_deref().map(Approver::name);
-            log.decision(&action, &decision, &redact.redact_paths, approver, deadline);
-        }
-        let mut approver_error = None;
-        if let Some(deadline) = deadline {
-            self.schedule_expiry(id, deadline);
-            // Boxed: an auto-approved decision's future need not hold the approver's.
-            approver_error =
-                Box::pin(self.ask_approver(id, &action, &decision, deadline, &mut record)).await?;
-        }
-        if let Some(shadow) = &inner.shadow {
-            // Boxed: the future of every decision holds what only the shadow packs need.
-            Box::pin(self.shadow_check(shadow, id, &action, &decision)).await;
-        }
-        let ticket = Ticket {
-            action_id: id,
-            status: record.state,
-            decision,
-            deadline,
-            replayed: false,
-            approver_error,
-        };
-        Ok((ticket, record))
-    }
-
-    /// Asks the approver about an escalated action; on its failure, moves the action to
-    /// `ERROR_APPROVER` (failing closed) and returns the error, updating `record`.
-    async fn ask_approver(
-        &self,
-        id: ActionId,
-        action: &Action,
-        decision: &Decision,
-        deadline: DateTime<Utc>,
-        record: &mut ActionRecord,
-    ) -> Result<Option<ApproverError>, SubmitError> {
-        let inner = &self.inner;
-        let Some(approver) = &inner.approver else {
-            return Ok(None);
-        };
-        let redact_paths = inner
-            .pipeline
-            .explain_context(action, &decision.packs)
-            .redact_paths;
-        let request = ApprovalRequest {
-            action_id: id,
-            action: action.clone(),
-            decision: decision.clone(),
-            redact_paths,
-            deadline,
-            handle: ApprovalHandle {
-                action_id: id,
-                gateway: Arc::downgrade(&self.inner),
-            },
-        };
-        let asking = traced::approval_step(id, "request", approver.name());
-        let asked = asking.scope(approver.request(request)).await;
-        if let Err(e) = &asked {
-            asking.fail("approver_failed", &e.to_string());
-        }
-        drop(asking);
-        let Err(e) = asked else {
-            return Ok(None);
-        };
-        tracing::warn!(approver = approver.name(), error = %e, "approver failed; failing closed");
-        let failed = Transition::new(State::ErrorApprover, SYSTEM, approver.name(), e.to_string());
-        match Box::pin(self.transition(id, failed)).await {
-            Ok((r, _)) => *record = r,
-            // Decided or moved on meanwhile (a fast human, a Q&A already started): what
-            // the store says stands; nothing was approved by the failure.
-            Err(StoreError::Transition(_)) => {
-                *record = inner.store.get(id).await?;
-            }
-            Err(other) => return Err(other.into()),
-        }
-        Ok(Some(e))
-    }
-
-    /// Decides `action` under the shadow packs and records a disagreement with the live
-    /// `decision` (a note, a metric). Never changes the action; a note that cannot be
-    /// written is logged.
-    async fn shadow_check(
-        &self,
-        shadow: &crate::shadow::Shadow,
-        id: ActionId,
-        action: &Action,
-        decision: &Decision,
-    ) {
-        let Some(theirs) = shadow.disagreement(action, decision).await else {
-            return;
-        };
-        self.inner
-            .pipeline
-            .metrics
-            .record_shadow_disagreement(theirs.status);
-        let text = shadow.note(decision, &theirs);
-        if let Err(e) = self.note(id, "shadow", "shadow", &text).await {
-            tracing::warn!(error = %e, "cannot record the shadow packs' disagreement");
-        }
+        let (followed, record) = self.follow_up(action, recording, record).await?;
+        Ok(followed.into_ticket(record.state))
     }
 
     /// Records a human decision for a pending action. Fails when the action is unknown or

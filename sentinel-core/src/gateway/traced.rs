@@ -5,7 +5,7 @@ use super::{Gateway, Permit, Ticket};
 use crate::action::{Action, ActionId};
 use crate::code::Coded as _;
 use crate::decision::Decision;
-use crate::error::{GuardError, SubmitError};
+use crate::error::{ApproverError, GuardError, SubmitError};
 use crate::state::State;
 use crate::store::Transition;
 use crate::telemetry::{ActionSpan, Attrs, StepSpan, decision_attrs};
@@ -24,23 +24,40 @@ impl Gateway {
 }
 
 /// After `submit`: the decision, or the error.
-pub(super) fn submitted(span: &ActionSpan, result: Result<&Ticket, &SubmitError>) {
+pub(super) fn submitted(span: &ActionSpan, result: Result<Submission<'_>, &SubmitError>) {
     match result {
-        Ok(ticket) => {
+        Ok(submission) => {
             span.set(|| {
-                let mut attrs = decision_attrs(&ticket.decision);
-                if ticket.replayed {
+                let mut attrs = decision_attrs(submission.decision);
+                if submission.replayed {
                     attrs.push(("sentinel.replayed", "true".into()));
                 }
                 attrs
             });
-            if let Some(e) = &ticket.approver_error {
+            if let Some(e) = submission.approver_error {
                 span.fail("approver_failed", &e.to_string());
             }
         }
         Err(e) => span.fail(&e.code().to_string(), &e.to_string()),
     }
     span.end();
+}
+
+/// What a submission's span records of its outcome (a [`Ticket`], or what one will tell).
+pub(super) struct Submission<'a> {
+    pub(super) decision: &'a Decision,
+    pub(super) replayed: bool,
+    pub(super) approver_error: Option<&'a ApproverError>,
+}
+
+impl<'a> Submission<'a> {
+    pub(super) fn of(ticket: &'a Ticket) -> Self {
+        Self {
+            decision: &ticket.decision,
+            replayed: ticket.replayed,
+            approver_error: ticket.approver_error.as_ref(),
+        }
+    }
 }
 
 /// After `guard`/`authorize`: where the action ended and who decided.

@@ -65,7 +65,7 @@ pub(crate) fn change(
     record.state = t.to;
     record.updated_at = now;
     if let Some(d) = &t.decision {
-        record.decision = Some(Arc::new(d.clone()));
+        record.decision = Some(Arc::clone(d));
     }
     if let Some(a) = &t.approval {
         record.approval = Some(a.clone());

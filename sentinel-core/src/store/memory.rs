@@ -271,8 +271,8 @@ impl Store for MemoryStore {
         let mut transition = decided.transition;
         let recorded = transition.decision.take();
         let from = change(&mut record, &transition, at)?;
-        if let Some(decision) = recorded {
-            record.decision = Some(Arc::new(decision));
+        if recorded.is_some() {
+            record.decision = recorded;
         }
         inner.make_room()?;
         if let Some(slot) = slot {

@@ -138,8 +138,8 @@ pub struct Transition {
     pub channel: String,
     /// Why.
     pub reason: String,
-    /// The decision to record with it.
-    pub decision: Option<Decision>,
+    /// The decision to record with it (shared with the record it goes into).
+    pub decision: Option<Arc<Decision>>,
     /// The human decision to record with it.
     pub approval: Option<Approval>,
     /// The deadline to record with it.
@@ -171,6 +171,17 @@ impl Transition {
     #[must_use]
     pub fn with_decision(mut self, mut decision: Decision) -> Self {
         decision.scorer_failure = None;
+        self.decision = Some(Arc::new(decision));
+        self
+    }
+
+    /// [`with_decision`](Self::with_decision) of a decision shared with the caller, who
+    /// took the scorer's error out of it.
+    pub(crate) fn with_shared_decision(mut self, decision: Arc<Decision>) -> Self {
+        debug_assert!(
+            decision.scorer_failure.is_none(),
+            "a recorded decision keeps no scorer error"
+        );
         self.decision = Some(decision);
         self
     }
