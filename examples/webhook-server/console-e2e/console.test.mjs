@@ -81,14 +81,23 @@ async function apiView(id) {
   return r.json();
 }
 
-/** Bob presses a demo trigger; resolves to the new action's id once Alice's queue shows it. */
+/** Bob presses a demo trigger; resolves to the new action's id once Alice's queue shows it.
+ * The new item is the one whose id was not there before: an item just decided may still be
+ * leaving the queue, so positions and counts are no guide. */
 async function triggerAndSee(module, label, presser = bobPage, watcher = alicePage) {
-  const before = await watcher.locator('#queue > li').count();
+  const queued = () => [...document.querySelectorAll('#queue > li')].map((li) => li.dataset.actionId);
+  const known = await watcher.evaluate(queued);
   const started = Date.now();
   await presser.getByRole('button', { name: label }).click();
-  await watcher.locator('#queue > li').nth(before).waitFor();
+  const found = await watcher.waitForFunction(
+    (seen) => [...document.querySelectorAll('#queue > li')]
+      .map((li) => li.dataset.actionId)
+      .find((id) => id && !seen.includes(id)),
+    known,
+    { timeout: TIMEOUT },
+  );
+  const id = await found.jsonValue();
   timings[module] = Date.now() - started;
-  const id = await watcher.locator('#queue > li').nth(before).getAttribute('data-action-id');
   return { item: watcher.locator(`#queue > li[data-action-id="${id}"]`), id };
 }
 
