@@ -13,6 +13,10 @@ use crate::state::State;
 use crate::store::{ActionRecord, AuditEvent, AuditKind, Created, Decided};
 
 /// What [`Gateway::submit_decided`] did.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "the large variant is the hot path (every new action); boxing it would cost an allocation per call"
+)]
 pub(super) enum Submitted {
     /// An earlier submission under the idempotency key: nothing was written.
     Replayed(Ticket),

@@ -18,7 +18,7 @@ use crate::store::{ActionRecord, Transition};
 /// A recorded decision, as the caller's [`Ticket`] will tell it.
 #[derive(Debug)]
 pub(super) struct Followed {
-    pub(super) action_id: ActionId,
+    action_id: ActionId,
     /// Shared with the transition that recorded it (and so with the stored record).
     decision: Arc<Decision>,
     /// What only this process knows about the decision (the transition leaves it out).
@@ -54,7 +54,7 @@ impl Followed {
 pub(super) struct Recording {
     decision: Arc<Decision>,
     scorer_failure: Option<ScorerError>,
-    pub(super) deadline: Option<DateTime<Utc>>,
+    deadline: Option<DateTime<Utc>>,
 }
 
 impl Gateway {

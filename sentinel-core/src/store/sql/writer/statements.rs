@@ -19,24 +19,22 @@ use crate::store::{ActionRecord, format_time};
 /// parameter limits of SQLite and PostgreSQL).
 const ROWS_PER_INSERT: usize = 200;
 
-/// `$first, $first+1, ...`: `count` placeholders in a row, numbered on PostgreSQL, `?` on
-/// SQLite. SQLite keeps numbered (named) parameters in a list it searches for each one
-/// bound, which made binding a 200-row `INSERT` quadratic in its 2,800 parameters; `?`
-/// are bound by position.
-fn marks(postgres: bool, first: usize, count: usize) -> String {
-    let mut out = String::with_capacity(count * 6);
-    for n in first..first + count {
-        if n > first {
-            out.push_str(", ");
-        }
-        if postgres {
-            out.push('$');
-            out.push_str(&n.to_string());
-        } else {
-            out.push('?');
-        }
+/// Parameter `n` of a statement: `$n` on PostgreSQL, `?` on SQLite. SQLite keeps
+/// numbered (named) parameters in a list it searches for each one bound, which made binding
+/// a 200-row `INSERT` quadratic in its 2,800 parameters; `?` are bound by position, so
+/// a statement's `?` must come in the order of its binds.
+fn mark(postgres: bool, n: usize) -> String {
+    if postgres {
+        format!("${n}")
+    } else {
+        "?".to_owned()
     }
-    out
+}
+
+/// `$first, $first+1, ...`: `count` parameters in a row (see [`mark`]).
+fn marks(postgres: bool, first: usize, count: usize) -> String {
+    let marks: Vec<String> = (first..first + count).map(|n| mark(postgres, n)).collect();
+    marks.join(", ")
 }
 
 /// `($1, $2, ...), (...)`: `rows` tuples of `cols` placeholders (see [`marks`]).
@@ -90,7 +88,7 @@ pub(super) async fn load(
     for chunk in keys.chunks(ROWS_PER_INSERT) {
         let clauses: Vec<String> = (0..chunk.len())
             .map(|i| {
-                let (agent, key) = (marks(postgres, 2 * i + 1, 1), marks(postgres, 2 * i + 2, 1));
+                let (agent, key) = (mark(postgres, 2 * i + 1), mark(postgres, 2 * i + 2));
                 format!("(agent_id = {agent} AND idempotency_key = {key})")
             })
             .collect();
