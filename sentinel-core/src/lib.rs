@@ -17,6 +17,7 @@ pub mod json;
 pub mod ladder;
 pub mod lint;
 pub mod metrics;
+mod name_map;
 pub mod pack;
 mod path;
 mod pipeline;

@@ -140,6 +140,20 @@ impl<'a> Found<'a> {
         }
     }
 
+    /// Appends what [`Found::render`] returns to `out`, without a string of its own.
+    pub(crate) fn render_into(self, out: &mut String) {
+        use std::fmt::Write as _;
+        match self {
+            Found::Str(s) => out.push_str(s),
+            Found::Json(Value::String(s)) => out.push_str(s),
+            Found::Json(Value::Null) => {}
+            // `Value`'s `Display` is its compact JSON, written straight into `out`.
+            Found::Json(v) => {
+                let _ = write!(out, "{v}");
+            }
+        }
+    }
+
     /// For reason templates: text as is, anything else as compact JSON.
     pub(crate) fn render(self) -> Cow<'a, str> {
         match self {

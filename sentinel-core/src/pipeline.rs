@@ -85,14 +85,13 @@ impl Pipeline {
         let rules_ns = elapsed_ns(start);
         let reasons = unique_reasons(&out);
 
-        let scorer_start = Instant::now();
-        let base = match self.base_from_rules(&out) {
-            Some(base) => base,
-            None => self.score(action, &out, &reasons).await,
-        };
-        let scorer_ns = match base {
-            Base::Rules(..) => 0,
-            _ => elapsed_ns(scorer_start),
+        let (base, scorer_ns) = match self.base_from_rules(&out) {
+            Some(base) => (base, 0),
+            None => {
+                let scorer_start = Instant::now();
+                let base = self.score(action, &out, &reasons).await;
+                (base, elapsed_ns(scorer_start))
+            }
         };
 
         let mut scorer_failure = None;
@@ -140,9 +139,10 @@ impl Pipeline {
             });
         }
 
-        let mut analysis = head.unwrap_or_default();
-        for reason in &reasons {
-            if !analysis.contains(reason.as_str()) {
+        let mut analysis = head
+            .unwrap_or_else(|| String::with_capacity(reasons.iter().map(|r| r.len() + 1).sum()));
+        for &reason in &reasons {
+            if !analysis.contains(reason) {
                 if !analysis.is_empty() {
                     analysis.push(' ');
                 }
@@ -172,7 +172,7 @@ impl Pipeline {
             status,
             risk_score,
             analysis,
-            rules: out.matched.iter().map(|m| m.rule.to_string()).collect(),
+            rules: out.matched.iter().map(|m| String::from(&*m.rule)).collect(),
             packs: self.policy.refs(&out.packs),
             matched: out.matched,
             scorer,
@@ -314,11 +314,11 @@ impl Pipeline {
         self.context(action, &packs, Vec::new(), &[], &[])
     }
 
-    async fn score(&self, action: &Action, out: &RuleOutcome, reasons: &[String]) -> Base {
+    async fn score(&self, action: &Action, out: &RuleOutcome, reasons: &[&str]) -> Base {
         let context = self.context(
             action,
             &out.packs,
-            reasons.to_vec(),
+            reasons.iter().map(|&r| r.to_owned()).collect(),
             &out.matched,
             &out.matched_at,
         );
@@ -412,11 +412,11 @@ fn adjust(base: u8, out: &RuleOutcome) -> u8 {
     out.floor.map_or(capped, |f| capped.max(f)).min(100)
 }
 
-fn unique_reasons(out: &RuleOutcome) -> Vec<String> {
-    let mut reasons: Vec<String> = Vec::with_capacity(out.matched.len());
+fn unique_reasons(out: &RuleOutcome) -> Vec<&str> {
+    let mut reasons: Vec<&str> = Vec::with_capacity(out.matched.len());
     for m in &out.matched {
-        if !reasons.contains(&m.reason) {
-            reasons.push(m.reason.clone());
+        if !reasons.contains(&m.reason.as_str()) {
+            reasons.push(&m.reason);
         }
     }
     reasons

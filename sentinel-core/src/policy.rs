@@ -1,12 +1,13 @@
 //! A set of compiled packs, and what their rules say about one action.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use crate::action::Action;
 use crate::budget::{Budget, Figures};
 use crate::decision::PackRef;
 use crate::error::{PackError, PackErrorKind};
+use crate::name_map::NameMap;
 use crate::pack::Pack;
 use crate::pack::format::{DefaultEffect, Effect, SchemaErrorEffect};
 use crate::rule::RuleMatch;
@@ -16,7 +17,7 @@ use crate::rule::RuleMatch;
 pub(crate) struct PolicySet {
     packs: Vec<Pack>,
     /// Pack indices per action name named by some pack.
-    by_action: HashMap<String, Vec<usize>>,
+    by_action: NameMap<Vec<usize>>,
     /// Packs that apply to every action (`"*"`).
     wildcard: Vec<usize>,
     /// True when some rule has a `budget` or `rate` condition.
@@ -50,7 +51,7 @@ impl PolicySet {
     /// Indexes packs; two packs with one name are refused.
     pub(crate) fn new(packs: Vec<Pack>) -> Result<Self, PackError> {
         let mut names = HashSet::new();
-        let mut by_action: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_action: NameMap<Vec<usize>> = NameMap::default();
         let mut wildcard = Vec::new();
         for (i, pack) in packs.iter().enumerate() {
             if !names.insert(pack.name().to_owned()) {

@@ -9,6 +9,9 @@ use crate::path::Path;
 #[derive(Debug, Clone)]
 pub(crate) struct Template {
     parts: Vec<Part>,
+    /// What a rendering reserves: the literal text and a few bytes per field, so that the
+    /// string rarely grows.
+    reserve: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -65,12 +68,31 @@ impl Template {
         if !literal.is_empty() {
             parts.push(Part::Text(literal));
         }
-        Ok(Self { parts })
+        /// Room for a field's value (an amount, a short name).
+        const PER_FIELD: usize = 16;
+        let reserve = parts
+            .iter()
+            .map(|p| match p {
+                Part::Text(t) => t.len(),
+                Part::Field(_) => PER_FIELD,
+            })
+            .sum();
+        Ok(Self { parts, reserve })
     }
 
     /// Renders for an action; an absent field renders as `unknown`.
     pub(crate) fn render(&self, action: &Action) -> String {
-        self.render_with(action, |value, out| out.push_str(value))
+        let mut out = self.buffer();
+        for part in &self.parts {
+            match part {
+                Part::Text(t) => out.push_str(t),
+                Part::Field(path) => match path.resolve(action) {
+                    Some(found) => found.render_into(&mut out),
+                    None => out.push_str("unknown"),
+                },
+            }
+        }
+        out
     }
 
     /// Renders for a prompt, where the pack's own words are trusted and the action's are
@@ -82,7 +104,7 @@ impl Template {
     }
 
     fn render_with(&self, action: &Action, mut field: impl FnMut(&str, &mut String)) -> String {
-        let mut out = String::new();
+        let mut out = self.buffer();
         for part in &self.parts {
             match part {
                 Part::Text(t) => out.push_str(t),
@@ -93,6 +115,10 @@ impl Template {
             }
         }
         out
+    }
+
+    fn buffer(&self) -> String {
+        String::with_capacity(self.reserve)
     }
 }
 
@@ -123,6 +149,28 @@ mod tests {
         assert_eq!(t.render(&a), "export of 200 records by bot {raw}");
         let missing = Action::new("bot", "EXPORT_CSV");
         assert_eq!(t.render(&missing), "export of unknown records by bot {raw}");
+    }
+
+    #[test]
+    fn renders_every_json_type_as_its_text_or_compact_json() {
+        let t = Template::compile(
+            "{payload.i} {payload.f} {payload.b} [{payload.z}] {payload.s} {payload.a} {payload.o}",
+            "/r",
+        )
+        .unwrap();
+        let a = Action::new("bot", "X").with_payload(json!({
+            "i": -3, "f": 1.5, "b": true, "z": null, "s": "text",
+            "a": [1, "x"], "o": {"k": {"n": 2}}
+        }));
+        // A null field is absent.
+        let want = r#"-3 1.5 true [unknown] text [1,"x"] {"k":{"n":2}}"#;
+        assert_eq!(t.render(&a), want);
+        // The fenced rendering shows the same values, each in its fence.
+        let fenced = t.render_fenced(&a);
+        assert_eq!(
+            fenced,
+            r#"«-3» «1.5» «true» [unknown] «text» «[1,"x"]» «{"k":{"n":2}}»"#
+        );
     }
 
     #[test]

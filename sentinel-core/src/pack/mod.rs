@@ -4,7 +4,7 @@ pub mod format;
 mod schema;
 mod wording;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::Path as FsPath;
 use std::sync::Arc;
 
@@ -13,6 +13,7 @@ use serde_json::Value;
 use crate::action::Action;
 use crate::condition::CompileError;
 use crate::error::{PackError, PackErrorKind};
+use crate::name_map::NameMap;
 use crate::rule::Rule;
 use crate::template::Template;
 use format::{DefaultEffect, PackDocument};
@@ -42,10 +43,10 @@ pub struct Pack {
     default_risk: u8,
     default_reason: Template,
     pub(crate) default_effect: Option<DefaultEffect>,
-    action_defaults: HashMap<String, (u8, Template)>,
+    action_defaults: NameMap<(u8, Template)>,
     pub(crate) rules: Vec<Rule>,
     /// Rule indices per explicitly named action, in rule order.
-    index: HashMap<String, Vec<usize>>,
+    index: NameMap<Vec<usize>>,
     /// Rules without an `actions` list, for actions not named anywhere (`"*"` packs).
     general: Vec<usize>,
     /// The typed payload fields (`payload_schema`).
@@ -241,7 +242,7 @@ impl Pack {
             .collect();
         let covered = |name: &str| applies_to_all || applies_to.contains(name);
 
-        let mut action_defaults = HashMap::new();
+        let mut action_defaults = NameMap::default();
         for (name, spec) in &document.action_defaults {
             let here = format!("/action_defaults/{}", escape(name));
             if !covered(name) {

@@ -1,19 +1,18 @@
 //! A pack's `payload_schema`: the type each payload field must have, checked before any
 //! rule, so that `contains_pii: 1` or `"yes"` is never read as "no personal data".
 
-use std::collections::HashMap;
-
 use serde_json::Value;
 
 use super::format::{FieldType, SchemaErrorEffect};
 use crate::action::{Action, json_type};
 use crate::condition::{CompileError, compile_path};
+use crate::name_map::NameMap;
 use crate::path::{Found, Path};
 
 /// The compiled schema of a pack: per action name (and `*`), the typed paths.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct PayloadSchema {
-    by_action: HashMap<String, Vec<Field>>,
+    by_action: NameMap<Vec<Field>>,
     every: Vec<Field>,
     pub(crate) effect: Option<SchemaErrorEffect>,
 }

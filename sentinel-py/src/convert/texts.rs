@@ -20,7 +20,10 @@ const CAPACITY: usize = 1024;
 /// Longer strings (in code points) are read every time.
 const MAX_CHARS: usize = 64;
 
-type Entries = HashMap<usize, (Py<PyString>, Box<str>)>;
+/// Keyed by the string object's address: the cache holds a reference to every key's
+/// object, and addresses are not chosen by callers, so a plain multiplicative hash
+/// (`FxHash`) serves; SipHash cost more than the rest of a lookup.
+type Entries = HashMap<usize, (Py<PyString>, Box<str>), rustc_hash::FxBuildHasher>;
 
 static CACHE: Mutex<Option<Entries>> = Mutex::new(None);
 
@@ -49,7 +52,7 @@ impl Texts {
         let Some(guard) = self.guard.as_mut() else {
             return s.to_cow().ok().map(|c| c.into_owned());
         };
-        let entries = guard.get_or_insert_with(HashMap::new);
+        let entries = guard.get_or_insert_with(Entries::default);
         let key = s.as_ptr() as usize;
         if let Some((_, text)) = entries.get(&key) {
             return Some(String::from(&**text));
