@@ -56,13 +56,13 @@ impl Store for Counting {
     async fn create_decided(
         &self,
         id: ActionId,
-        action: &Action,
+        action: Action,
         decided: Decided,
     ) -> Result<Created, StoreError> {
         self.log("create_decided");
         if self.composed {
             // The trait's default, through this store's own (logged) calls.
-            let mut events = match self.create(id, action).await? {
+            let mut events = match self.create(id, &action).await? {
                 Created::New(_, events) => events,
                 other => return Ok(other),
             };
@@ -357,7 +357,7 @@ async fn a_refused_transition_writes_nothing() {
     // `ANALYZING` cannot become `APPROVED` without a human's pending state first.
     let step = Transition::new(State::Approved, "sentinel", "policy", "");
     let refused = store
-        .create_decided(id, &paid(), Decided::new(Utc::now(), step, true))
+        .create_decided(id, paid(), Decided::new(Utc::now(), step, true))
         .await
         .unwrap_err();
     assert!(matches!(refused, StoreError::Transition(_)), "{refused:?}");

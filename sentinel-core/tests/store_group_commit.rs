@@ -401,7 +401,7 @@ async fn guards_write_once_each_in_shared_batches() {
         let refused = Transition::new(State::Analyzing, "sentinel", "policy", "");
         let decided = sentinel_core::store::Decided::new(chrono::Utc::now(), refused, true);
         let e = store
-            .create_decided(id, &payment(1), decided)
+            .create_decided(id, payment(1), decided)
             .await
             .unwrap_err();
         assert!(matches!(e, StoreError::Transition(_)), "{name}: {e}");

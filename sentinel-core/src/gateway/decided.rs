@@ -94,7 +94,7 @@ impl Gateway {
             let decided = Decided::new(received_at, step, claim)
                 .with_events(self.inner.events.receiver_count() > 0);
             let written = store_step
-                .scope(self.inner.store.create_decided(id, &action, decided))
+                .scope(self.inner.store.create_decided(id, action, decided))
                 .await;
             if let Err(e) = &written {
                 store_step.fail("store_unavailable", &e.to_string());
@@ -109,7 +109,7 @@ impl Gateway {
                 }
             };
             let claimed = self.recorded_events(&record, events).await;
-            let (followed, record) = self.follow_up(action, recording, record).await?;
+            let (followed, record) = self.follow_up(recording, record).await?;
             Ok(Submitted::New {
                 followed,
                 record,

@@ -83,10 +83,10 @@ impl Gateway {
 
     /// What follows a recorded decision: the decision log, the expiry and the approver of
     /// an escalation, the shadow packs. Returns what the ticket will tell and the record as
-    /// it stands (`ERROR_APPROVER` when no human could be asked).
+    /// it stands (`ERROR_APPROVER` when no human could be asked). The action is the
+    /// record's (the store keeps it as submitted).
     pub(super) async fn follow_up(
         &self,
-        action: Action,
         recording: Recording,
         mut record: ActionRecord,
     ) -> Result<(Followed, ActionRecord), SubmitError> {
@@ -98,20 +98,24 @@ impl Gateway {
         let id = record.id;
         let inner = &self.inner;
         if let Some(log) = &inner.decision_log {
-            let redact = inner.pipeline.explain_context(&action, &decision.packs);
+            let action = &record.action;
+            let redact = inner.pipeline.explain_context(action, &decision.packs);
             let approver = inner.approver.as_deref().map(Approver::name);
-            log.decision(&action, &decision, &redact.redact_paths, approver, deadline);
+            log.decision(action, &decision, &redact.redact_paths, approver, deadline);
         }
         let mut approver_error = None;
         if let Some(deadline) = deadline {
             self.schedule_expiry(id, deadline);
+            // The approver's request updates the record: it reads a copy of the action
+            // (an escalation's cost is a human's answer, not this copy).
+            let action = record.action.clone();
             // Boxed: an auto-approved decision's future need not hold the approver's.
             approver_error =
                 Box::pin(self.ask_approver(id, &action, &decision, deadline, &mut record)).await?;
         }
         if let Some(shadow) = &inner.shadow {
             // Boxed: the future of every decision holds what only the shadow packs need.
-            Box::pin(self.shadow_check(shadow, id, &action, &decision)).await;
+            Box::pin(self.shadow_check(shadow, id, &record.action, &decision)).await;
         }
         let followed = Followed {
             action_id: id,

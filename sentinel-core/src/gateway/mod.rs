@@ -219,7 +219,7 @@ impl Gateway {
         tracing::info!(risk = decision.risk_score, status = %decision.status, rules = ?decision.rules, "decided");
         let (step, recording) = self.decided_step(decision);
         let (record, _) = self.transition(id, step).await?;
-        let (followed, record) = self.follow_up(action, recording, record).await?;
+        let (followed, record) = self.follow_up(recording, record).await?;
         Ok(followed.into_ticket(record.state))
     }
 

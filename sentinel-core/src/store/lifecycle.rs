@@ -174,13 +174,13 @@ pub(crate) fn note_event(
 /// A new record, received and being analyzed.
 pub(crate) fn new_record(
     id: ActionId,
-    action: &Action,
+    action: Action,
     hash: String,
     now: DateTime<Utc>,
 ) -> ActionRecord {
     ActionRecord {
         id,
-        action: action.clone(),
+        action,
         action_hash: hash,
         state: State::Analyzing,
         decision: None,

@@ -230,7 +230,7 @@ impl Store for MemoryStore {
             inner.keys.insert(slot, id);
         }
         let at = now();
-        let record = new_record(id, action, hash, at);
+        let record = new_record(id, action.clone(), hash, at);
         let events = received_events(inner.next_seq, id, action, at);
         let events = events.into_iter().map(|e| inner.append(e)).collect();
         inner.records.insert(id, Box::new(record.clone()));
@@ -241,7 +241,7 @@ impl Store for MemoryStore {
     async fn create_decided(
         &self,
         id: ActionId,
-        action: &Action,
+        action: Action,
         decided: Decided,
     ) -> Result<Created, StoreError> {
         let hash = action.canonical_hash();
@@ -265,6 +265,9 @@ impl Store for MemoryStore {
         // Everything is checked before anything changes: a refused transition writes
         // nothing.
         let first = inner.next_seq;
+        // The events' names, shared, before the action moves into its record.
+        let agent_id: Arc<str> = action.agent_id.as_str().into();
+        let name: Arc<str> = action.action.as_str().into();
         let mut record = new_record(id, action, hash, decided.received_at);
         let at = now();
         // The decision moves into the record rather than being copied by `apply`.
@@ -286,8 +289,6 @@ impl Store for MemoryStore {
                 events.push(kept.to_event());
             }
         };
-        let agent_id: Arc<str> = action.agent_id.as_str().into();
-        let name: Arc<str> = action.action.as_str().into();
         let event =
             |seq: u64, from: Option<State>, to: State, actor: Text, channel, reason, at| Unsealed {
                 seq,

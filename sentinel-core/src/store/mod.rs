@@ -75,10 +75,10 @@ pub trait Store: Send + Sync + 'static {
     async fn create_decided(
         &self,
         id: ActionId,
-        action: &Action,
+        action: Action,
         decided: Decided,
     ) -> Result<Created, StoreError> {
-        let mut events = match self.create(id, action).await? {
+        let mut events = match self.create(id, &action).await? {
             Created::Existing(record) => return Ok(Created::Existing(record)),
             Created::New(_, events) => events,
         };

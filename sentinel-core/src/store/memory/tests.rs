@@ -74,7 +74,7 @@ async fn a_decided_write_without_events_keeps_the_same_trail() {
         let step = Transition::new(State::Executed, "sentinel", "policy", "fine");
         let decided = Decided::new(now(), step, true).with_events(events);
         let Ok(Created::New(record, returned)) = store
-            .create_decided(id, &action(usize::from(events)), decided)
+            .create_decided(id, action(usize::from(events)), decided)
             .await
         else {
             panic!("not created");

@@ -219,12 +219,12 @@ impl Store for SqlStore {
     async fn create_decided(
         &self,
         id: ActionId,
-        action: &Action,
+        action: Action,
         decided: Decided,
     ) -> Result<Created, StoreError> {
         let op = Op::CreateDecided {
             id,
-            action: Box::new(action.clone()),
+            action: Box::new(action),
             decided: Box::new(decided),
         };
         match self.writer.write(op).await? {

@@ -150,7 +150,7 @@ impl Pending {
         if self.records.contains_key(&id) {
             return Err(StoreError::Backend(format!("action `{id}` already exists")));
         }
-        let received = new_record(id, action, hash, decided.received_at);
+        let received = new_record(id, action.clone(), hash, decided.received_at);
         let mut record = received.clone();
         let decision = apply(&mut record, &decided.transition, 0, now())?;
         let digest = record_digest(&received);
@@ -177,7 +177,7 @@ impl Pending {
             return Err(StoreError::Backend(format!("action `{id}` already exists")));
         }
         let at = now();
-        let record = new_record(id, action, hash, at);
+        let record = new_record(id, action.clone(), hash, at);
         let digest = record_digest(&record);
         let events = received_events(0, id, action, at)
             .map(|event| self.append(event, digest.clone()))
