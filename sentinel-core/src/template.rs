@@ -3,7 +3,7 @@
 use crate::action::Action;
 use crate::condition::{CompileError, compile_path};
 use crate::error::PackErrorKind;
-use crate::path::Path;
+use crate::path::{Found, Path};
 
 /// A compiled reason template.
 #[derive(Debug, Clone)]
@@ -82,17 +82,7 @@ impl Template {
 
     /// Renders for an action; an absent field renders as `unknown`.
     pub(crate) fn render(&self, action: &Action) -> String {
-        let mut out = self.buffer();
-        for part in &self.parts {
-            match part {
-                Part::Text(t) => out.push_str(t),
-                Part::Field(path) => match path.resolve(action) {
-                    Some(found) => found.render_into(&mut out),
-                    None => out.push_str("unknown"),
-                },
-            }
-        }
-        out
+        self.render_with(action, |found, out| found.render_into(out))
     }
 
     /// Renders for a prompt, where the pack's own words are trusted and the action's are
@@ -100,25 +90,26 @@ impl Template {
     /// other control characters shown escaped (`\n`) and the fence characters replaced, so
     /// that agent text can neither leave its fence nor start a line of its own.
     pub(crate) fn render_fenced(&self, action: &Action) -> String {
-        self.render_with(action, fence)
+        self.render_with(action, |found, out| fence(&found.render(), out))
     }
 
-    fn render_with(&self, action: &Action, mut field: impl FnMut(&str, &mut String)) -> String {
-        let mut out = self.buffer();
+    /// The literal text, with `field` appending each field found in the action.
+    fn render_with(
+        &self,
+        action: &Action,
+        mut field: impl FnMut(Found<'_>, &mut String),
+    ) -> String {
+        let mut out = String::with_capacity(self.reserve);
         for part in &self.parts {
             match part {
                 Part::Text(t) => out.push_str(t),
                 Part::Field(path) => match path.resolve(action) {
-                    Some(found) => field(&found.render(), &mut out),
+                    Some(found) => field(found, &mut out),
                     None => out.push_str("unknown"),
                 },
             }
         }
         out
-    }
-
-    fn buffer(&self) -> String {
-        String::with_capacity(self.reserve)
     }
 }
 

@@ -74,7 +74,9 @@ impl CallNotes {
     }
 }
 
-/// Wraps the configured scorer and notes each question it answers.
+/// Wraps the configured scorer and notes each question it answers. Everything else is the
+/// inner scorer's: what it is, and how the gateway should treat it (an offline scorer
+/// still decides before recording, in one store write).
 pub struct NoteTakingScorer {
     inner: Arc<dyn RiskScorer>,
     notes: Arc<CallNotes>,
@@ -95,6 +97,14 @@ impl RiskScorer for NoteTakingScorer {
 
     fn model(&self) -> Option<&str> {
         self.inner.model()
+    }
+
+    fn wants_policy_notes(&self) -> bool {
+        self.inner.wants_policy_notes()
+    }
+
+    fn scores_at_once(&self) -> bool {
+        self.inner.scores_at_once()
     }
 
     async fn assess(
@@ -119,5 +129,60 @@ impl RiskScorer for NoteTakingScorer {
         self.notes
             .answer(action.canonical_hash(), question, &answer);
         Ok(answer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sentinel_core::{Gateway, OfflineScorer, SqlStore};
+    use serde_json::json;
+
+    use super::*;
+
+    /// A scorer that calls out (the trait's defaults).
+    struct Remote;
+
+    #[async_trait]
+    impl RiskScorer for Remote {
+        fn name(&self) -> &str {
+            "remote"
+        }
+
+        async fn assess(&self, _: &Action, _: &ScoreContext) -> Result<Assessment, ScorerError> {
+            Assessment::new(10, "fine")
+        }
+    }
+
+    #[test]
+    fn the_wrapper_says_what_the_inner_scorer_is() {
+        let notes = Arc::new(CallNotes::default());
+        let offline = NoteTakingScorer::new(Arc::new(OfflineScorer), Arc::clone(&notes));
+        assert!(offline.scores_at_once());
+        assert!(!offline.wants_policy_notes());
+        let remote = NoteTakingScorer::new(Arc::new(Remote), notes);
+        assert!(!remote.scores_at_once());
+        assert!(remote.wants_policy_notes());
+    }
+
+    /// Behind the wrapper, the offline scorer still lets the gateway record a low-risk
+    /// action with its decision in one store write (it took two, create then transition,
+    /// while the wrapper hid that the scorer answers at once).
+    #[tokio::test]
+    async fn an_offline_decision_is_one_store_write_behind_the_wrapper() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("notes.db").display());
+        let store = SqlStore::connect(&url).await.unwrap();
+        let scorer = NoteTakingScorer::new(Arc::new(OfflineScorer), Arc::default());
+        let gateway = Gateway::builder()
+            .scorer(scorer)
+            .store(store.clone())
+            .build()
+            .unwrap();
+        let before = store.batch_stats();
+        let action = Action::new("billing", "PAY_INVOICE")
+            .with_payload(json!({"amount": 120, "vendor": "AWS"}));
+        let ticket = gateway.submit(action).await.unwrap();
+        assert_eq!(ticket.status, sentinel_core::State::Executed);
+        assert_eq!(store.batch_stats().writes - before.writes, 1);
     }
 }
