@@ -421,6 +421,38 @@ async fn submit_with_a_scorer_that_answers_at_once_is_one_write_and_leaves_the_c
 }
 
 #[tokio::test]
+async fn a_submission_decided_at_once_reports_its_id_before_the_approver_answers() {
+    // The approver's request never returns (a dial that hangs): the id is reported once
+    // the one write is durable, so a server that stops waiting can still name the action.
+    let store = Counting::new(false);
+    let approver = CallbackApprover::new("hangs", |_req| std::future::pending());
+    let gw = Gateway::builder()
+        .store_arc(Arc::clone(&store) as Arc<dyn Store>)
+        .approver(approver)
+        .build()
+        .unwrap();
+    let (sender, reported) = tokio::sync::oneshot::channel();
+    let submitting = tokio::spawn({
+        let gw = gw.clone();
+        async move {
+            gw.submit_reporting(risky(), move |id| {
+                let _ = sender.send(id);
+            })
+            .await
+        }
+    });
+    let id = tokio::time::timeout(std::time::Duration::from_secs(5), reported)
+        .await
+        .expect("the id is reported while the approver hangs")
+        .unwrap();
+    assert!(!submitting.is_finished(), "the approver is still asking");
+    assert_eq!(store.take(), ["create_decided"]);
+    let stored = gw.status(id).await.unwrap();
+    assert_eq!(stored.state, State::BlockedAwaitingAuth);
+    submitting.abort();
+}
+
+#[tokio::test]
 async fn submit_with_a_scorer_that_may_do_io_records_the_action_before_deciding() {
     let store = Counting::new(false);
     let gw = Gateway::builder()

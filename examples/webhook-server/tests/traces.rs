@@ -97,5 +97,13 @@ async fn a_submission_joins_the_trace_its_request_names() {
     assert_eq!(attr(&root, "sentinel.status").as_deref(), Some("EXECUTED"));
     assert_eq!(attr(&root, "sentinel.agent_id").as_deref(), Some("billing-bot"));
     let spans = got.lock().unwrap().clone();
-    assert!(spans.iter().any(|s| s.parent_span_id == root.span_id && s.name == "store create"));
+    // The offline scorer answers at once: the action is recorded with its decision in one
+    // write, a child of the action's span.
+    assert!(
+        spans
+            .iter()
+            .any(|s| s.parent_span_id == root.span_id && s.name == "store create_decided"),
+        "{:?}",
+        spans.iter().map(|s| &s.name).collect::<Vec<_>>()
+    );
 }

@@ -65,7 +65,7 @@ impl Gateway {
     pub(super) async fn submit_decided(&self, action: Action) -> Result<Submitted, SubmitError> {
         let span = crate::telemetry::ActionSpan::start(&action, "submit");
         let result = span
-            .scope(self.submit_decided_in(action, &span, true))
+            .scope(self.submit_decided_in(action, &span, true, |_| {}))
             .await;
         traced::submitted(&span, result.as_ref().map(Submitted::traced));
         result
@@ -73,11 +73,14 @@ impl Gateway {
 
     /// The submission in one write; with `claim`, an auto-approved action's execution is
     /// claimed in the same write (`guard`), otherwise it is left to the caller (`submit`).
+    /// `recorded` is called with the id once the write is durable, before the approver is
+    /// started: a caller that stops waiting (a dial that hangs) can still name the action.
     pub(super) async fn submit_decided_in(
         &self,
         action: Action,
         span: &crate::telemetry::ActionSpan,
         claim: bool,
+        recorded: impl FnOnce(ActionId) + Send,
     ) -> Result<Submitted, SubmitError> {
         self.start_sweeping();
         let received_at = crate::store::now();
@@ -105,9 +108,11 @@ impl Gateway {
                 Created::Existing(record) => {
                     // Decided for nothing: what this decision reserved does not count.
                     Box::pin(self.release_unrecorded(id)).await;
+                    recorded(record.id);
                     return Ok(Submitted::Replayed(replayed_ticket(record)));
                 }
             };
+            recorded(id);
             let claimed = self.recorded_events(&record, events).await;
             let (followed, record) = self.follow_up(recording, record).await?;
             Ok(Submitted::New {

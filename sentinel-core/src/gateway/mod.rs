@@ -185,12 +185,10 @@ impl Gateway {
     ) -> Result<Ticket, SubmitError> {
         if action.idempotency_key.is_none() && self.inner.pipeline.scorer.scores_at_once() {
             // Decided at once (no scorer I/O): recorded with its decision in one write.
-            let ticket = self
-                .submit_decided_in(action, span, false)
-                .await?
-                .into_ticket();
-            recorded(ticket.action_id);
-            return Ok(ticket);
+            let submitted = self
+                .submit_decided_in(action, span, false, recorded)
+                .await?;
+            return Ok(submitted.into_ticket());
         }
         self.start_sweeping();
         let id = ActionId::new();
