@@ -412,3 +412,45 @@ async fn guards_write_once_each_in_shared_batches() {
         assert_eq!(verified(name, &store).await, 256, "{name}");
     }
 }
+
+/// The writer keeps one connection across batches: when the database closes it (a
+/// restart, an administrator, a proxy's idle timeout), the next batch takes a fresh one and
+/// the write goes through, the chain intact.
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn the_writer_replaces_a_connection_the_database_closed() {
+    use sqlx::Connection as _;
+    let Some(url) = postgres_support::database_url(None) else {
+        return;
+    };
+    let schema = postgres_support::TestSchema::new(&url, "sentinel_gc");
+    // Its own application name: only this store's connections are closed.
+    let app = format!("sentinel-kept-{}", ActionId::new());
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let store =
+        SqlStore::connect_in_schema(&format!("{url}{sep}application_name={app}"), schema.name())
+            .await
+            .unwrap();
+    let first = ActionId::new();
+    store.create(first, &payment(1)).await.unwrap();
+
+    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
+    let closed: Vec<(bool,)> = sqlx::query_as(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+    )
+    .bind(&app)
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert!(!closed.is_empty(), "the store's connections were found");
+    assert!(closed.iter().all(|(done,)| *done));
+
+    let second = ActionId::new();
+    let created = store.create(second, &payment(2)).await.unwrap();
+    assert!(matches!(created, Created::New(..)), "{created:?}");
+    assert_eq!(store.get(second).await.unwrap().state, State::Analyzing);
+    assert_eq!(store.get(first).await.unwrap().state, State::Analyzing);
+    // RECEIVED and ANALYZING of each.
+    assert_eq!(verified("postgres", &store).await, 4);
+    drop(admin);
+}

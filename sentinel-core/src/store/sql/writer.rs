@@ -20,12 +20,22 @@
 //! commit fails, every caller of the batch gets the error (fail closed: nothing was
 //! acknowledged, and a commit that failed may not be retried blindly), and so do the
 //! writes queued behind it meanwhile, at once, rather than one lock timeout after another.
+//!
+//! The writer keeps one connection of the pool for itself, across batches, and sends each
+//! batch in three round trips: one script begins the transaction, locks the head and reads
+//! what the batch touches; one writes; `COMMIT` (sent alone, so that a failed commit is
+//! told from a failed statement). On SQLite a script is one string of statements, a single
+//! call to sqlx's worker thread; on PostgreSQL, whose extended protocol takes one statement
+//! per query, its statements follow one another. A kept connection that failed is dropped,
+//! and the next batch takes a fresh one.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use sqlx::AnyPool;
+use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyPool};
 use tokio::sync::{mpsc, oneshot};
 
 use super::rows::backend;
@@ -169,6 +179,7 @@ async fn run(
     batch_max: Arc<AtomicUsize>,
     counters: Arc<Counters>,
 ) {
+    let mut conn = Kept::new(pool);
     while let Some(first) = queue.recv().await {
         let max = batch_max.load(Ordering::Relaxed).max(1);
         let mut jobs = vec![first];
@@ -180,7 +191,7 @@ async fn run(
             }
         }
         let (ops, replies): (Vec<Op>, Vec<_>) = jobs.into_iter().map(|j| (j.op, j.reply)).unzip();
-        let (outcomes, unavailable) = commit(&pool, postgres, &ops, &counters).await;
+        let (outcomes, unavailable) = commit(&mut conn, postgres, &ops, &counters).await;
         for (reply, outcome) in replies.into_iter().zip(outcomes) {
             // A caller that went away: its write is durable all the same.
             let _ = reply.send(outcome);
@@ -207,19 +218,19 @@ enum Failure {
 /// own. One outcome per op, in order, and the error when the database could not be used
 /// at all (unreachable, locked past its timeout, or the commit failed).
 async fn commit(
-    pool: &AnyPool,
+    conn: &mut Kept,
     postgres: bool,
     ops: &[Op],
     counters: &Counters,
 ) -> (Vec<Result<Done, StoreError>>, Option<StoreError>) {
     let all: Vec<&Op> = ops.iter().collect();
-    let outcomes = match write_batch(pool, postgres, &all, counters).await {
+    let outcomes = match write_batch(conn, postgres, &all, counters).await {
         Ok(outcomes) => outcomes,
         Err(Failure::Statements(e)) if ops.len() > 1 => {
             tracing::warn!(error = %e, writes = ops.len(), "a batch of store writes failed; retrying them one by one");
             let mut outcomes = Vec::with_capacity(ops.len());
             for op in ops {
-                outcomes.push(match write_batch(pool, postgres, &[op], counters).await {
+                outcomes.push(match write_batch(conn, postgres, &[op], counters).await {
                     Ok(mut one) => one.pop().unwrap_or_else(|| Err(backend("no outcome"))),
                     Err(Failure::Whole(e) | Failure::Statements(e)) => Err(e),
                 });
@@ -235,40 +246,46 @@ async fn commit(
 }
 
 async fn write_batch(
-    pool: &AnyPool,
+    conn: &mut Kept,
     postgres: bool,
     ops: &[&Op],
     counters: &Counters,
 ) -> Result<Vec<Result<Done, StoreError>>, Failure> {
-    let mut tx = pool.begin().await.map_err(|e| Failure::Whole(backend(e)))?;
-    // The head, locked for the whole batch (on SQLite this first write takes the
-    // database's write lock, before anything is read).
-    let row: AnyRow = sqlx::query(
-        "UPDATE sentinel_chain SET last_seq = last_seq WHERE id = 1 RETURNING last_seq, last_hash",
-    )
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(|e| Failure::Whole(backend(e)))?;
+    let rows = open(conn, postgres, ops).await?;
     let stmt = |e: StoreError| Failure::Statements(e);
-    let seq: i64 = sqlx::Row::try_get(&row, "last_seq").map_err(|e| Failure::Whole(backend(e)))?;
-    let mut pending = Pending::after(
-        u64::try_from(seq).map_err(|e| Failure::Whole(backend(e)))?,
-        sqlx::Row::try_get(&row, "last_hash").map_err(|e| Failure::Whole(backend(e)))?,
-    );
-    statements::load(&mut tx, postgres, ops, &mut pending)
-        .await
-        .map_err(stmt)?;
+    let mut rows = rows.iter();
+    let mut pending = match rows.next().map(after_head) {
+        Some(Ok(pending)) => pending,
+        Some(Err(e)) => return Err(abort(conn, Failure::Whole(e)).await),
+        None => {
+            let e = backend("the chain head was not found");
+            return Err(abort(conn, Failure::Whole(e)).await);
+        }
+    };
+    for row in rows {
+        match super::rows::record(row) {
+            Ok(record) => pending.read(record),
+            Err(e) => return Err(abort(conn, stmt(e)).await),
+        }
+    }
     let outcomes: Vec<Result<Done, StoreError>> = ops.iter().map(|op| pending.apply(op)).collect();
     if pending.writes_nothing() {
-        tx.rollback()
-            .await
-            .map_err(|e| Failure::Whole(backend(e)))?;
-        return Ok(outcomes);
+        return match conn.run("ROLLBACK").await {
+            Ok(()) => Ok(outcomes),
+            Err(e) => {
+                conn.discard();
+                Err(Failure::Whole(backend(e)))
+            }
+        };
     }
-    statements::store(&mut tx, postgres, &pending)
-        .await
-        .map_err(stmt)?;
-    tx.commit().await.map_err(|e| Failure::Whole(backend(e)))?;
+    if let Err(e) = store(conn, postgres, &pending).await {
+        return Err(abort(conn, stmt(e)).await);
+    }
+    if let Err(e) = conn.run("COMMIT").await {
+        // Whether it committed is unknown: not acknowledged, and not used again.
+        conn.discard();
+        return Err(Failure::Whole(backend(e)));
+    }
     counters.batches.fetch_add(1, Ordering::Relaxed);
     let written = outcomes.iter().filter(|o| o.is_ok()).count();
     counters.writes.fetch_add(
@@ -276,4 +293,154 @@ async fn write_batch(
         Ordering::Relaxed,
     );
     Ok(outcomes)
+}
+
+/// The batch's start: what follows the chain head's row (`last_seq`, `last_hash`).
+fn after_head(head: &AnyRow) -> Result<Pending, StoreError> {
+    let seq: i64 = sqlx::Row::try_get(head, "last_seq").map_err(backend)?;
+    Ok(Pending::after(
+        u64::try_from(seq).map_err(backend)?,
+        sqlx::Row::try_get(head, "last_hash").map_err(backend)?,
+    ))
+}
+
+/// Begins the batch's transaction, locks the head and reads what the batch touches
+/// ([`statements::open`]); the head's row comes first. On failure nothing is left open: the
+/// transaction is rolled back, or the connection dropped.
+async fn open(conn: &mut Kept, postgres: bool, ops: &[&Op]) -> Result<Vec<AnyRow>, Failure> {
+    let reused = conn.is_kept();
+    match read(conn, postgres, ops).await? {
+        Ok(rows) => Ok(rows),
+        // A kept connection that failed (the database went away while it sat idle) is
+        // replaced by a fresh one, once: nothing of the batch was written.
+        Err(e) if reused && connection_lost(&e) => {
+            tracing::debug!(error = %e, "the writer's connection failed; taking a fresh one");
+            conn.discard();
+            read(conn, postgres, ops)
+                .await?
+                .map_err(|e| Failure::Whole(backend(e)))
+        }
+        Err(e) => Err(Failure::Whole(backend(e))),
+    }
+}
+
+/// True when `e` says the connection itself is gone (the socket, or PostgreSQL closing it:
+/// SQLSTATE class `08`, connection exception, or `57P`, an administrator or a shutdown)
+/// rather than the database refusing a statement.
+fn connection_lost(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(e) => e
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+        _ => true,
+    }
+}
+
+/// One try of [`open`]: the database's error inside, to be told apart by the caller.
+async fn read(
+    conn: &mut Kept,
+    postgres: bool,
+    ops: &[&Op],
+) -> Result<Result<Vec<AnyRow>, sqlx::Error>, Failure> {
+    let script = statements::open(postgres, ops).map_err(Failure::Whole)?;
+    let read = match conn.connection().await {
+        Ok(c) => script.fetch_all(c).await,
+        // No connection: no transaction either.
+        Err(e) => return Ok(Err(e)),
+    };
+    if read.is_err() {
+        // The transaction may have begun.
+        let _ = abort(conn, Failure::Whole(backend("rolled back"))).await;
+    }
+    Ok(read)
+}
+
+/// Writes what the batch made and changed ([`statements::store`]), checking that every row
+/// it meant to write was written, and on PostgreSQL announces the actions.
+async fn store(conn: &mut Kept, postgres: bool, pending: &Pending) -> Result<(), StoreError> {
+    let (script, expected) = statements::store(postgres, pending)?;
+    let c = conn.in_transaction().map_err(backend)?;
+    let written = script.execute(c).await.map_err(backend)?;
+    if written != expected {
+        return Err(backend(format!(
+            "{written} of the batch's {expected} rows were written"
+        )));
+    }
+    if postgres {
+        statements::announce(pending)?
+            .execute(c)
+            .await
+            .map_err(backend)?;
+    }
+    Ok(())
+}
+
+/// Rolls the batch's transaction back after `failure`, which it returns; when even that
+/// fails, the connection is dropped (closing it ends the transaction) and the failure is the
+/// whole batch's.
+async fn abort(conn: &mut Kept, failure: Failure) -> Failure {
+    match conn.run("ROLLBACK").await {
+        Ok(()) => failure,
+        Err(_) => {
+            conn.discard();
+            match failure {
+                Failure::Whole(e) | Failure::Statements(e) => Failure::Whole(e),
+            }
+        }
+    }
+}
+
+/// The writer's own connection, taken from the pool once and kept across batches (taking
+/// one per batch cost a pool round trip and a ping each time). A connection that failed is
+/// dropped, and the next batch takes a fresh one.
+struct Kept {
+    pool: AnyPool,
+    conn: Option<PoolConnection<Any>>,
+}
+
+impl Kept {
+    fn new(pool: AnyPool) -> Self {
+        Self { pool, conn: None }
+    }
+
+    /// True when a connection is kept (from an earlier batch).
+    fn is_kept(&self) -> bool {
+        self.conn.is_some()
+    }
+
+    /// The kept connection, taking one from the pool (which checks it) when none is kept.
+    async fn connection(&mut self) -> Result<&mut AnyConnection, sqlx::Error> {
+        if self.conn.is_none() {
+            self.conn = Some(self.pool.acquire().await?);
+        }
+        match self.conn.as_mut() {
+            Some(conn) => Ok(&mut **conn),
+            None => Err(sqlx::Error::PoolClosed),
+        }
+    }
+
+    /// The connection of the transaction under way: never a fresh one, which would hold
+    /// none of the batch.
+    fn in_transaction(&mut self) -> Result<&mut AnyConnection, sqlx::Error> {
+        match self.conn.as_mut() {
+            Some(conn) => Ok(&mut **conn),
+            None => Err(sqlx::Error::Protocol(
+                "the writer's connection was dropped within a transaction".to_owned(),
+            )),
+        }
+    }
+
+    /// Runs one statement without arguments (`COMMIT`, `ROLLBACK`) in the transaction
+    /// under way.
+    async fn run(&mut self, sql: &'static str) -> Result<(), sqlx::Error> {
+        let conn = self.in_transaction()?;
+        sqlx::query(sql).execute(conn).await.map(drop)
+    }
+
+    /// Drops the connection (closed, not returned to the pool).
+    fn discard(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            drop(conn.detach());
+        }
+    }
 }
