@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import threading
 import time
@@ -60,6 +61,54 @@ def test_guard_refuses_async_functions(gw: sg.Gateway) -> None:
 
     with pytest.raises(TypeError, match="aguard"):
         gw.guard(SAFE, pay)
+
+
+class Payer:
+    async def apay(self) -> None: ...
+
+    def pay(self) -> str:
+        return "paid"
+
+
+def sync_pay() -> str:
+    return "paid"
+
+
+async def async_pay() -> None: ...
+
+
+def callables() -> list:
+    """Callables of every kind `guard` may be given, with what `inspect` says of each."""
+    found = [
+        sync_pay,
+        async_pay,
+        Payer().pay,
+        Payer().apay,
+        functools.partial(async_pay),
+        functools.partial(sync_pay),
+        lambda: "paid",
+        Payer,
+        time.time,
+    ]
+    mark = getattr(inspect, "markcoroutinefunction", None)  # Python 3.12+
+    if mark is not None:
+
+        def marked() -> str:
+            return "paid"
+
+        found.append(mark(marked))
+    return found
+
+
+@pytest.mark.parametrize("func", callables(), ids=repr)
+def test_guard_tells_async_functions_as_inspect_does(gw: sg.Gateway, func: Any) -> None:
+    """`guard` answers plain functions itself (from their code's flags) and asks `inspect`
+    about the rest; either way it refuses exactly what `inspect` calls a coroutine function."""
+    if inspect.iscoroutinefunction(func):
+        with pytest.raises(TypeError, match="aguard"):
+            gw.guard(SAFE, func)
+    else:
+        gw.guard(SAFE, func)
 
 
 def test_resolve_from_another_thread_approves(gw: sg.Gateway) -> None:

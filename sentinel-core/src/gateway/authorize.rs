@@ -32,7 +32,10 @@ impl Gateway {
     /// the single execution. Bindings use it to run a function in their own language.
     pub async fn authorize(&self, action: Action) -> Result<Permit, GuardError> {
         let span = crate::telemetry::ActionSpan::start(&action, "guard");
-        let result = span.scope(self.authorize_in(action)).await;
+        // Boxed once here: the submission's future is about 4 KB, and every layer above it
+        // (this span, the caller's `guard`, a binding's `block_on`) would otherwise copy
+        // all of it as it is built and moved; they now move a pointer.
+        let result = span.scope(Box::pin(self.authorize_in(action))).await;
         traced::authorized(&span, &result);
         result
     }

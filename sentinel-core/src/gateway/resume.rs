@@ -5,6 +5,7 @@ use std::sync::Arc;
 use chrono::Utc;
 
 use super::{Gateway, SYSTEM};
+use crate::action::Action;
 use crate::approver::{ApprovalHandle, ApprovalRequest, Approver};
 use crate::error::StoreError;
 use crate::state::State;
@@ -45,7 +46,7 @@ impl Gateway {
             .redact_paths;
         Some(ApprovalRequest {
             action_id: record.id,
-            action: record.action.clone(),
+            action: Action::clone(&record.action),
             decision,
             redact_paths,
             deadline,

@@ -188,7 +188,10 @@ impl Gateway {
                 }
             }
             tracing::info!(action_id = %record.id, "deciding an action left half-decided");
-            match self.settle(record.id, record.action).await {
+            match self
+                .settle(record.id, Arc::unwrap_or_clone(record.action))
+                .await
+            {
                 Ok(_) => decided += 1,
                 Err(e) => {
                     tracing::warn!(action_id = %record.id, error = %e, "could not decide a recovered action");

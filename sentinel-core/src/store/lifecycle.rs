@@ -180,7 +180,7 @@ pub(crate) fn new_record(
 ) -> ActionRecord {
     ActionRecord {
         id,
-        action,
+        action: Arc::new(action),
         action_hash: hash,
         state: State::Analyzing,
         decision: None,

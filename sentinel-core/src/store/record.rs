@@ -16,8 +16,9 @@ use crate::state::State;
 pub struct ActionRecord {
     /// The action's id.
     pub id: ActionId,
-    /// The action as submitted.
-    pub action: Action,
+    /// The action as submitted; shared, like the decision, so that copying the record
+    /// does not copy the action (its payload, its strings).
+    pub action: Arc<Action>,
     /// [`Action::canonical_hash`] at submission; approvals are bound to it.
     pub action_hash: String,
     /// Where the action is in its lifecycle.
