@@ -1,10 +1,13 @@
 //! What the gateway decided about an action, and why.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::action::ActionId;
 use crate::error::ScorerError;
 use crate::rule::RuleMatch;
+use crate::rule_id::RuleId;
 use crate::state::State;
 
 /// The gateway's decision about one action.
@@ -24,7 +27,7 @@ pub struct Decision {
     /// Plain-language explanation for the person who may be asked.
     pub analysis: String,
     /// Matched rules as `pack/rule-id`, in evaluation order.
-    pub rules: Vec<String>,
+    pub rules: Vec<RuleId>,
     /// Matched rules in detail: pack version, effect, rendered reason.
     pub matched: Vec<RuleMatch>,
     /// The packs that applied to the action, with versions and content hashes.
@@ -62,16 +65,17 @@ impl Decision {
     }
 }
 
-/// A pack that took part in a decision.
+/// A pack that took part in a decision. Its texts are shared with the pack (and between
+/// decisions): citing a pack copies no string.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct PackRef {
     /// The pack's name.
-    pub name: String,
+    pub name: Arc<str>,
     /// The pack's semantic version.
-    pub version: String,
+    pub version: Arc<str>,
     /// SHA-256 of the pack's canonical JSON.
-    pub hash: String,
+    pub hash: Arc<str>,
 }
 
 /// Whether the risk scorer was consulted.

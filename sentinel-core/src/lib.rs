@@ -25,6 +25,7 @@ mod policy;
 pub mod redact;
 pub mod replay;
 pub mod rule;
+mod rule_id;
 pub mod scorer;
 pub mod shadow;
 #[cfg(feature = "slack")]
@@ -56,6 +57,7 @@ pub use pack::Pack;
 pub use pack::format::{Effect, PackDocument};
 pub use pipeline::{OnScorerError, Unmatched};
 pub use rule::RuleMatch;
+pub use rule_id::RuleId;
 pub use scorer::{Assessment, OfflineScorer, RiskScorer, ScoreContext};
 pub use spec::{ConfigError, GatewaySpec};
 pub use state::State;

@@ -11,6 +11,7 @@ use crate::budget::{Figures, Outcome};
 use crate::decision::{Decision, PackRef, ScorerUse, Timings};
 use crate::error::ScorerError;
 use crate::policy::{PolicySet, RuleOutcome};
+use crate::rule_id::RuleId;
 use crate::scorer::{RiskScorer, ScoreContext};
 use crate::state::State;
 use crate::store::Store;
@@ -172,7 +173,7 @@ impl Pipeline {
             status,
             risk_score,
             analysis,
-            rules: out.matched.iter().map(|m| String::from(&*m.rule)).collect(),
+            rules: out.matched.iter().map(|m| RuleId::from(&m.rule)).collect(),
             packs: self.policy.refs(&out.packs),
             matched: out.matched,
             scorer,
@@ -304,7 +305,7 @@ impl Pipeline {
     /// declares redacted stays redacted.
     pub(crate) fn explain_context(&self, action: &Action, decided: &[PackRef]) -> ScoreContext {
         let mut packs = self.policy.applying(&action.action).to_vec();
-        for name in decided.iter().map(|p| p.name.as_str()) {
+        for name in decided.iter().map(|p| &*p.name) {
             if let Some(i) = self.policy.index_of(name)
                 && !packs.contains(&i)
             {

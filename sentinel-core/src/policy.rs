@@ -109,14 +109,7 @@ impl PolicySet {
     pub(crate) fn refs(&self, indices: &[usize]) -> Vec<PackRef> {
         indices
             .iter()
-            .map(|&i| {
-                let p = &self.packs[i];
-                PackRef {
-                    name: p.name().to_owned(),
-                    version: p.version().to_owned(),
-                    hash: p.content_hash().to_owned(),
-                }
-            })
+            .map(|&i| self.packs[i].reference().clone())
             .collect()
     }
 

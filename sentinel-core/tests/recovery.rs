@@ -187,11 +187,7 @@ async fn an_approval_is_bound_to_the_approved_arguments() {
     let receipt = record.approval.unwrap();
     assert_eq!(receipt.action_hash, approved.canonical_hash());
     assert_eq!(
-        receipt
-            .packs
-            .iter()
-            .map(|p| p.name.as_str())
-            .collect::<Vec<_>>(),
+        receipt.packs.iter().map(|p| &*p.name).collect::<Vec<_>>(),
         ["VaultKeeper"]
     );
 

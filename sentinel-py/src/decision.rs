@@ -56,8 +56,8 @@ impl Decision {
 
     /// Matched rules as `"Pack/rule-id"`, in evaluation order.
     #[getter]
-    fn rules(&self) -> Vec<String> {
-        self.inner.rules.clone()
+    fn rules(&self) -> Vec<&str> {
+        self.inner.rules.iter().map(|r| &**r).collect()
     }
 
     /// True when the action may run without asking anyone.

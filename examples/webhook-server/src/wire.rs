@@ -4,7 +4,7 @@
 //! told about a failing scorer or approver is in [`crate::disclose`].
 
 use chrono::{DateTime, Utc};
-use sentinel_core::{ActionId, ActionRecord, AuditEvent, State, Ticket};
+use sentinel_core::{ActionId, ActionRecord, AuditEvent, RuleId, State, Ticket};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -65,7 +65,8 @@ pub struct Submission {
     /// Why; null while analyzing.
     pub analysis: Option<String>,
     /// Matched rules as `pack/rule`.
-    pub rules: Vec<String>,
+    #[schema(value_type = Vec<String>)]
+    pub rules: Vec<RuleId>,
     /// True when an earlier submission with the same idempotency key was returned.
     pub replayed: bool,
     /// When a pending action expires.
@@ -222,7 +223,8 @@ pub struct ActionView {
     /// Why; null before the decision.
     pub analysis: Option<String>,
     /// Matched rules as `pack/rule`.
-    pub rules: Vec<String>,
+    #[schema(value_type = Vec<String>)]
+    pub rules: Vec<RuleId>,
     /// The packs that applied.
     pub packs: Vec<PackView>,
     /// The human decision, once made.
@@ -267,8 +269,8 @@ pub fn action(
                 d.packs
                     .iter()
                     .map(|p| PackView {
-                        name: p.name.clone(),
-                        version: p.version.clone(),
+                        name: p.name.to_string(),
+                        version: p.version.to_string(),
                     })
                     .collect()
             })

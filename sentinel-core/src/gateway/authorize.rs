@@ -200,8 +200,8 @@ impl Gateway {
             .map(|d| d.packs.as_slice())
             .unwrap_or_default();
         for pack in decided {
-            match self.packs().iter().find(|p| p.name() == pack.name) {
-                Some(now) if now.content_hash() == pack.hash => {}
+            match self.packs().iter().find(|p| p.name() == &*pack.name) {
+                Some(now) if now.content_hash() == &*pack.hash => {}
                 Some(now) => {
                     return Err(mismatch(format!(
                         "pack `{}` changed since the decision ({} → {})",

@@ -74,7 +74,11 @@ impl Route {
     /// True when the route takes this escalated action.
     pub fn matches(&self, action: &Action, decision: &Decision) -> bool {
         let w = &self.when;
-        (w.modules.is_empty() || decision.packs.iter().any(|p| w.modules.contains(&p.name)))
+        (w.modules.is_empty()
+            || decision
+                .packs
+                .iter()
+                .any(|p| w.modules.iter().any(|m| **m == *p.name)))
             && (w.actions.is_empty() || w.actions.contains(&action.action))
             && w.min_risk.is_none_or(|lo| decision.risk_score >= lo)
             && w.max_risk.is_none_or(|hi| decision.risk_score <= hi)

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use crate::action::Action;
 use crate::condition::CompileError;
+use crate::decision::PackRef;
 use crate::error::{PackError, PackErrorKind};
 use crate::name_map::NameMap;
 use crate::rule::Rule;
@@ -34,8 +35,8 @@ const BUILTINS: [(&str, &str); 3] = [
 #[derive(Debug, Clone)]
 pub struct Pack {
     document: PackDocument,
-    version: Arc<str>,
-    hash: String,
+    /// Name, version and content hash, as decisions cite the pack (shared with them).
+    reference: PackRef,
     applies_to_all: bool,
     applies_to: HashSet<String>,
     pub(crate) escalate_above: u8,
@@ -113,12 +114,12 @@ impl Pack {
 
     /// The pack's semantic version.
     pub fn version(&self) -> &str {
-        &self.version
+        &self.reference.version
     }
 
     /// SHA-256 (hex) of the pack's canonical JSON (keys sorted): changes with any edit.
     pub fn content_hash(&self) -> &str {
-        &self.hash
+        &self.reference.hash
     }
 
     /// The document the pack was compiled from.
@@ -142,7 +143,12 @@ impl Pack {
     }
 
     pub(crate) fn version_arc(&self) -> &Arc<str> {
-        &self.version
+        &self.reference.version
+    }
+
+    /// The pack as a decision cites it; cloning it copies no string.
+    pub(crate) fn reference(&self) -> &PackRef {
+        &self.reference
     }
 
     /// The base risk and reason for an action when neither a rule nor a scorer sets one.
@@ -308,8 +314,11 @@ impl Pack {
             .collect();
 
         Ok(Self {
-            version: Arc::from(version.to_string()),
-            hash: crate::canonical::hash(raw),
+            reference: PackRef {
+                name: Arc::from(document.name.as_str()),
+                version: Arc::from(version.to_string()),
+                hash: Arc::from(crate::canonical::hash(raw)),
+            },
             applies_to_all,
             applies_to,
             escalate_above: t.escalate_above,

@@ -89,7 +89,7 @@ impl From<&Decision> for Outcome {
         Self {
             status: d.status,
             risk_score: d.risk_score,
-            rules: d.rules.clone(),
+            rules: d.rules.iter().map(|r| r.to_string()).collect(),
         }
     }
 }

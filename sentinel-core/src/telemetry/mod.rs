@@ -143,7 +143,10 @@ pub(crate) fn decision_attrs(d: &crate::Decision) -> Attrs {
     let mut attrs: Attrs = vec![
         ("sentinel.status", d.status.as_str().into()),
         ("sentinel.risk_score", i64::from(d.risk_score).into()),
-        ("sentinel.rules", d.rules.clone().into()),
+        (
+            "sentinel.rules",
+            Attr::List(d.rules.iter().map(|r| r.to_string()).collect()),
+        ),
         (
             "sentinel.packs",
             d.packs

@@ -178,9 +178,9 @@ pub async fn timeline(
             .packs
             .iter()
             .map(|p| PackHash {
-                name: p.name.clone(),
-                version: p.version.clone(),
-                hash: p.hash.clone(),
+                name: p.name.to_string(),
+                version: p.version.to_string(),
+                hash: p.hash.to_string(),
             })
             .collect(),
     });
