@@ -1,6 +1,7 @@
-//! `N` calls of `Gateway::guard` (auto-approved, memory store) or of `evaluate` of the same
-//! action, as in the `decision` bench, for counting what one call costs independently of
-//! the machine's load: allocations with `valgrind --tool=dhat`, instructions with
+//! `N` calls of `Gateway::guard` (auto-approved, memory store), of `evaluate` of the same
+//! action, as in the `decision` bench, or of `guard` with a SQLite store (`guard-sqlite`: a
+//! fresh database file in the temporary directory, removed at the end; one write a call),
+//! for counting what one call costs independently of the machine's load: allocations with `valgrind --tool=dhat`, instructions with
 //! `valgrind --tool=callgrind`. Two runs with different `N` cancel the setup: the
 //! difference of their totals divided by the difference of their `N` is the cost per call.
 //!
@@ -13,7 +14,9 @@
 
 use std::hint::black_box;
 
-use sentinel_core::{Action, Gateway};
+use std::sync::Arc;
+
+use sentinel_core::{Action, ActionId, Gateway, SqlStore};
 use serde_json::json;
 
 fn main() {
@@ -49,6 +52,24 @@ fn main() {
                 std::mem::size_of_val(&evaluate)
             );
         }
-        other => panic!("unknown mode `{other}`: guard, evaluate or sizes"),
+        "guard-sqlite" => {
+            let dir =
+                std::env::temp_dir().join(format!("sentinel-alloc-guard-{}", ActionId::new()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let store = rt
+                .block_on(SqlStore::open_sqlite(dir.join("guard.db")))
+                .unwrap();
+            let gateway = Gateway::builder()
+                .store_arc(Arc::new(store))
+                .build()
+                .unwrap();
+            for _ in 0..n {
+                rt.block_on(gateway.guard(action.clone(), || async { black_box(42) }))
+                    .unwrap();
+            }
+            drop(gateway);
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+        other => panic!("unknown mode `{other}`: guard, evaluate, guard-sqlite or sizes"),
     }
 }

@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use sentinel_core::store::chain;
+use sentinel_core::store::{AuditEvent, Decided};
 use sentinel_core::{
     Action, ActionId, Created, Gateway, MemoryStore, Resolution, SqlStore, State, Store,
     StoreError, Transition,
@@ -125,6 +126,56 @@ async fn records_round_trip_with_their_trail() {
             "{name}"
         );
         assert_eq!(check_chain(name, store.as_ref()).await, 5, "{name}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decided_write_without_the_events_copies_writes_the_same_trail() {
+    let (_schema, stores) = stores().await;
+    for (name, store) in stores {
+        let mut trails = Vec::new();
+        for wanted in [true, false] {
+            let id = ActionId::new();
+            let step = Transition::new(State::Executed, "sentinel", "policy", "fine");
+            // At the precision stores keep (the gateway's clock reads microseconds).
+            let now = chrono::Utc::now().timestamp_micros();
+            let received = chrono::DateTime::from_timestamp_micros(now).unwrap();
+            let decided = Decided::new(received, step, true).with_events(wanted);
+            let Created::New(record, returned) = store
+                .create_decided(id, risky(name), decided)
+                .await
+                .unwrap()
+            else {
+                panic!("{name}: not created");
+            };
+            assert!(record.executed_at.is_some(), "{name}");
+            let trail = store.audit_trail(id).await.unwrap();
+            if wanted {
+                assert_eq!(returned, trail, "{name}");
+            } else {
+                assert!(returned.is_empty(), "{name}: copies nobody asked for");
+            }
+            trails.push(trail);
+        }
+        // The same events either way: kinds, states and words (ids, times, hashes differ).
+        let shape = |trail: &[AuditEvent]| -> Vec<_> {
+            trail
+                .iter()
+                .map(|e| {
+                    (
+                        e.kind,
+                        e.from,
+                        e.to,
+                        e.actor.clone(),
+                        e.channel.clone(),
+                        e.reason.clone(),
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(trails[0].len(), 4, "{name}");
+        assert_eq!(shape(&trails[0]), shape(&trails[1]), "{name}");
+        check_chain(name, store.as_ref()).await;
     }
 }
 

@@ -41,14 +41,20 @@ impl Pending {
         }
     }
 
-    fn append(&mut self, mut event: AuditEvent, digest: String) -> AuditEvent {
+    fn append(&mut self, event: AuditEvent, digest: String) -> AuditEvent {
+        self.keep(event, digest).clone()
+    }
+
+    /// [`append`](Self::append) without the caller's copy.
+    fn keep(&mut self, mut event: AuditEvent, digest: String) -> &AuditEvent {
         self.seq += 1;
         event.seq = self.seq;
         event.state_hash = digest;
         let event = seal(event, &self.prev);
         self.prev.clone_from(&event.hash);
-        self.events.push(event.clone());
-        event
+        self.events.push(event);
+        let kept = self.events.last();
+        kept.unwrap_or_else(|| unreachable!("an event was just kept"))
     }
 
     /// Keeps a record read from the database, and the idempotency key it holds.
@@ -154,15 +160,23 @@ impl Pending {
         let mut record = received.clone();
         let decision = apply(&mut record, &decided.transition, 0, now())?;
         let digest = record_digest(&received);
-        let mut events: Vec<AuditEvent> = received_events(0, id, action, decided.received_at)
-            .map(|event| self.append(event, digest.clone()))
-            .to_vec();
-        events.push(self.append(decision, record_digest(&record)));
+        // The caller's copies of the events only when it wants them (`Decided::events`).
+        let mut events = Vec::with_capacity(if decided.events { 4 } else { 0 });
+        let mut keep = |pending: &mut Self, event, digest| {
+            let kept = pending.keep(event, digest);
+            if decided.events {
+                events.push(kept.clone());
+            }
+        };
+        for event in received_events(0, id, action, decided.received_at) {
+            keep(self, event, digest.clone());
+        }
+        keep(self, decision, record_digest(&record));
         if decided.claim_execution && record.state.permits_execution() {
             let at = now();
             record.executed_at = Some(at);
             let execution = execution_event(0, &record, at);
-            events.push(self.append(execution, record_digest(&record)));
+            keep(self, execution, record_digest(&record));
         }
         self.made(action, &record);
         Ok(Done::Created(Box::new(Created::New(record, events))))

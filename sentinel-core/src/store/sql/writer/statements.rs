@@ -3,6 +3,7 @@
 //! the new chain head (another), a few multi-row statements each.
 
 use std::collections::HashSet;
+use std::fmt::{self, Write as _};
 
 use sqlx::AnyConnection;
 use sqlx::any::{AnyArguments, AnyRow};
@@ -24,26 +25,64 @@ const ROWS_PER_INSERT: usize = 200;
 /// numbered (named) parameters in a list it searches for each one bound, which made binding
 /// a 200-row `INSERT` quadratic in its 2,800 parameters; `?` are bound by position, so
 /// a statement's `?` must come in the order of its binds.
-fn mark(postgres: bool, n: usize) -> String {
-    if postgres {
-        format!("${n}")
-    } else {
-        "?".to_owned()
+///
+/// Written where it is used (it is a [`Display`](fmt::Display)): a batch has thousands of
+/// parameters, and a string for each was a fifth of the writer's allocations.
+fn mark(postgres: bool, n: usize) -> Mark {
+    Mark { postgres, n }
+}
+
+/// A parameter as [`mark`] writes it.
+#[derive(Debug, Clone, Copy)]
+struct Mark {
+    postgres: bool,
+    n: usize,
+}
+
+impl fmt::Display for Mark {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.postgres {
+            write!(f, "${}", self.n)
+        } else {
+            f.write_str("?")
+        }
     }
 }
 
-/// `$first, $first+1, ...`: `count` parameters in a row (see [`mark`]).
-fn marks(postgres: bool, first: usize, count: usize) -> String {
-    let marks: Vec<String> = (first..first + count).map(|n| mark(postgres, n)).collect();
-    marks.join(", ")
+/// Appends `$first, $first+1, ...`: `count` parameters in a row (see [`mark`]).
+fn push_marks(out: &mut String, postgres: bool, first: usize, count: usize) {
+    for n in first..first + count {
+        if n > first {
+            out.push_str(", ");
+        }
+        if postgres {
+            // Writing into a `String` cannot fail.
+            let _ = write!(out, "{}", mark(postgres, n));
+        } else {
+            out.push('?');
+        }
+    }
 }
 
-/// `($1, $2, ...), (...)`: `rows` tuples of `cols` placeholders (see [`marks`]).
+/// `$first, $first+1, ...` (see [`push_marks`]).
+fn marks(postgres: bool, first: usize, count: usize) -> String {
+    let mut out = String::with_capacity(count * 6);
+    push_marks(&mut out, postgres, first, count);
+    out
+}
+
+/// `($1, $2, ...), (...)`: `rows` tuples of `cols` placeholders (see [`mark`]).
 fn placeholders(postgres: bool, rows: usize, cols: usize) -> String {
-    let tuples: Vec<String> = (0..rows)
-        .map(|r| format!("({})", marks(postgres, r * cols + 1, cols)))
-        .collect();
-    tuples.join(", ")
+    let mut out = String::with_capacity(rows * (cols * 6 + 4));
+    for r in 0..rows {
+        if r > 0 {
+            out.push_str(", ");
+        }
+        out.push('(');
+        push_marks(&mut out, postgres, r * cols + 1, cols);
+        out.push(')');
+    }
+    out
 }
 
 /// Statements and their arguments, sent to the database in as few round trips as it
@@ -155,16 +194,14 @@ pub(super) fn open<'q>(postgres: bool, ops: &[&'q Op]) -> Result<Script<'q>, Sto
     keys.sort_unstable();
     keys.dedup();
     for chunk in keys.chunks(ROWS_PER_INSERT) {
-        let clauses: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                let (agent, key) = (mark(postgres, 2 * i + 1), mark(postgres, 2 * i + 2));
-                format!("(agent_id = {agent} AND idempotency_key = {key})")
-            })
-            .collect();
-        script.push(&format!(
-            "SELECT {ACTION_COLUMNS} FROM sentinel_actions WHERE {}",
-            clauses.join(" OR ")
-        ));
+        let mut sql = format!("SELECT {ACTION_COLUMNS} FROM sentinel_actions WHERE ");
+        for i in 0..chunk.len() {
+            let (agent, key) = (mark(postgres, 2 * i + 1), mark(postgres, 2 * i + 2));
+            let or = if i > 0 { " OR " } else { "" };
+            // Writing into a `String` cannot fail.
+            let _ = write!(sql, "{or}(agent_id = {agent} AND idempotency_key = {key})");
+        }
+        script.push(&sql);
         for (agent, key) in chunk {
             script.bind(*agent)?;
             script.bind(*key)?;
@@ -292,7 +329,7 @@ pub(super) fn announce(pending: &Pending) -> Result<Script<'_>, StoreError> {
 
 #[cfg(test)]
 mod tests {
-    use super::{marks, placeholders};
+    use super::{mark, marks, placeholders};
 
     #[test]
     fn postgres_numbers_its_parameters_and_sqlite_binds_them_by_position() {
@@ -300,5 +337,7 @@ mod tests {
         assert_eq!(placeholders(false, 2, 3), "(?, ?, ?), (?, ?, ?)");
         assert_eq!(marks(true, 3, 2), "$3, $4");
         assert_eq!(marks(false, 3, 2), "?, ?");
+        assert_eq!(format!("x = {}", mark(true, 12)), "x = $12");
+        assert_eq!(format!("x = {}", mark(false, 12)), "x = ?");
     }
 }
