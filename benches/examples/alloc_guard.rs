@@ -1,9 +1,10 @@
 //! `N` calls of `Gateway::guard` (auto-approved, memory store), of `evaluate` of the same
 //! action, as in the `decision` bench, or of `guard` with a SQLite store (`guard-sqlite`: a
 //! fresh database file in the temporary directory, removed at the end; one write a call),
-//! for counting what one call costs independently of the machine's load: allocations with `valgrind --tool=dhat`, instructions with
-//! `valgrind --tool=callgrind`. Two runs with different `N` cancel the setup: the
-//! difference of their totals divided by the difference of their `N` is the cost per call.
+//! for counting what one call costs independently of the machine's load: allocations with
+//! `valgrind --tool=dhat`, instructions with `valgrind --tool=callgrind`. Two runs with
+//! different `N` cancel the setup: the difference of their totals divided by the difference
+//! of their `N` is the cost per call.
 //!
 //! ```bash
 //! cargo build --release -p sentinel-benches --example alloc_guard
@@ -13,7 +14,6 @@
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::hint::black_box;
-
 use std::sync::Arc;
 
 use sentinel_core::{Action, ActionId, Gateway, SqlStore};

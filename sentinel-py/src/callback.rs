@@ -17,9 +17,10 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 use sentinel_core::{ApproverError, ScorerError};
 use tokio::sync::oneshot;
+
+use crate::coroutine;
 
 tokio::task_local! {
     static CALL: Arc<CallContext>;
@@ -150,7 +151,7 @@ where
                 Ok(value) => value,
                 Err(e) => return Some(finish(py, Err(e))),
             };
-            if !is_coroutine(py, &value) {
+            if !coroutine::is_coroutine(py, &value) {
                 return Some(finish(py, Ok(value)));
             }
             match event_loop {
@@ -241,20 +242,6 @@ impl Done {
     fn __call__(&self, py: Python<'_>, future: &Bound<'_, PyAny>) {
         self.deliver(py, future.call_method0("result"));
     }
-}
-
-/// True for coroutines (what calling an `async def` returns).
-fn is_coroutine(py: Python<'_>, value: &Bound<'_, PyAny>) -> bool {
-    static ISCOROUTINE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-    ISCOROUTINE
-        .get_or_try_init(py, || {
-            py.import("asyncio")
-                .and_then(|m| m.getattr("iscoroutine"))
-                .map(Bound::unbind)
-        })
-        .and_then(|f| f.bind(py).call1((value,)))
-        .and_then(|r| r.is_truthy())
-        .unwrap_or(false)
 }
 
 /// `ExcType: message`, as Python prints it.

@@ -8,7 +8,6 @@
 use std::sync::{Arc, Mutex};
 
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 use sentinel_core::{
     ActionId, ActionRecord, GuardError, Permit, Resolution, ResolveError, TelnyxVoiceApprover,
@@ -20,7 +19,7 @@ use crate::decision::Decision;
 use crate::errors;
 use crate::groq;
 use crate::tools::{self, ToolVerdict};
-use crate::{convert, runtime, telnyx, trace};
+use crate::{convert, coroutine, runtime, telnyx, trace};
 use sentinel_core::telemetry;
 use sentinel_core::tool_call::ToolMapping;
 
@@ -197,7 +196,7 @@ impl Gateway {
         traceparent: Option<String>,
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Py<PyAny>> {
-        if is_coroutine_function(py, func)? {
+        if coroutine::is_coroutine_function(py, func)? {
             return Err(pyo3::exceptions::PyTypeError::new_err(
                 "`func` is an async function: use `await gateway.aguard(...)`",
             ));
@@ -571,43 +570,4 @@ fn name_or_object<'a, 'py>(
         Some(v) if v.is_instance_of::<PyString>() => Ok((Some(v.extract()?), None)),
         other => Ok((None, other)),
     }
-}
-
-/// `inspect.iscoroutinefunction(func)`. A plain function (what `guard` is nearly always
-/// given) is answered from its code's `CO_COROUTINE` flag, without the call into `inspect`
-/// (about a third of `guard`'s own work in the binding); one that carries
-/// `inspect.markcoroutinefunction`'s marker (Python 3.12+), and every other callable
-/// (methods, partials, objects with `__call__`), are left to `inspect`.
-fn is_coroutine_function(py: Python<'_>, func: &Bound<'_, PyAny>) -> PyResult<bool> {
-    /// `inspect.CO_COROUTINE`, the same in every Python 3.
-    const CO_COROUTINE: u32 = 0x0080;
-    static FUNCTION_TYPE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-    static CHECK: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-    let function_type = FUNCTION_TYPE.get_or_try_init(py, || {
-        py.import("types")
-            .and_then(|m| m.getattr("FunctionType"))
-            .map(Bound::unbind)
-    })?;
-    if func.get_type().is(function_type.bind(py)) {
-        let flags: u32 = func
-            .getattr(pyo3::intern!(py, "__code__"))?
-            .getattr(pyo3::intern!(py, "co_flags"))?
-            .extract()?;
-        if flags & CO_COROUTINE != 0 {
-            return Ok(true);
-        }
-        let marked = func
-            .getattr(pyo3::intern!(py, "__dict__"))?
-            .cast_into::<PyDict>()?
-            .contains(pyo3::intern!(py, "_is_coroutine_marker"))?;
-        if !marked {
-            return Ok(false);
-        }
-    }
-    let check = CHECK.get_or_try_init(py, || {
-        py.import("inspect")
-            .and_then(|m| m.getattr("iscoroutinefunction"))
-            .map(Bound::unbind)
-    })?;
-    check.bind(py).call1((func,))?.is_truthy()
 }

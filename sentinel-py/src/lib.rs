@@ -10,6 +10,7 @@ mod approver;
 mod callback;
 mod config;
 mod convert;
+mod coroutine;
 mod decision;
 mod errors;
 mod gateway;

@@ -198,10 +198,12 @@ impl Inner {
             if let Some(record) = self.records.remove(&oldest) {
                 self.trails.remove(&oldest);
                 self.attempts.evict(oldest);
-                // The store's is usually the last copy: nothing is copied then.
-                let action = Arc::unwrap_or_clone(record.action);
-                if let Some(key) = action.idempotency_key {
-                    self.keys.remove(&(action.agent_id, key));
+                if record.action.idempotency_key.is_some() {
+                    // The store's is usually the last copy: nothing is copied then.
+                    let action = Arc::unwrap_or_clone(record.action);
+                    if let Some(key) = action.idempotency_key {
+                        self.keys.remove(&(action.agent_id, key));
+                    }
                 }
                 if self.latest == Some(oldest) {
                     self.latest = None;

@@ -55,12 +55,8 @@ fn push_marks(out: &mut String, postgres: bool, first: usize, count: usize) {
         if n > first {
             out.push_str(", ");
         }
-        if postgres {
-            // Writing into a `String` cannot fail.
-            let _ = write!(out, "{}", mark(postgres, n));
-        } else {
-            out.push('?');
-        }
+        // Writing into a `String` cannot fail.
+        let _ = write!(out, "{}", mark(postgres, n));
     }
 }
 
