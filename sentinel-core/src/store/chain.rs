@@ -90,15 +90,37 @@ impl<'a> Fields<'a> {
 /// deadline and execution time, and the hash of the action itself (SHA-256 of their
 /// canonical JSON). `audit verify` recomputes it from the stored record.
 pub fn record_digest(record: &ActionRecord) -> String {
-    let value = serde_json::json!({
-        "action_hash": record.action_hash,
-        "state": record.state,
-        "decision": record.decision,
-        "approval": record.approval,
-        "deadline": record.deadline.map(super::format_time),
-        "executed_at": record.executed_at.map(super::format_time),
-    });
-    crate::canonical::hash(&value)
+    /// A time as the SQL stores keep it (microseconds), written without allocating.
+    struct Micros(chrono::DateTime<chrono::Utc>);
+
+    impl serde::Serialize for Micros {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(&super::write_time(self.0, &mut [0; 27]))
+        }
+    }
+
+    #[derive(serde::Serialize)]
+    struct Digested<'a> {
+        action_hash: &'a str,
+        state: State,
+        decision: Option<&'a crate::decision::Decision>,
+        approval: Option<&'a super::Approval>,
+        deadline: Option<Micros>,
+        executed_at: Option<Micros>,
+    }
+
+    let digested = Digested {
+        action_hash: &record.action_hash,
+        state: record.state,
+        decision: record.decision.as_deref(),
+        approval: record.approval.as_ref(),
+        deadline: record.deadline.map(Micros),
+        executed_at: record.executed_at.map(Micros),
+    };
+    // Every part serializes to JSON (strings, numbers, string-keyed structs); were one ever
+    // to fail, the record would be reported as not matching its trail, never as matching.
+    crate::canonical::hash_of(&digested)
+        .unwrap_or_else(|error| format!("unhashable record: {error}"))
 }
 
 /// Links `event` after the event whose hash is `prev_hash`, and seals it.
@@ -251,5 +273,107 @@ impl Checker {
         self.prev_seq = event.seq;
         self.count += 1;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use chrono::{TimeZone, Utc};
+    use serde_json::json;
+
+    use super::*;
+    use crate::action::Action;
+    use crate::decision::Decision;
+    use crate::store::{Approval, format_time, new_record};
+
+    /// The digest as it was first defined: the record's parts as a `serde_json::Value`.
+    /// Stored trails hold digests made this way, so the direct writer must agree with it.
+    fn digest_through_a_value(record: &ActionRecord) -> String {
+        crate::canonical::hash(&json!({
+            "action_hash": record.action_hash,
+            "state": record.state,
+            "decision": record.decision,
+            "approval": record.approval,
+            "deadline": record.deadline.map(format_time),
+            "executed_at": record.executed_at.map(format_time),
+        }))
+    }
+
+    fn records() -> Vec<ActionRecord> {
+        let at = Utc
+            .with_ymd_and_hms(2026, 12, 4, 23, 5, 9)
+            .single()
+            .unwrap_or_default()
+            + chrono::Duration::nanoseconds(123_456_789);
+        let id: ActionId = "01937b6e-8a3c-7d4e-9f10-23456789abcd"
+            .parse()
+            .unwrap_or_default();
+        let received = new_record(
+            id,
+            Action::new("agent-1", "PAY_INVOICE"),
+            "ab".repeat(32),
+            at,
+        );
+        let decision: Decision = serde_json::from_value(json!({
+            "action_id": id,
+            "status": "BLOCKED_AWAITING_AUTH",
+            "risk_score": 85,
+            "analysis": "pays \"Acme\" €4,900 — a new vendor\n\u{1}",
+            "rules": ["VaultKeeper/unknown-vendor", "OpsGuard/x"],
+            "matched": [
+                {"rule": "VaultKeeper/unknown-vendor", "pack_version": "1.2.0",
+                 "effect": {"risk_floor": 70}, "reason": "vendor `Acme` is new"},
+                {"rule": "OpsGuard/x", "pack_version": "0.1.0", "effect": "escalate",
+                 "reason": ""}
+            ],
+            "packs": [{"name": "VaultKeeper", "version": "1.2.0", "hash": "cd".repeat(32)}],
+            "scorer": {"outcome": "failed", "scorer": "groq", "error": "timed out after 2s"},
+            "timings": {"rules_ns": 812, "scorer_ns": 2_000_000_000u64, "total_ns": u64::MAX}
+        }))
+        .unwrap_or_else(|e| panic!("a decision: {e}"));
+        let decided = ActionRecord {
+            state: State::BlockedAwaitingAuth,
+            decision: Some(Arc::new(decision)),
+            deadline: Some(at + chrono::Duration::seconds(300)),
+            ..received.clone()
+        };
+        let approved = ActionRecord {
+            state: State::Approved,
+            approval: Some(Approval {
+                approved: true,
+                by: "+1 555 0100 «ops»".to_owned(),
+                channel: "voice".to_owned(),
+                reason: "pressed 1".to_owned(),
+                at,
+                action_hash: "ab".repeat(32),
+                packs: Vec::new(),
+            }),
+            executed_at: Some(at),
+            ..decided.clone()
+        };
+        vec![received, decided, approved]
+    }
+
+    #[test]
+    fn the_record_digest_is_what_it_was_when_made_through_a_value() {
+        for record in records() {
+            assert_eq!(record_digest(&record), digest_through_a_value(&record));
+        }
+    }
+
+    #[test]
+    fn record_digests_are_fixed() {
+        // Stored trails are verified against these digests: they may never change.
+        let digests: Vec<String> = records().iter().map(record_digest).collect();
+        assert_eq!(
+            digests,
+            [
+                "55fb909a1f45aa117fca5804da3cf836082a7e32942e3e5d81afaa564e04ac83",
+                "f2cb93e086c48bda35df9e7f8dd9b4b2bb348a73a7c9f5e761d44b3f80fb2c9a",
+                "ca68f16255e225c4cec16cb51ffaf44bdebd5d3477ae34859cf20b458c277cfc",
+            ]
+        );
     }
 }

@@ -5,8 +5,14 @@
 //! serde_json's `preserve_order` feature (which any dependency may turn on) a map keeps
 //! insertion order, and two equal actions would hash differently.
 
+mod serializer;
+#[cfg(test)]
+mod serializer_tests;
+
+use std::cell::RefCell;
 use std::io::{self, Write};
 
+use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -78,6 +84,40 @@ pub(crate) fn hash(value: &Value) -> String {
     // Writing into a hasher cannot fail.
     let _ = write(&mut hasher, value);
     hasher.finish()
+}
+
+/// SHA-256 (hex) of the canonical JSON of what `value` serializes to: the digest [`hash`]
+/// gives for `serde_json::to_value(value)`, without building that value. Fails where
+/// `to_value` fails.
+pub(crate) fn hash_of<T: Serialize + ?Sized>(value: &T) -> Result<String, serde_json::Error> {
+    thread_local! {
+        static BUFFERS: RefCell<serializer::Buffers> = RefCell::default();
+    }
+    /// Buffers a thread keeps between values; one that grew past this is let go.
+    const KEEP: usize = 1 << 20;
+    let direct = BUFFERS.with(|cell| {
+        let digest = |buffers: &mut serializer::Buffers| {
+            buffers
+                .write(value)
+                .ok()
+                .map(|()| hex(&Sha256::digest(&buffers.out)))
+        };
+        // A `Serialize` impl that hashes another value while it is written finds the
+        // thread's buffers taken, and uses its own.
+        let Ok(mut buffers) = cell.try_borrow_mut() else {
+            return digest(&mut serializer::Buffers::default());
+        };
+        let done = digest(&mut buffers);
+        if buffers.capacity() > KEEP {
+            *buffers = serializer::Buffers::default();
+        }
+        done
+    });
+    match direct {
+        Some(digest) => Ok(digest),
+        // What the direct writer leaves to serde_json (see `serializer`).
+        None => serde_json::to_value(value).map(|value| hash(&value)),
+    }
 }
 
 #[cfg(test)]
