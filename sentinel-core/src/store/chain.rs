@@ -117,8 +117,8 @@ pub fn record_digest(record: &ActionRecord) -> String {
         deadline: record.deadline.map(Micros),
         executed_at: record.executed_at.map(Micros),
     };
-    // Every part serializes to JSON (strings, numbers, string-keyed structs); were one ever
-    // to fail, the record would be reported as not matching its trail, never as matching.
+    // Cannot fail: every part serializes to JSON (strings, numbers, string-keyed structs).
+    // The error's text stands in for a digest only so that this never panics.
     crate::canonical::hash_of(&digested)
         .unwrap_or_else(|error| format!("unhashable record: {error}"))
 }
